@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# drm-rust: the Rust abstraction layer for Linux DRM drivers, as an overlay on a pinned base
+# kernel, built and tested in a UML kernel. See README.md.
+#
+#   make test      set up, build, run every test, print `N passed, N failed`
+#   make run       set up, build, boot, and show what the sample driver exposes
+#   make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms
+#   make shell [CMD="..."]   boot the test kernel with a shell (or run CMD) for debugging
+#
+# Variables (also read from the environment): DRM_RUST_CACHE (caches, default
+# /var/cache/drm-rust), TOOLCHAIN=root|host, JOBS, BASE_VERSION/BASE_KVER (the pinned base),
+# KUNIT_GLOB, V=1 (full build output).
+
+S := scripts/drm-rust
+export MAKE_TARGET = $(firstword $(MAKECMDGOALS) test)
+
+.PHONY: test run igt shell build kunit setup check clean-work clean-cache help
+
+test:
+	@$(S)/test.sh
+
+run: build
+	@QUIET=1 FOLLOW=0 $(S)/boot.sh user "$$($(S)/rundir.sh run)" demo && \
+		sed -n '/^===/,/drm-rust: job demo done/p' "$$($(S)/rundir.sh latest-run)/console.log" | \
+		grep -v '^\[\|drm-rust: job'
+
+igt: build
+	@test -n "$(IGT_TESTS)" || { echo 'error: name the tests: make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms' >&2; exit 1; }
+	@test -n "$(DRIVER)" || { echo 'error: name the driver: make igt IGT_TESTS="..." DRIVER=vkms (or vgem, or the sample)' >&2; exit 1; }
+	@r="$$($(S)/rundir.sh igt)" && FOLLOW=0 $(S)/boot.sh user "$$r" igt && \
+		python3 $(S)/report.py "$$r" --igt
+
+shell: build
+	@INTERACTIVE=1 $(S)/boot.sh user "$$($(S)/rundir.sh shell)" shell
+
+build: setup
+	@$(S)/build.sh
+
+setup:
+	@$(S)/setup.sh
+
+# KUnit only (our Rust suites and doctests), e.g. make kunit KUNIT_GLOB='rust_drm*'
+kunit: build
+	@r="$$($(S)/rundir.sh kunit)" && $(S)/boot.sh kunit "$$r" rust "$(or $(KUNIT_GLOB),rust*)" && \
+		python3 $(S)/report.py "$$r"
+
+# Lint the project's scripts.
+check:
+	shellcheck -x $(S)/*.sh $(S)/jobs/*.sh .ci/run
+	python3 -m py_compile $(S)/*.py
+
+# Remove the work tree and build output (the toolchain root and base download stay).
+clean-work:
+	@$(S)/clean.sh work
+
+# Remove every cache: toolchain root, base kernel, work tree, build output, test runs.
+clean-cache:
+	@$(S)/clean.sh all
+
+help:
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the UML test kernel ($BUILD/linux) inside the toolchain root.
+#
+#   boot.sh kunit RUN NAME GLOB   KUnit boot: runs the suites matching GLOB, console log to
+#                                 RUN/kunit-NAME.log (no root file system is mounted)
+#   boot.sh user RUN JOB          hostfs-root boot: init runs scripts/drm-rust/jobs/JOB.sh;
+#                                 console log to RUN/console.log, results in RUN/
+#
+# Environment: TIMEOUT (seconds), INTERACTIVE=1 (console on the terminal, for make shell),
+# and what the job reads (IGT_TESTS, DRIVER, CMD).
+
+# shellcheck source=scripts/drm-rust/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: boot.sh kunit RUN NAME GLOB | boot.sh user RUN JOB}
+RUN=${2:?run directory}
+KERNEL="$BUILD/linux"
+[ -x "$KERNEL" ] || die "no kernel at $KERNEL: build it first (make build)"
+KVER=$(cat "$BUILD/include/config/kernel.release")
+mkdir -p "$RUN"
+root_mount
+
+# UML keeps guest memory in a file under TMPDIR: use tmpfs.
+uml() {
+	local log=$1 timeout=$2 rc=0
+	shift 2
+	if [ "${INTERACTIVE:-0}" = 1 ]; then
+		in_root / env TMPDIR=/dev/shm "$KERNEL" "$@" con0=fd:0,fd:1 con=null || rc=$?
+	else
+		in_root / env TMPDIR=/dev/shm setsid timeout -k 10 "$timeout" "$KERNEL" "$@" \
+			con0=null,fd:1 con=null </dev/null >"$log" 2>&1 || rc=$?
+	fi
+	# UML's helper processes can outlive a killed kernel.
+	pkill -9 -f "^$KERNEL " 2>/dev/null || true
+	if [ $rc = 124 ] || [ $rc = 137 ]; then
+		echo "drm-rust: boot timed out after ${timeout}s" >>"$log"
+		say "boot timed out after ${timeout}s (log: $log)"
+	fi
+	return 0
+}
+
+case "$mode" in
+kunit)
+	name=${3:?name} glob=${4:?glob}
+	say "boot: KUnit suites '$glob' (log: $RUN/kunit-$name.log)"
+	uml "$RUN/kunit-$name.log" "${TIMEOUT:-600}" mem=1G kunit.enable=1 \
+		"kunit.filter_glob=$glob" kunit_shutdown=halt log_buf_len=8M
+	;;
+user)
+	job=${3:?job}
+	[ -f "$SCRIPTS/jobs/$job.sh" ] || die "no job scripts/drm-rust/jobs/$job.sh"
+	cat >"$RUN/env" <<-EOF
+		JOB=$job
+		BIN=$USERBIN
+		REPO=$REPO
+		SCRIPTS=$SCRIPTS
+		MODDIR=$WORK/modules
+		KVER=$KVER
+		SAMPLE=${SAMPLE_DRIVER:-}
+		IGT_TESTS="${IGT_TESTS:-}"
+		DRIVER="${DRIVER:-}"
+		CMD='${CMD//\'/\'\\\'\'}'
+	EOF
+	rm -f "$RUN/job.rc" "$RUN/lockdep_stats" "$RUN/dmesg.log"
+	say "boot: userspace job '$job' (console: $RUN/console.log)"
+	if [ "${INTERACTIVE:-0}" = 1 ]; then
+		uml /dev/null 0 mem=2G kunit.enable=0 root=/dev/root rootfstype=hostfs rootflags=/ rw \
+			init="$SCRIPTS/uml-init.sh" DRM_RUST_RUN="$RUN" loglevel=4
+	else
+		uml "$RUN/console.log" "${TIMEOUT:-1200}" mem=2G kunit.enable=0 root=/dev/root \
+			rootfstype=hostfs rootflags=/ rw init="$SCRIPTS/uml-init.sh" DRM_RUST_RUN="$RUN" \
+			log_buf_len=8M ${QUIET:+loglevel=4} &
+		pid=$!
+		# Show the job's progress lines while it runs.
+		if [ "${FOLLOW:-1}" = 1 ]; then
+			tail -n +1 -F --pid=$pid "$RUN/console.log" 2>/dev/null |
+				grep --line-buffered -E '^(---|===|  |[A-Za-z/].*: )' | grep --line-buffered -v '^\[' || true
+		fi
+		wait $pid
+	fi
+	[ -f "$RUN/job.rc" ] || say "boot: the job did not finish (see $RUN/console.log)"
+	;;
+*)
+	die "unknown boot mode '$mode'"
+	;;
+esac
