@@ -23,7 +23,7 @@ test:
 run: build
 	@QUIET=1 FOLLOW=0 $(S)/boot.sh user "$$($(S)/rundir.sh run)" demo && \
 		sed -n '/^===/,/drm-rust: job demo done/p' "$$($(S)/rundir.sh latest-run)/console.log" | \
-		grep -v '^\[\|drm-rust: job'
+		grep -v '^\[\|drm-rust: job\|^reboot:'
 
 igt: build
 	@test -n "$(IGT_TESTS)" || { echo 'error: name the tests: make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms' >&2; exit 1; }

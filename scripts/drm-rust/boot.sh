@@ -27,10 +27,10 @@ uml() {
 	local log=$1 timeout=$2 rc=0
 	shift 2
 	if [ "${INTERACTIVE:-0}" = 1 ]; then
-		in_root / env TMPDIR=/dev/shm "$KERNEL" "$@" con0=fd:0,fd:1 con=null || rc=$?
+		in_root / env TMPDIR=/dev/shm "$KERNEL" "$@" con=null con0=fd:0,fd:1 || rc=$?
 	else
 		in_root / env TMPDIR=/dev/shm setsid timeout -k 10 "$timeout" "$KERNEL" "$@" \
-			con0=null,fd:1 con=null </dev/null >"$log" 2>&1 || rc=$?
+			con=null con0=fd:0,fd:1 </dev/null >"$log" 2>&1 || rc=$?
 	fi
 	# UML's helper processes can outlive a killed kernel.
 	pkill -9 -f "^$KERNEL " 2>/dev/null || true
@@ -51,6 +51,8 @@ kunit)
 user)
 	job=${3:?job}
 	[ -f "$SCRIPTS/jobs/$job.sh" ] || die "no job scripts/drm-rust/jobs/$job.sh"
+	# Values for a POSIX sh to source: single-quoted, with embedded quotes escaped.
+	q() { local v=${1:-}; printf "'%s'" "${v//\'/\'\\\'\'}"; }
 	cat >"$RUN/env" <<-EOF
 		JOB=$job
 		BIN=$USERBIN
@@ -59,9 +61,9 @@ user)
 		MODDIR=$WORK/modules
 		KVER=$KVER
 		SAMPLE=${SAMPLE_DRIVER:-}
-		IGT_TESTS="${IGT_TESTS:-}"
-		DRIVER="${DRIVER:-}"
-		CMD='${CMD//\'/\'\\\'\'}'
+		IGT_TESTS=$(q "${IGT_TESTS:-}")
+		DRIVER=$(q "${DRIVER:-}")
+		CMD=$(q "${CMD:-}")
 	EOF
 	rm -f "$RUN/job.rc" "$RUN/lockdep_stats" "$RUN/dmesg.log"
 	say "boot: userspace job '$job' (console: $RUN/console.log)"
@@ -76,7 +78,7 @@ user)
 		# Show the job's progress lines while it runs.
 		if [ "${FOLLOW:-1}" = 1 ]; then
 			tail -n +1 -F --pid=$pid "$RUN/console.log" 2>/dev/null |
-				grep --line-buffered -E '^(---|===|  |[A-Za-z/].*: )' | grep --line-buffered -v '^\[' || true
+				grep --line-buffered -E '^(---|===|Subtest|Dynamic subtest|drm-rust:)' || true
 		fi
 		wait $pid
 	fi

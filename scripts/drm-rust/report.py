@@ -5,8 +5,8 @@
 Usage: report.py RUN_DIR [--igt]
 
 Reads from RUN_DIR:
-  kunit-<name>.log   KUnit boots (KTAP on the console); kunit-drm-c.log is judged against the
-                     baseline of the base kernel's own C DRM suites (baselines/drm-kunit.txt)
+  kunit-<name>.log   KUnit boots (KTAP on the console), each judged against the baseline of the
+                     base kernel's own known failures and WARNs, baselines/kunit-<name>.txt
   user-<test>.tap    userspace tests (kselftest harness, TAP)
   peers.tap          peer clients (TAP)
   igt-<drv>-<t>.log  IGT runs (and .rc, the exit code)
@@ -68,22 +68,43 @@ def parse_ktap(lines, default_suite, suites, order):
 
     A result line is a leaf when no deeper result lines came since the previous result at its own
     depth or above. Suites are the `# Subtest:` blocks one level below the top (KUnit), or the
-    whole stream (kselftest). Returns (plan, top-level results) for a completeness check.
+    whole stream (kselftest). Kernel splats are attributed to the test whose result follows them.
+
+    Returns (plan, top-level result count, [(splat line, location, test path)]).
     """
     pending = {}
+    names = {}
     top_indent = None
     plan = None
     top_results = 0
     suite_name = default_suite
-    for line in lines:
+    found = []
+    waiting = []
+    last_splat = -10
+    for i, line in enumerate(lines):
+        if SPLAT_RE.search(line):
+            loc = LOC_RE.search(line)
+            # Lines right after a splat header (the "cut here" line before a WARNING, the
+            # DEBUG_LOCKS_WARN_ON condition after it) belong to the same splat.
+            if i - last_splat <= 3 and waiting:
+                if waiting[-1][1] is None and loc:
+                    waiting[-1][0], waiting[-1][1] = line.strip(), loc.group(1)
+            else:
+                waiting.append([line.strip(), loc.group(1) if loc else None, None])
+                found.append(waiting[-1])
+            last_splat = i
+            continue
         m = PLAN_RE.match(line)
         if m and top_indent is None:
             top_indent = len(m.group(1))
             plan = int(m.group(2))
             continue
         m = SUBTEST_RE.match(line)
-        if m and top_indent is not None and len(m.group(1)) == top_indent + 4:
-            suite_name = m.group(2)
+        if m:
+            indent = len(m.group(1))
+            names[indent] = m.group(2)
+            if top_indent is not None and indent == top_indent + 4:
+                suite_name = m.group(2)
             continue
         m = RESULT_RE.match(line)
         if not m:
@@ -91,16 +112,23 @@ def parse_ktap(lines, default_suite, suites, order):
         indent = len(m.group(1))
         if top_indent is None:
             top_indent = indent
+        name = m.group(4).strip()
+        path = ".".join([names[d] for d in sorted(names) if top_indent < d < indent + 4 and
+                         names[d] != name] + [name])
+        for w in waiting:
+            w[2] = path
+        waiting = []
         has_children = any(n for d, n in pending.items() if d > indent)
         for d in list(pending):
             if d > indent:
                 pending[d] = 0
+        for d in list(names):
+            if d > indent:
+                del names[d]
         pending[indent] = pending.get(indent, 0) + 1
         if indent == top_indent:
             top_results += 1
         if has_children:
-            if indent == top_indent and suite_name != default_suite:
-                suite_name = default_suite
             continue
         directive = (m.group(5) or "").upper()
         if "SKIP" in directive:
@@ -112,8 +140,8 @@ def parse_ktap(lines, default_suite, suites, order):
         if suite_name not in suites:
             suites[suite_name] = Suite(suite_name)
             order.append(suite_name)
-        suites[suite_name].add(status, m.group(4).strip())
-    return plan, top_results
+        suites[suite_name].add(status, path)
+    return plan, top_results, [tuple(f) for f in found]
 
 
 def splats(lines):
@@ -126,24 +154,55 @@ def splats(lines):
     return out
 
 
-def load_baseline(path):
-    fails, warns = set(), set()
-    for line in read(path) or []:
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("fail "):
-            fails.add(line[5:].strip())
-        elif line.startswith("warn "):
-            warns.add(line[5:].strip())
-    return fails, warns
+class Baseline:
+    """Known failures and WARN locations of the base's own tests in one boot (baselines/*.txt).
+
+        fail <suite>.<test>[.<param>]       a known failing test (prefix match)
+        warn <file>:<line> [in <name>]      a known WARN location, optionally only in tests whose
+                                            suite, test or parameter name starts with <name>
+    """
+
+    def __init__(self, path):
+        self.fails, self.warns = [], []
+        for line in read(path) or []:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("fail "):
+                self.fails.append(line[5:].strip())
+            elif line.startswith("warn "):
+                loc, _, test = line[5:].partition(" in ")
+                self.warns.append((loc.strip(), test.strip()))
+
+    def known_fail(self, path):
+        return any(path.startswith(f) for f in self.fails)
+
+    def known_warn(self, loc, test):
+        parts = (test or "").split(".")
+        return loc is not None and any(
+            loc.endswith(w) and (not t or any(p.startswith(t) for p in parts))
+            for w, t in self.warns)
 
 
 def igt_results(log_lines, rc, suite):
-    """Per-subtest IGT results; a test without subtests is judged by its exit code."""
+    """Per-subtest IGT results; a test without subtests is judged by its exit code.
+
+    A subtest with dynamic subtests is counted through them (as `subtest/dynamic`), not itself.
+    """
+    start_re = re.compile(r"^Starting subtest: (\S+)")
     sub_re = re.compile(r"^(Subtest|Dynamic subtest) (\S+): (SUCCESS|FAIL|SKIP|CRASH|TIMEOUT)")
     rows = []
+    current, dynamic = None, 0
     for line in log_lines:
-        m = sub_re.match(line)
+        m = start_re.match(line)
         if m:
+            current, dynamic = m.group(1), 0
+            continue
+        m = sub_re.match(line)
+        if not m:
+            continue
+        if m.group(1) == "Dynamic subtest":
+            dynamic += 1
+            rows.append((f"{current}/{m.group(2)}", m.group(3)))
+        elif not dynamic:
             rows.append((m.group(2), m.group(3)))
     if not rows:
         rows.append(("(whole test)", {0: "SUCCESS", 77: "SKIP"}.get(rc, f"FAIL (exit {rc})")))
@@ -163,32 +222,37 @@ def main():
             order.append(name)
         return suites[name]
 
-    known_fail_seen = []
-    base_fails, base_warns = load_baseline(os.path.join(HERE, "baselines", "drm-kunit.txt"))
+    known_seen = []
 
     # KUnit boots.
-    for path in sorted(glob.glob(os.path.join(run, "kunit-*.log"))):
+    for path in sorted(glob.glob(os.path.join(run, "kunit-*.log")), key=os.path.getmtime):
         boot = os.path.basename(path)[len("kunit-"):-len(".log")]
+        base = Baseline(os.path.join(HERE, "baselines", f"kunit-{boot}.txt"))
         lines = read(path)
         sub, sub_order = {}, []
-        plan, got = parse_ktap(lines, f"kunit-{boot}", sub, sub_order)
-        canary = boot == "drm-c"
+        plan, got, found = parse_ktap(lines, f"kunit-{boot}", sub, sub_order)
+        canary = Suite(f"kunit: the base's C DRM suites (canary, {len(sub_order)} suites)")
         for name in sub_order:
             s = sub[name]
-            if canary:
-                # Known failures of the base's own suites do not count against us.
-                kept = []
-                for note in s.notes:
-                    key = f"{name}.{note}"
-                    if any(key.startswith(b) for b in base_fails):
-                        known_fail_seen.append(key)
-                        s.failed -= 1
-                    else:
-                        kept.append(note)
-                s.notes = kept
-            s.name = f"kunit: {name}" + (" (C, canary)" if canary else "")
+            # Known failures of the base's own tests do not count against us.
+            for note in s.notes:
+                if base.known_fail(note):
+                    known_seen.append(note)
+                    s.failed -= 1
+                else:
+                    canary.notes.append(note)
+            if boot == "drm-c":
+                canary.passed += s.passed
+                canary.failed += s.failed
+                canary.skipped += s.skipped
+                continue
+            s.notes = [n for n in s.notes if not base.known_fail(n)]
+            s.name = f"kunit: {name}"
             suites[s.name] = s
             order.append(s.name)
+        if boot == "drm-c":
+            suites[canary.name] = canary
+            order.append(canary.name)
         check = suite(f"boot: kunit-{boot}")
         if plan is None:
             check.add("fail", f"no KTAP output in {path}")
@@ -196,12 +260,11 @@ def main():
             check.add("fail", f"only {got} of {plan} suites reported (crash or timeout?), see {path}")
         else:
             check.add("pass")
-        for line, loc in splats(lines):
-            if canary and loc and any(loc.endswith(w) for w in base_warns):
-                continue
-            if canary and not loc and "cut here" in line:
-                continue
-            check.add("fail", f"kernel splat: {line}")
+        for line, loc, test in found:
+            if base.known_warn(loc, test):
+                known_seen.append(f"{loc} in {test}")
+            else:
+                check.add("fail", f"kernel splat in {test or 'boot'}: {line}")
 
     # The userspace boot.
     if os.path.exists(os.path.join(run, "console.log")):
@@ -209,7 +272,7 @@ def main():
             name = os.path.basename(path)[len("user-"):-len(".tap")]
             lines = read(path)
             before = sum(s.passed + s.failed + s.skipped for s in suites.values())
-            plan, got = parse_ktap(lines, f"user: {name}", suites, order)
+            plan, got, _ = parse_ktap(lines, f"user: {name}", suites, order)
             if plan is None or got < plan:
                 suite(f"user: {name}").add("fail", f"incomplete: {got} of {plan} results, see {path}")
             elif sum(s.passed + s.failed + s.skipped for s in suites.values()) == before:
@@ -217,14 +280,24 @@ def main():
         peers = read(os.path.join(run, "peers.tap"))
         if peers is not None:
             parse_ktap(peers, "peer clients", suites, order)
-        for path in sorted(glob.glob(os.path.join(run, "igt-*.log"))):
+        table, drivers = {}, []
+        for path in sorted(glob.glob(os.path.join(run, "igt-*.log")), key=os.path.getmtime):
             base = os.path.basename(path)[len("igt-"):-len(".log")]
             drv, test = base.split("-", 1)
             rc_lines = read(path[:-4] + ".rc") or ["255"]
             rows = igt_results(read(path), int(rc_lines[0] or 255), suite(f"igt: {test} on {drv}"))
-            if igt_only:
-                for name, res in rows:
-                    print(f"  {drv:8} {test:28} {name:40} {res}")
+            if drv not in drivers:
+                drivers.append(drv)
+            for name, res in rows:
+                table.setdefault((test, name), {})[drv] = res
+        if igt_only and table:
+            print(f"  {'test':24} {'subtest':52} " + " ".join(f"{d:>10}" for d in drivers))
+            for (test, name), res in table.items():
+                print(f"  {test:24} {name:52} " + " ".join(f"{res.get(d, '-'):>10}" for d in drivers))
+            print(f"  {'SUCCESS per driver':77} " + " ".join(
+                f"{sum(r.get(d) == 'SUCCESS' for r in table.values()):>10}" for d in drivers))
+        if igt_only and not glob.glob(os.path.join(run, "igt-*.log")):
+            suite("igt").add("fail", "no IGT test ran")
         check = suite("boot: userspace")
         if not os.path.exists(os.path.join(run, "job.rc")):
             check.add("fail", "the job did not finish: see console.log")
@@ -256,9 +329,9 @@ def main():
             print(f"    FAILED: {note}")
         if len(s.notes) > 10:
             print(f"    ... and {len(s.notes) - 10} more")
-    if known_fail_seen:
-        print(f"known failures of the base's C suites, not counted (baselines/drm-kunit.txt): "
-              f"{', '.join(known_fail_seen)}")
+    if known_seen:
+        print(f"known failures and WARNs of the base's own tests, not counted (baselines/): "
+              f"{len(known_seen)}")
     passed = sum(s.passed for s in suites.values())
     failed = sum(s.failed for s in suites.values())
     skipped = sum(s.skipped for s in suites.values())

@@ -22,9 +22,12 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t configfs configfs /sys/kernel/config
 
 RUN=${DRM_RUST_RUN:?DRM_RUST_RUN not set on the kernel command line}
+# What boot.sh passes to the job (BIN, REPO, SCRIPTS, IGT_TESTS, ...), exported.
+set -a
 # shellcheck source=/dev/null
 . "$RUN/env"
-export RUN BIN REPO SCRIPTS MODDIR KVER
+set +a
+export RUN
 
 echo "drm-rust: job $JOB starting" >/dev/kmsg
 sh "$SCRIPTS/jobs/$JOB.sh" "$@"

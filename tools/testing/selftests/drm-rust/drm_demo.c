@@ -47,8 +47,9 @@ static void print_kms(int fd)
 	int i, j;
 
 	drmSetClientCap(fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
-	drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1);
+	/* Writeback connectors are only listed to atomic clients. */
 	drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1);
+	drmSetClientCap(fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1);
 
 	res = drmModeGetResources(fd);
 	if (!res) {
