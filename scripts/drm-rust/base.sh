@@ -24,10 +24,11 @@ if [ -z "$deb" ]; then
 	say "base: downloading $BASE_PKG=$BASE_VERSION (about 170 MB)"
 	root_mount
 	# apt-get download runs in the toolchain root, whose index includes trixie-backports.
-	avail=$(in_root / apt-cache madison "$BASE_PKG" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | tr '\n' ' ')
+	avail=$(in_root / apt-cache madison "$BASE_PKG" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | xargs)
 	case " $avail " in
 	*" $BASE_VERSION "*) ;;
 	*)
+		rmdir "$BASE_DIR" 2>/dev/null
 		die "pinned base $BASE_PKG=$BASE_VERSION not in the package index (available: ${avail:-none}); to build on another base on purpose, run e.g. 'make test BASE_VERSION=<version> BASE_KVER=<x.y.z>'" ;;
 	esac
 	tmp="$BASE_DIR/download"

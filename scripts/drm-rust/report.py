@@ -90,8 +90,12 @@ def parse_ktap(lines, default_suite, suites, order):
                 if waiting[-1][1] is None and loc:
                     waiting[-1][0], waiting[-1][1] = line.strip(), loc.group(1)
             else:
-                waiting.append([line.strip(), loc.group(1) if loc else None, None])
-                found.append(waiting[-1])
+                # Before the first KTAP plan no test runs yet: the splat belongs to the boot.
+                entry = [line.strip(), loc.group(1) if loc else None,
+                         None if top_indent is not None else "early boot"]
+                found.append(entry)
+                if top_indent is not None:
+                    waiting.append(entry)
             last_splat = i
             continue
         m = PLAN_RE.match(line)
