@@ -20,6 +20,12 @@ KERNEL="$BUILD/linux"
 [ -x "$KERNEL" ] || die "no kernel at $KERNEL: build it first (make build)"
 KVER=$(cat "$BUILD/include/config/kernel.release")
 mkdir -p "$RUN"
+# The test kernel mounts its own /proc, /sys, /dev and /run over the hostfs root.
+for p in "$REPO" "$WORK"; do
+	case "$p/" in
+	/proc/* | /sys/* | /dev/* | /run/*) die "$p is below /proc, /sys, /dev or /run, which the test kernel mounts over: move it (or set DRM_RUST_CACHE)" ;;
+	esac
+done
 root_mount
 
 # UML keeps guest memory in a file under TMPDIR: use tmpfs.
@@ -60,7 +66,7 @@ user)
 		SCRIPTS=$SCRIPTS
 		MODDIR=$WORK/modules
 		KVER=$KVER
-		SAMPLE=${SAMPLE_DRIVER:-}
+		SAMPLE=${SAMPLE_DRIVER:-vrust}
 		IGT_TESTS=$(q "${IGT_TESTS:-}")
 		DRIVER=$(q "${DRIVER:-}")
 		CMD=$(q "${CMD:-}")

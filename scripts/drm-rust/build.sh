@@ -71,5 +71,5 @@ kmake INSTALL_MOD_PATH="$WORK/modules" modules_install >/dev/null ||
 
 say "build: userspace tests and clients into $USERBIN"
 in_root "$REPO" make -s -C "$REPO/tools/testing/selftests/drm-rust" O="$USERBIN" \
-	KSFT_DIR="$SRC/tools/testing/selftests" ||
+	KSFT_DIR="$SRC/tools/testing/selftests" UAPI_DIR="$REPO/include/uapi" ||
 	die "building the userspace tests failed (tools/testing/selftests/drm-rust)"

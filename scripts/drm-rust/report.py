@@ -294,6 +294,17 @@ def main():
                 drivers.append(drv)
             for name, res in rows:
                 table.setdefault((test, name), {})[drv] = res
+        # The sample must pass at least what vkms passes, test by test.
+        sample = os.environ.get("SAMPLE_DRIVER", "vrust")
+        if sample in drivers and "vkms" in drivers:
+            cmp = suite(f"igt: {sample} passes at least what vkms passes")
+            for t in dict.fromkeys(test for test, _ in table):
+                n = {d: sum(r.get(d) == "SUCCESS" for (tt, _), r in table.items() if tt == t)
+                     for d in (sample, "vkms")}
+                if n[sample] >= n["vkms"]:
+                    cmp.add("pass")
+                else:
+                    cmp.add("fail", f"{t}: {sample} {n[sample]} < vkms {n['vkms']} subtests passed")
         if igt_only and table:
             print(f"  {'test':24} {'subtest':52} " + " ".join(f"{d:>10}" for d in drivers))
             for (test, name), res in table.items():
@@ -303,10 +314,16 @@ def main():
         if igt_only and not glob.glob(os.path.join(run, "igt-*.log")):
             suite("igt").add("fail", "no IGT test ran")
         check = suite("boot: userspace")
-        if not os.path.exists(os.path.join(run, "job.rc")):
+        rc = (read(os.path.join(run, "job.rc")) or [""])[0].strip()
+        if not rc:
             check.add("fail", "the job did not finish: see console.log")
+        elif rc != "0":
+            check.add("fail", f"the job exited with {rc}: see console.log")
         else:
             check.add("pass")
+        env = read(os.path.join(run, "env")) or []
+        if "JOB=test" in env and not glob.glob(os.path.join(run, "user-*.tap")):
+            check.add("fail", "no userspace test ran: see console.log")
         seen = set()
         for log in ("console.log", "dmesg.log"):
             for line, _ in splats(read(os.path.join(run, log)) or []):

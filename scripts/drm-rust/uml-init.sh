@@ -16,7 +16,7 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the toolchain root's own: the repository or the caches may live below it.
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t configfs configfs /sys/kernel/config
@@ -28,6 +28,13 @@ set -a
 . "$RUN/env"
 set +a
 export RUN
+
+# The sample driver is a module: load it for every job (the tests unload and reload it).
+VRUST_KO=$(find "$MODDIR" -name rust_drm_vrust.ko 2>/dev/null | head -n 1)
+export VRUST_KO
+if [ -n "$VRUST_KO" ]; then
+	insmod "$VRUST_KO" || echo "drm-rust: insmod $VRUST_KO failed" >/dev/kmsg
+fi
 
 echo "drm-rust: job $JOB starting" >/dev/kmsg
 sh "$SCRIPTS/jobs/$JOB.sh" "$@"

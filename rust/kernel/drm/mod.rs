@@ -2,7 +2,34 @@
 
 //! DRM subsystem abstractions.
 //!
-//! Safe Rust layers over the C DRM core, for drivers written in Rust. Each C object gets its own
-//! module; the driver-facing entry points are re-exported from here as they land.
+//! Safe Rust layers over the C DRM core, for drivers written in Rust. Each C object has its own
+//! module; the types a driver names most are re-exported here.
+//!
+//! A driver implements [`Driver`] (name, version, per-device and per-file data, ioctl table),
+//! allocates a [`Device`] under a bound parent device as an [`UnregisteredDevice`], and registers
+//! it with userspace, which yields a [`Registration`]: dropping it (or unbinding the parent)
+//! unplugs the device. Ioctl handlers, declared once with [`ioctls!`](crate::drm_ioctls), run
+//! with a [`Registered`] guard and the caller's [`File`].
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
+
+pub mod device;
+pub mod driver;
+pub mod file;
+pub mod ioctl;
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+mod bench;
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+pub(crate) mod testing;
+
+pub use self::device::Device;
+pub use self::device::Registered;
+pub use self::device::Registration;
+pub use self::device::UnregisteredDevice;
+pub use self::driver::Driver;
+pub use self::driver::DriverInfo;
+pub use self::driver::Features;
+pub use self::file::Client;
+pub use self::file::DriverFile;
+pub use self::file::File;
+pub use self::file::Node;

@@ -24,3 +24,6 @@ for drv in $DRIVER; do
 		grep -E '^(Subtest|Dynamic subtest) .*: ' "$log.log" || tail -n 3 "$log.log"
 	done
 done
+
+# Results are judged from the files left in $RUN, not from this status.
+exit 0

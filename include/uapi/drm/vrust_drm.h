@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Userspace interface of vrust, the sample driver of the Rust DRM layer
+ * (samples/rust/rust_drm_vrust.rs).
+ *
+ * vrust is a virtual device on the faux bus. Instances are created and destroyed
+ * through configfs:
+ *
+ *	mkdir /sys/kernel/config/vrust/<name>
+ *	echo 1 > /sys/kernel/config/vrust/<name>/enabled	(registers the DRM device)
+ *	echo 0 > /sys/kernel/config/vrust/<name>/enabled	(unplugs it)
+ *	rmdir /sys/kernel/config/vrust/<name>
+ *
+ * Each instance has a primary node (/dev/dri/cardN) and a render node (/dev/dri/renderDN).
+ */
+#ifndef __VRUST_DRM_H__
+#define __VRUST_DRM_H__
+
+#include "drm.h"
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+/* Parameters of DRM_IOCTL_VRUST_GET_PARAM. */
+/* The version of this interface, VRUST_API_VERSION. */
+#define VRUST_PARAM_API_VERSION		0x1
+/* The DRM client id of the calling file (as in fdinfo's drm-client-id). */
+#define VRUST_PARAM_CLIENT_ID		0x2
+/* The node the calling file opened: VRUST_NODE_PRIMARY or VRUST_NODE_RENDER. */
+#define VRUST_PARAM_NODE_TYPE		0x3
+/* The device-wide value last stored with DRM_IOCTL_VRUST_SET_DEVICE_VALUE (0 at first). */
+#define VRUST_PARAM_DEVICE_VALUE	0x4
+/* The number of files currently open on this device. */
+#define VRUST_PARAM_OPEN_FILES		0x5
+
+#define VRUST_API_VERSION		1
+
+#define VRUST_NODE_PRIMARY		0
+#define VRUST_NODE_RENDER		2
+
+/* The largest buffer DRM_IOCTL_VRUST_REVERSE accepts, in bytes. */
+#define VRUST_REVERSE_MAX_LEN		(64 * 1024)
+
+/**
+ * struct drm_vrust_get_param - query a parameter of the device or of the caller
+ */
+struct drm_vrust_get_param {
+	/** @param: in, one of VRUST_PARAM_*; an unknown one fails with -EINVAL */
+	__u32 param;
+	/** @pad: must be zero */
+	__u32 pad;
+	/** @value: out, the parameter's value */
+	__u64 value;
+};
+
+/**
+ * struct drm_vrust_counter - add to the calling file's private counter
+ *
+ * Every open file has its own counter, starting at 0; no file sees another's.
+ */
+struct drm_vrust_counter {
+	/** @add: in, added to the counter; overflowing the counter fails with -EOVERFLOW */
+	__u64 add;
+	/** @value: out, the counter after the addition */
+	__u64 value;
+};
+
+/**
+ * struct drm_vrust_set_device_value - store a device-wide value (primary node only)
+ */
+struct drm_vrust_set_device_value {
+	/** @value: in, read back with VRUST_PARAM_DEVICE_VALUE */
+	__u64 value;
+};
+
+/**
+ * struct drm_vrust_reverse - copy a user buffer, byte order reversed
+ *
+ * Reads @len bytes at @src and writes them in reverse order to @dst. @len larger than
+ * VRUST_REVERSE_MAX_LEN fails with -EINVAL, a range that wraps around the address
+ * space with -EOVERFLOW, an unreadable or unwritable range with -EFAULT.
+ */
+struct drm_vrust_reverse {
+	/** @src: in, user address of the input */
+	__u64 src;
+	/** @dst: in, user address of the output */
+	__u64 dst;
+	/** @len: in, number of bytes */
+	__u32 len;
+	/** @pad: must be zero */
+	__u32 pad;
+};
+
+#define DRM_VRUST_GET_PARAM		0x00
+#define DRM_VRUST_COUNTER		0x01
+#define DRM_VRUST_SET_DEVICE_VALUE	0x02
+#define DRM_VRUST_REVERSE		0x03
+
+/* Note: an enum rather than macros, so that Rust bindgen resolves the values. */
+enum {
+	DRM_IOCTL_VRUST_GET_PARAM = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_GET_PARAM,
+					     struct drm_vrust_get_param),
+	DRM_IOCTL_VRUST_COUNTER = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_COUNTER,
+					   struct drm_vrust_counter),
+	DRM_IOCTL_VRUST_SET_DEVICE_VALUE = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_SET_DEVICE_VALUE,
+						   struct drm_vrust_set_device_value),
+	DRM_IOCTL_VRUST_REVERSE = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_REVERSE,
+					  struct drm_vrust_reverse),
+};
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* __VRUST_DRM_H__ */

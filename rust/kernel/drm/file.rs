@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! DRM files: one per client open of a device node.
+//!
+//! C header: [`include/drm/drm_file.h`](srctree/include/drm/drm_file.h)
+
+use crate::{
+    alloc::KBox,
+    bindings,
+    drm::{
+        Device,
+        Driver, //
+    },
+    error::from_result,
+    prelude::*,
+    types::Opaque,
+};
+use core::{
+    ffi::c_int,
+    marker::PhantomData,
+    ops::Deref,
+    pin::Pin,
+    ptr, //
+};
+
+/// The per-open data of a driver.
+///
+/// Created by [`open`](Self::open) when a client opens one of the device's nodes, dropped when
+/// the client closes its last reference to the file. The drop can happen after the device was
+/// unplugged: it must not need the parent to be bound.
+pub trait DriverFile: Send + Sync + Sized + 'static {
+    /// The driver whose files these are.
+    type Driver: Driver<File = Self>;
+
+    /// Creates the data of a new file of `dev`, opened by `client`.
+    ///
+    /// Called before the C core decides master status, so `client.is_master()` is not yet
+    /// meaningful here.
+    fn open(dev: &Device<Self::Driver>, client: &Client) -> impl PinInit<Self, Error>;
+}
+
+/// The kind of device node a client opened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Node {
+    /// `/dev/dri/cardN`: the primary node (mode setting, authentication, master).
+    Primary,
+    /// `/dev/dri/renderDN`: the render node (only ioctls flagged `RENDER_ALLOW`).
+    Render,
+    /// `/dev/accel/accelN`: a compute accelerator node.
+    Accel,
+}
+
+/// What the C core knows about the client of a file.
+///
+/// # Invariants
+///
+/// The wrapped `struct drm_file` is live for the lifetime of the reference.
+#[repr(transparent)]
+pub struct Client(Opaque<bindings::drm_file>);
+
+impl Client {
+    /// # Safety
+    ///
+    /// `ptr` must be a live `struct drm_file` for `'a`.
+    #[inline]
+    unsafe fn from_raw<'a>(ptr: *const bindings::drm_file) -> &'a Self {
+        // SAFETY: `Client` is a transparent wrapper of `drm_file`, live by the safety
+        // requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `struct drm_file`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::drm_file {
+        self.0.get()
+    }
+
+    /// The client id: unique among the clients since boot, never zero. It is the
+    /// `drm-client-id` of the file's fdinfo.
+    #[inline]
+    pub fn id(&self) -> u64 {
+        // SAFETY: `client_id` is set before the driver's `open` and never changes afterwards.
+        unsafe { (*self.as_raw()).client_id }
+    }
+
+    /// The kind of node the client opened.
+    pub fn node(&self) -> Node {
+        // SAFETY: `minor` is set at open, never changes, and the minor outlives the file.
+        let ty = unsafe { (*(*self.as_raw()).minor).type_ };
+        // CAST: `enum drm_minor_type` values are small and non-negative.
+        match ty as u32 {
+            bindings::drm_minor_type_DRM_MINOR_RENDER => Node::Render,
+            bindings::drm_minor_type_DRM_MINOR_ACCEL => Node::Accel,
+            _ => Node::Primary,
+        }
+    }
+
+    /// Whether the client is authenticated (render clients never need to be).
+    pub fn is_authenticated(&self) -> bool {
+        // SAFETY: A racy read of a `bool` written under `master_mutex`, as `drm_ioctl_permit()`
+        // reads it too; the answer may be stale right after.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).authenticated) }
+    }
+
+    /// Whether the client is the current DRM master of the device.
+    pub fn is_master(&self) -> bool {
+        // SAFETY: The file is live; `drm_is_current_master()` takes the locks it needs.
+        unsafe { bindings::drm_is_current_master(self.as_raw()) }
+    }
+}
+
+/// A DRM file of driver `T`: the client's side of an open node, with the driver's data.
+///
+/// Derefs to the driver's [`DriverFile`] data; [`client`](Self::client) tells about the client.
+///
+/// # Invariants
+///
+/// The wrapped `struct drm_file` is a live file of a `Device<T>`, whose `driver_priv` holds a
+/// pinned `KBox<T::File>` set up by [`open_callback`] and freed by [`postclose_callback`].
+#[repr(transparent)]
+pub struct File<T: Driver>(Opaque<bindings::drm_file>, PhantomData<T>);
+
+impl<T: Driver> File<T> {
+    /// # Safety
+    ///
+    /// `ptr` must be a live, opened `struct drm_file` of a `Device<T>` for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::drm_file) -> &'a Self {
+        // SAFETY: Transparent wrapper; live by the safety requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The client of the file.
+    #[inline]
+    pub fn client(&self) -> &Client {
+        // SAFETY: The file is live (type invariant).
+        unsafe { Client::from_raw(self.0.get()) }
+    }
+
+    /// The driver's data of the file.
+    #[inline]
+    pub fn data(&self) -> Pin<&T::File> {
+        // SAFETY: `driver_priv` holds the pinned `KBox<T::File>` until postclose, after which
+        // no `File<T>` exists (type invariant).
+        unsafe { Pin::new_unchecked(&*(*self.0.get()).driver_priv.cast::<T::File>()) }
+    }
+}
+
+impl<T: Driver> Deref for File<T> {
+    type Target = T::File;
+
+    #[inline]
+    fn deref(&self) -> &T::File {
+        self.data().get_ref()
+    }
+}
+
+/// The `open` callback of driver `T`: creates the file's data.
+///
+/// # Safety
+///
+/// Called by the C core only, with a device of driver `T` and a new file of it.
+pub(crate) unsafe extern "C" fn open_callback<T: Driver>(
+    raw_dev: *mut bindings::drm_device,
+    raw_file: *mut bindings::drm_file,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: The device is of driver `T`, since `T`'s table holds this callback, and the
+        // C core holds a reference to it during open.
+        let dev = unsafe { Device::<T>::from_raw(raw_dev) };
+        // SAFETY: `raw_file` is live during open.
+        let client = unsafe { Client::from_raw(raw_file) };
+        let data = KBox::pin_init(T::File::open(dev, client), GFP_KERNEL)?;
+        // INVARIANT: `driver_priv` now holds the pinned data; `postclose_callback` frees it.
+        // SAFETY: The file is not yet visible to any other thread.
+        unsafe { (*raw_file).driver_priv = KBox::into_raw(Pin::into_inner_unchecked(data)).cast() };
+        Ok(0)
+    })
+}
+
+/// The `postclose` callback of driver `T`: drops the file's data.
+///
+/// # Safety
+///
+/// Called by the C core only, once per file that `open_callback::<T>` succeeded for.
+pub(crate) unsafe extern "C" fn postclose_callback<T: Driver>(
+    _raw_dev: *mut bindings::drm_device,
+    raw_file: *mut bindings::drm_file,
+) {
+    // SAFETY: `driver_priv` holds the `KBox<T::File>` of `open_callback::<T>`, and the file is
+    // being freed: no one else reaches it any more.
+    let data = unsafe { KBox::from_raw((*raw_file).driver_priv.cast::<T::File>()) };
+    drop(data);
+}
