@@ -7,6 +7,8 @@
 #   make run       set up, build, boot, and show what the sample driver exposes
 #   make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms
 #   make shell [CMD="..."]   boot the test kernel with a shell (or run CMD) for debugging
+#   make bench     the layer's benchmarks (in-kernel timing, ratio against C)
+#   make lint      rustfmt, clippy, rustdoc, checkpatch and shellcheck on our files
 #
 # Variables (also read from the environment): DRM_RUST_CACHE (caches, default
 # /var/cache/drm-rust), TOOLCHAIN=root|host, JOBS, BASE_VERSION/BASE_KVER (the pinned base),
@@ -15,7 +17,7 @@
 S := scripts/drm-rust
 export MAKE_TARGET = $(firstword $(MAKECMDGOALS) test)
 
-.PHONY: test run igt shell build kunit setup check clean-work clean-cache help
+.PHONY: test run igt shell build kunit bench lint setup clean-work clean-cache help
 
 test:
 	@$(S)/test.sh
@@ -45,10 +47,14 @@ kunit: build
 	@r="$$($(S)/rundir.sh kunit)" && $(S)/boot.sh kunit "$$r" rust "$(or $(KUNIT_GLOB),rust*)" && \
 		python3 $(S)/report.py "$$r"
 
-# Lint the project's scripts.
-check:
-	shellcheck -x $(S)/*.sh $(S)/jobs/*.sh .ci/run
-	python3 -m py_compile $(S)/*.py
+# The layer's benchmarks, timed in the kernel, ratios against the C peers (BENCH_BOOTS=3).
+bench:
+	@$(S)/bench.sh
+
+# Style of our files: rustfmt, checkpatch, shellcheck, and rustdoc and clippy (a rebuild of
+# our Rust with CLIPPY=1).
+lint: build
+	@LINT_FULL=1 $(S)/lint.sh
 
 # Remove the work tree and build output (the toolchain root and base download stay).
 clean-work:
@@ -59,4 +65,4 @@ clean-cache:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'

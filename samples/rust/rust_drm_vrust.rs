@@ -269,7 +269,11 @@ impl configfs::AttributeOperations<0> for Instance {
     type Data = Instance;
 
     fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        page[0] = if inst.live.lock().is_some() { b'1' } else { b'0' };
+        page[0] = if inst.live.lock().is_some() {
+            b'1'
+        } else {
+            b'0'
+        };
         page[1] = b'\n';
         Ok(2)
     }

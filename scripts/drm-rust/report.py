@@ -228,6 +228,10 @@ def main():
 
     known_seen = []
 
+    lint = read(os.path.join(run, "lint.tap"))
+    if lint is not None:
+        parse_ktap(lint, "lint (make lint for details)", suites, order)
+
     # KUnit boots.
     for path in sorted(glob.glob(os.path.join(run, "kunit-*.log")), key=os.path.getmtime):
         boot = os.path.basename(path)[len("kunit-"):-len(".log")]

@@ -18,6 +18,9 @@ RUN="$RUNS/test-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RUN"
 ln -sfn "$RUN" "$RUNS/latest"
 
+# Style of our files (rustfmt, checkpatch, shellcheck); make lint adds rustdoc and clippy.
+"$SCRIPTS/lint.sh" "$RUN" || true
+
 # Our code: the Rust doctests and #[kunit_tests] suites, in a boot held to the no-splat rule.
 "$SCRIPTS/boot.sh" kunit "$RUN" rust "${KUNIT_GLOB:-rust*}"
 # The base's own C DRM suites, as a canary, in a boot of their own: they WARN on purpose, so that

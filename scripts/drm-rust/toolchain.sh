@@ -13,7 +13,7 @@
 
 # Packages of the root. Editing a list updates an existing root in place (no re-debootstrap).
 PKGS_BUILD=(bindgen clang lld llvm libclang-dev gcc make flex bison bc libelf-dev libssl-dev
-	python3 cpio kmod xz-utils rsync git patch pkg-config)
+	python3 cpio kmod xz-utils rsync git patch pkg-config shellcheck)
 PKGS_BACKPORTS=(rustc rust-src rustfmt rust-clippy)
 PKGS_USER=(libdrm-dev libdrm-tests drm-info kbd procps util-linux zlib1g-dev strace)
 PKGS_SID=(igt-gpu-tools igt-gpu-tools-tests)

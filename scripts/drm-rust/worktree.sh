@@ -8,7 +8,7 @@
 # * Every file under the repository's kernel-tree directories is a symlink into the repository,
 #   so editing a file here is seen by the next build with no copy step; removed files vanish.
 # * patches/series is applied to fresh copies of the files it touches; when the series
-#   changes, the files it touched before are restored from the base first.
+#   changes, only files whose patched content changed are replaced.
 
 # shellcheck source=scripts/drm-rust/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -45,31 +45,43 @@ series="$REPO/patches/series"
 key=$(cd "$REPO/patches" && grep -v '^#' series | xargs cat series 2>/dev/null | sha256sum | cut -c1-16)
 if ! stamp_ok "$PATCH_STAMP" "$key"; then
 	say "work tree: applying patches/series"
-	# Undo the previous series: restore every file it touched from the base.
-	if [ -f "$PATCHED" ]; then
-		while read -r f; do
-			rm -f "$SRC/$f"
-			if [ -e "$TREE/$f" ]; then cp "$TREE/$f" "$SRC/$f"; fi
-		done <"$PATCHED"
-	fi
+	# Apply the series to pristine copies of the files it touches, in a staging tree; then
+	# update only the work tree files whose content changed, so that an edit to one patch (or
+	# to a commit message) does not make the build redo everything the others touch.
+	stage="$WORK/patch-stage"
+	rm -rf "$stage"
+	mkdir -p "$stage"
 	: >"$PATCHED.new"
 	while read -r p; do
 		case "$p" in '' | '#'*) continue ;; esac
 		[ -f "$REPO/patches/$p" ] || die "patches/series names $p, which does not exist"
-		# Break the hard links of the files this patch touches, so the base stays pristine.
 		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$REPO/patches/$p" | while read -r f; do
 			echo "$f" >>"$PATCHED.new"
-			if [ -f "$SRC/$f" ]; then
-				cp "$SRC/$f" "$SRC/$f.tmp" && mv "$SRC/$f.tmp" "$SRC/$f"
+			if [ ! -e "$stage/$f" ] && [ -f "$TREE/$f" ]; then
+				mkdir -p "$(dirname "$stage/$f")"
+				cp "$TREE/$f" "$stage/$f"
 			fi
 		done
-		if ! out=$(patch -d "$SRC" -p1 -f -s --no-backup-if-mismatch <"$REPO/patches/$p" 2>&1); then
+		if ! out=$(patch -d "$stage" -p1 -f -s --no-backup-if-mismatch <"$REPO/patches/$p" 2>&1); then
 			echo "$out" >&2
-			die "patches/$p does not apply to base $BASE_VERSION: fix the patch (it is applied with 'patch -p1' to $SRC)"
+			die "patches/$p does not apply to base $BASE_VERSION: fix the patch (it is applied with 'patch -p1' to the base's files)"
 		fi
 	done <"$series"
+	# Files the previous series touched but this one does not go back to the base's version.
+	if [ -f "$PATCHED" ]; then
+		sort -u "$PATCHED.new" | comm -23 "$PATCHED" - | while read -r f; do
+			rm -f "$SRC/$f"
+			if [ -e "$TREE/$f" ]; then ln "$TREE/$f" "$SRC/$f"; fi
+		done
+	fi
+	sort -u "$PATCHED.new" | while read -r f; do
+		if ! cmp -s "$stage/$f" "$SRC/$f"; then
+			rm -f "$SRC/$f"
+			cp "$stage/$f" "$SRC/$f"
+		fi
+	done
 	sort -u "$PATCHED.new" >"$PATCHED"
-	rm -f "$PATCHED.new"
+	rm -rf "$PATCHED.new" "$stage"
 	echo "$key" >"$PATCH_STAMP"
 fi
 

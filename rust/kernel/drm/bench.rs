@@ -11,8 +11,8 @@
 use crate::{
     bindings,
     drm::testing::{
-        MockFile,
         Minor,
+        MockFile,
         TestDevice,
         TestDriver, //
     },
@@ -77,7 +77,7 @@ fn median(v: &mut [u64]) -> u64 {
 }
 
 #[macros::kunit_tests(bench_rust_drm)]
-mod bench {
+mod suite {
     use super::*;
 
     #[test]
@@ -97,7 +97,10 @@ mod bench {
             rust[i] = time_batch(&file, desc.func(), desc.flags())?;
             c[i] = time_batch(&file, peer, desc.flags())?;
         }
-        let (min_r, max_r) = (*rust.iter().min().unwrap_or(&0), *rust.iter().max().unwrap_or(&0));
+        let (min_r, max_r) = (
+            *rust.iter().min().unwrap_or(&0),
+            *rust.iter().max().unwrap_or(&0),
+        );
         let (min_c, max_c) = (*c.iter().min().unwrap_or(&0), *c.iter().max().unwrap_or(&0));
         let (r, cc) = (median(&mut rust), median(&mut c));
         // Ratio in thousandths, to print without floating point.

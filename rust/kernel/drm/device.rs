@@ -58,7 +58,7 @@ use core::{
 /// # Invariants
 ///
 /// * `dev` is a `struct drm_device` allocated by `__drm_dev_alloc()` with the driver table
-///   [`Vtable::<T>::DRIVER`](Vtable), as part of an allocation holding this whole `Device<T>`;
+///   `Vtable::<T>::DRIVER`, as part of an allocation holding this whole `Device<T>`;
 /// * `data` is initialised, and is dropped by the `release` callback of that table, right
 ///   before the C core frees the allocation;
 /// * the parent of `dev` (`dev->dev`) is embedded in a `T::ParentDevice`.
@@ -374,8 +374,8 @@ impl<T: Driver> Drop for Registered<'_, T> {
 mod tests {
     use super::*;
     use crate::drm::testing::{
-        MockFile,
         Minor,
+        MockFile,
         TestData,
         TestDevice,
         TestDriver,

@@ -116,7 +116,7 @@ impl Client {
 /// # Invariants
 ///
 /// The wrapped `struct drm_file` is a live file of a `Device<T>`, whose `driver_priv` holds a
-/// pinned `KBox<T::File>` set up by [`open_callback`] and freed by [`postclose_callback`].
+/// pinned `KBox<T::File>` set up by `open_callback` and freed by `postclose_callback`.
 #[repr(transparent)]
 pub struct File<T: Driver>(Opaque<bindings::drm_file>, PhantomData<T>);
 

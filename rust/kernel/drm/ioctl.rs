@@ -287,12 +287,12 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
 /// assert!(drm::Features::of::<Gpu>().contains(drm::Features::RENDER));
 /// ```
 ///
-/// A table that breaks a rule does not compile. Declaring `DRM_IOCTL_NOVA_GEM_CREATE` (number
-/// 1) as the first entry fails with "DRM ioctls must be numbered contiguously from
-/// DRM_COMMAND_BASE, in declaration order"; giving it the argument `drm_nova_getparam` fails
-/// with "DRM_IOCTL_NOVA_GEM_CREATE: _IOC_SIZE differs from the size of the argument type"
-/// only if the sizes differ, and with a type mismatch in the handler call otherwise; declaring
-/// it `IOW` fails with "DRM_IOCTL_NOVA_GEM_CREATE: direction bits are not IOW".
+/// A table that breaks a rule does not compile. For example, with `DRM_IOCTL_NOVA_GEM_CREATE`
+/// (command number `DRM_COMMAND_BASE + 1`) as the first entry, the build fails with "DRM
+/// ioctls must be numbered contiguously from DRM_COMMAND_BASE, in declaration order"; declared
+/// `IOW`, it fails with "DRM_IOCTL_NOVA_GEM_CREATE: direction bits are not IOW"; with an
+/// argument type of another size, with "DRM_IOCTL_NOVA_GEM_CREATE: _IOC_SIZE differs from the
+/// size of the argument type".
 #[macro_export]
 macro_rules! drm_ioctls {
     ($drv:ty: $( ( $($entry:tt)* ) ),* $(,)?) => {{
@@ -378,8 +378,8 @@ macro_rules! __drm_ioctl_entry {
 mod tests {
     use super::*;
     use crate::drm::testing::{
-        MockFile,
         Minor,
+        MockFile,
         TestDevice,
         TestDriver, //
     };
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn command_fields() {
-        let cmd = uapi::DRM_IOCTL_NOVA_GEM_INFO as u32;
+        let cmd = uapi::DRM_IOCTL_NOVA_GEM_INFO;
         assert_eq!(nr(cmd), bindings::DRM_COMMAND_BASE + 2);
         assert_eq!(ty(cmd), u32::from(b'd'));
         assert_eq!(size(cmd), mem::size_of::<uapi::drm_nova_gem_info>());
@@ -402,7 +402,7 @@ mod tests {
     fn table_is_built_in_order() {
         let table = TestDriver::IOCTLS;
         assert_eq!(table.len(), 3);
-        assert_eq!(table[GETPARAM].cmd(), uapi::DRM_IOCTL_NOVA_GETPARAM as u32);
+        assert_eq!(table[GETPARAM].cmd(), uapi::DRM_IOCTL_NOVA_GETPARAM);
         assert_eq!(table[GEM_CREATE].flags(), AUTH);
         assert_eq!(table[GEM_INFO].flags(), RENDER_ALLOW);
         assert!(table.iter().all(|d| d.func().is_some()));
@@ -427,10 +427,18 @@ mod tests {
         let t = TestDevice::new(0)?;
         let a = MockFile::open(&t.dev, Minor::Primary)?;
         let b = MockFile::open(&t.dev, Minor::Primary)?;
-        let mut create = uapi::drm_nova_gem_create { handle: 0, pad: 0, size: 4096 };
+        let mut create = uapi::drm_nova_gem_create {
+            handle: 0,
+            pad: 0,
+            size: 4096,
+        };
         a.ioctl(GEM_CREATE, &mut create)?;
         assert_eq!(create.handle, 1);
-        let mut info = uapi::drm_nova_gem_info { handle: 1, pad: 0, size: 0 };
+        let mut info = uapi::drm_nova_gem_info {
+            handle: 1,
+            pad: 0,
+            size: 0,
+        };
         a.ioctl(GEM_INFO, &mut info)?;
         assert_eq!(info.size, 4096);
         // Handle 1 of file A means nothing to file B.
@@ -442,7 +450,11 @@ mod tests {
     fn flags_are_enforced() -> Result {
         let t = TestDevice::new(0)?;
         let render = MockFile::open(&t.dev, Minor::Render)?;
-        let mut create = uapi::drm_nova_gem_create { handle: 0, pad: 0, size: 4096 };
+        let mut create = uapi::drm_nova_gem_create {
+            handle: 0,
+            pad: 0,
+            size: 4096,
+        };
         // GEM_CREATE lacks RENDER_ALLOW in this table.
         assert_eq!(render.ioctl(GEM_CREATE, &mut create), Err(EACCES));
         Ok(())

@@ -13,12 +13,12 @@
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
 
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+mod bench;
 pub mod device;
 pub mod driver;
 pub mod file;
 pub mod ioctl;
-#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
-mod bench;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
 pub(crate) mod testing;
 

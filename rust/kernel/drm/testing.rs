@@ -16,8 +16,7 @@ use crate::{
         Driver, //
     },
     error::from_err_ptr,
-    faux,
-    new_mutex,
+    faux, new_mutex,
     prelude::*,
     sync::{
         atomic::{
@@ -230,7 +229,8 @@ impl TestDevice {
     /// Creates and registers a device with parameter 1 set to `param`.
     pub(crate) fn new(param: u64) -> Result<Self> {
         let parent = faux::Registration::new(c"rust-drm-kunit", None)?;
-        let unreg = drm::UnregisteredDevice::<TestDriver>::new(parent.as_ref(), TestData::new(param))?;
+        let unreg =
+            drm::UnregisteredDevice::<TestDriver>::new(parent.as_ref(), TestData::new(param))?;
         let dev = crate::sync::aref::ARef::from(&*unreg);
         let reg = unreg.register()?;
         Ok(Self {

@@ -19,6 +19,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static const char *plane_type_name(int fd, uint32_t plane_id)
 {
 	static const char *const names[] = { "overlay", "primary", "cursor" };
@@ -140,7 +142,7 @@ static void print_card(const char *path, int fd, drmVersion *v)
 	       render ? " (render)" : ", no render node");
 	free(render);
 	printf("  caps:");
-	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(caps); i++)
 		if (!drmGetCap(fd, caps[i].cap, &val))
 			printf(" %s=%llu", caps[i].name, (unsigned long long)val);
 	printf("\n");

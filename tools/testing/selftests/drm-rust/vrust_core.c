@@ -24,15 +24,25 @@
 #define NR_EXTRA_INSTANCES	3
 #define NR_EXTRA_FDS		8
 
-FIXTURE(instance)
-{
-	/* The test's instance and a file on each of its nodes. */
+/**
+ * struct vrust_fixture - what a test of FIXTURE(instance) gets
+ * @inst: the test's instance
+ * @card: a file on its primary node
+ * @render: a file on its render node
+ * @extra: more instances a test may create; the teardown removes them
+ * @fds: more files a test may open; the teardown closes them
+ */
+struct vrust_fixture {
 	struct vrust_instance inst;
 	int card;
 	int render;
-	/* More instances and files a test may use; the teardown removes and closes them. */
 	struct vrust_instance extra[NR_EXTRA_INSTANCES];
 	int fds[NR_EXTRA_FDS];
+};
+
+FIXTURE(instance)
+{
+	struct vrust_fixture f;
 };
 
 /**
@@ -57,7 +67,7 @@ static int close_fd(int *fd)
  *
  * Return: 0, or the first -errno of removing an instance.
  */
-static int release_all(FIXTURE_DATA(instance) *self)
+static int release_all(struct vrust_fixture *self)
 {
 	int i, err, ret = 0;
 
@@ -78,26 +88,26 @@ FIXTURE_SETUP(instance)
 {
 	int i, ret;
 
-	self->card = self->render = -1;
+	self->f.card = self->f.render = -1;
 	for (i = 0; i < NR_EXTRA_FDS; i++)
-		self->fds[i] = -1;
+		self->f.fds[i] = -1;
 
 	/* A failing setup gets no teardown: clean up before asserting. */
-	ret = vrust_instance_up(&self->inst);
-	ASSERT_EQ(0, ret) TH_LOG("creating instance %s", self->inst.name);
-	self->card = vrust_open_node(self->inst.faux, DRM_NODE_PRIMARY);
-	self->render = vrust_open_node(self->inst.faux, DRM_NODE_RENDER);
-	if (self->card < 0 || self->render < 0) {
-		TH_LOG("opening the nodes of %s: %d, %d", self->inst.faux, self->card,
-		       self->render);
-		release_all(self);
+	ret = vrust_instance_up(&self->f.inst);
+	ASSERT_EQ(0, ret) TH_LOG("creating instance %s", self->f.inst.name);
+	self->f.card = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
+	self->f.render = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	if (self->f.card < 0 || self->f.render < 0) {
+		TH_LOG("opening the nodes of %s: %d, %d", self->f.inst.faux, self->f.card,
+		       self->f.render);
+		release_all(&self->f);
 		ASSERT_TRUE(false);
 	}
 }
 
 FIXTURE_TEARDOWN(instance)
 {
-	EXPECT_EQ(0, release_all(self));
+	EXPECT_EQ(0, release_all(&self->f));
 }
 
 /* Every ioctl fails with -ENODEV on a file of an unplugged device. */
@@ -121,7 +131,7 @@ static void expect_all_enodev(struct __test_metadata *_metadata, int fd)
 /* DRM_IOCTL_VERSION: the name, a description and major version 1, on both nodes. */
 TEST_F(instance, version)
 {
-	int fds[] = { self->card, self->render };
+	int fds[] = { self->f.card, self->f.render };
 	unsigned int i;
 
 	for (i = 0; i < 2; i++) {
@@ -169,10 +179,10 @@ TEST_F(instance, get_param_api_version)
 {
 	__u64 value = 0;
 
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_API_VERSION, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_API_VERSION, &value));
 	EXPECT_EQ((__u64)VRUST_API_VERSION, value);
 	value = 0;
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_API_VERSION, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_API_VERSION, &value));
 	EXPECT_EQ((__u64)VRUST_API_VERSION, value);
 }
 
@@ -181,11 +191,11 @@ TEST_F(instance, get_param_client_id_differs)
 {
 	__u64 a = 0, b = 0, r = 0;
 
-	self->fds[0] = vrust_open_node(self->inst.faux, DRM_NODE_PRIMARY);
-	ASSERT_LE(0, self->fds[0]);
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_CLIENT_ID, &a));
-	ASSERT_EQ(0, vrust_get_param(self->fds[0], VRUST_PARAM_CLIENT_ID, &b));
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_CLIENT_ID, &r));
+	self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
+	ASSERT_LE(0, self->f.fds[0]);
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_CLIENT_ID, &a));
+	ASSERT_EQ(0, vrust_get_param(self->f.fds[0], VRUST_PARAM_CLIENT_ID, &b));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_CLIENT_ID, &r));
 	EXPECT_NE(0ULL, a);
 	EXPECT_NE(0ULL, b);
 	EXPECT_NE(0ULL, r);
@@ -194,7 +204,7 @@ TEST_F(instance, get_param_client_id_differs)
 	EXPECT_NE(b, r);
 
 	/* And stay the same for a file. */
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_CLIENT_ID, &b));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_CLIENT_ID, &b));
 	EXPECT_EQ(a, b);
 }
 
@@ -202,9 +212,9 @@ TEST_F(instance, get_param_node_type)
 {
 	__u64 value;
 
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_NODE_TYPE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_NODE_TYPE, &value));
 	EXPECT_EQ((__u64)VRUST_NODE_PRIMARY, value);
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_NODE_TYPE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_NODE_TYPE, &value));
 	EXPECT_EQ((__u64)VRUST_NODE_RENDER, value);
 }
 
@@ -213,24 +223,24 @@ TEST_F(instance, get_param_open_files)
 {
 	__u64 before, value;
 
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_OPEN_FILES, &before));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_OPEN_FILES, &before));
 	/* Only this test opens the fresh instance: its primary and render file. */
 	EXPECT_EQ(2ULL, before);
 
-	self->fds[0] = vrust_open_node(self->inst.faux, DRM_NODE_PRIMARY);
-	self->fds[1] = vrust_open_node(self->inst.faux, DRM_NODE_RENDER);
-	ASSERT_LE(0, self->fds[0]);
-	ASSERT_LE(0, self->fds[1]);
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_OPEN_FILES, &value));
+	self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
+	self->f.fds[1] = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, self->f.fds[0]);
+	ASSERT_LE(0, self->f.fds[1]);
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before + 2, value);
-	ASSERT_EQ(0, vrust_get_param(self->fds[1], VRUST_PARAM_OPEN_FILES, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.fds[1], VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before + 2, value);
 
-	ASSERT_EQ(0, close_fd(&self->fds[0]));
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_OPEN_FILES, &value));
+	ASSERT_EQ(0, close_fd(&self->f.fds[0]));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before + 1, value);
-	ASSERT_EQ(0, close_fd(&self->fds[1]));
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_OPEN_FILES, &value));
+	ASSERT_EQ(0, close_fd(&self->f.fds[1]));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before, value);
 }
 
@@ -242,7 +252,7 @@ TEST_F(instance, get_param_unknown)
 
 	for (i = 0; i < ARRAY_SIZE(params); i++) {
 		arg = (struct drm_vrust_get_param){ .param = params[i] };
-		EXPECT_EQ(-EINVAL, vrust_ioctl(self->card, DRM_IOCTL_VRUST_GET_PARAM, &arg))
+		EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.card, DRM_IOCTL_VRUST_GET_PARAM, &arg))
 			TH_LOG("param %#x", params[i]);
 	}
 }
@@ -251,17 +261,17 @@ TEST_F(instance, get_param_nonzero_pad)
 {
 	struct drm_vrust_get_param arg = { .param = VRUST_PARAM_API_VERSION, .pad = 1 };
 
-	EXPECT_EQ(-EINVAL, vrust_ioctl(self->card, DRM_IOCTL_VRUST_GET_PARAM, &arg));
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.card, DRM_IOCTL_VRUST_GET_PARAM, &arg));
 	arg.pad = 0x80000000;
-	EXPECT_EQ(-EINVAL, vrust_ioctl(self->render, DRM_IOCTL_VRUST_GET_PARAM, &arg));
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.render, DRM_IOCTL_VRUST_GET_PARAM, &arg));
 }
 
 /* An argument pointer the core cannot copy from. */
 TEST_F(instance, bad_arg_pointer)
 {
-	EXPECT_EQ(-EFAULT, vrust_ioctl(self->card, DRM_IOCTL_VRUST_GET_PARAM, (void *)8));
-	EXPECT_EQ(-EFAULT, vrust_ioctl(self->card, DRM_IOCTL_VRUST_COUNTER, (void *)8));
-	EXPECT_EQ(-EFAULT, vrust_ioctl(self->render, DRM_IOCTL_VRUST_REVERSE, (void *)8));
+	EXPECT_EQ(-EFAULT, vrust_ioctl(self->f.card, DRM_IOCTL_VRUST_GET_PARAM, (void *)8));
+	EXPECT_EQ(-EFAULT, vrust_ioctl(self->f.card, DRM_IOCTL_VRUST_COUNTER, (void *)8));
+	EXPECT_EQ(-EFAULT, vrust_ioctl(self->f.render, DRM_IOCTL_VRUST_REVERSE, (void *)8));
 }
 
 /*
@@ -277,7 +287,7 @@ TEST_F(instance, get_param_short_arg)
 
 	memset(&arg, 0xa5, sizeof(arg));
 	arg.gp.param = VRUST_PARAM_API_VERSION;
-	ASSERT_EQ(0, vrust_ioctl(self->card, VRUST_IOWR_SIZED(DRM_VRUST_GET_PARAM, sizeof(__u32)),
+	ASSERT_EQ(0, vrust_ioctl(self->f.card, VRUST_IOWR_SIZED(DRM_VRUST_GET_PARAM, sizeof(__u32)),
 				 &arg));
 	EXPECT_EQ((__u32)VRUST_PARAM_API_VERSION, arg.gp.param);
 	EXPECT_EQ(0xa5a5a5a5U, arg.gp.pad);
@@ -293,11 +303,11 @@ TEST_F(instance, counter_short_arg)
 
 	memset(&arg, 0xa5, sizeof(arg));
 	arg.add = 5;
-	ASSERT_EQ(0, vrust_ioctl(self->card, VRUST_IOWR_SIZED(DRM_VRUST_COUNTER, sizeof(__u64)),
+	ASSERT_EQ(0, vrust_ioctl(self->f.card, VRUST_IOWR_SIZED(DRM_VRUST_COUNTER, sizeof(__u64)),
 				 &arg));
 	EXPECT_EQ(5ULL, arg.add);
 	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, arg.value);
-	ASSERT_EQ(0, vrust_counter(self->card, 0, &value));
+	ASSERT_EQ(0, vrust_counter(self->f.card, 0, &value));
 	EXPECT_EQ(5ULL, value);
 }
 
@@ -309,7 +319,7 @@ TEST_F(instance, counter_oversized_arg)
 		__u64 canary;
 	} arg = { .c.add = 3, .c.value = 99, .canary = 0x5a5a5a5a12345678ULL };
 
-	ASSERT_EQ(0, vrust_ioctl(self->card, VRUST_IOWR_SIZED(DRM_VRUST_COUNTER, sizeof(arg)),
+	ASSERT_EQ(0, vrust_ioctl(self->f.card, VRUST_IOWR_SIZED(DRM_VRUST_COUNTER, sizeof(arg)),
 				 &arg));
 	EXPECT_EQ(3ULL, arg.c.add);
 	EXPECT_EQ(3ULL, arg.c.value);
@@ -320,10 +330,10 @@ TEST_F(instance, counter_oversized_arg)
 TEST_F(instance, counter_per_file)
 {
 	__u64 value;
-	int a = self->card, r = self->render, b;
+	int a = self->f.card, r = self->f.render, b;
 
-	self->fds[0] = vrust_open_node(self->inst.faux, DRM_NODE_PRIMARY);
-	b = self->fds[0];
+	self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
+	b = self->f.fds[0];
 	ASSERT_LE(0, b);
 
 	ASSERT_EQ(0, vrust_counter(a, 0, &value));
@@ -347,16 +357,16 @@ TEST_F(instance, counter_overflow)
 {
 	__u64 value;
 
-	ASSERT_EQ(0, vrust_counter(self->card, UINT64_MAX - 1, &value));
+	ASSERT_EQ(0, vrust_counter(self->f.card, UINT64_MAX - 1, &value));
 	EXPECT_EQ(UINT64_MAX - 1, value);
-	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->card, 2, &value));
-	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->card, UINT64_MAX, &value));
-	ASSERT_EQ(0, vrust_counter(self->card, 0, &value));
+	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->f.card, 2, &value));
+	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->f.card, UINT64_MAX, &value));
+	ASSERT_EQ(0, vrust_counter(self->f.card, 0, &value));
 	EXPECT_EQ(UINT64_MAX - 1, value);
-	ASSERT_EQ(0, vrust_counter(self->card, 1, &value));
+	ASSERT_EQ(0, vrust_counter(self->f.card, 1, &value));
 	EXPECT_EQ(UINT64_MAX, value);
-	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->card, 1, &value));
-	ASSERT_EQ(0, vrust_counter(self->card, 0, &value));
+	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->f.card, 1, &value));
+	ASSERT_EQ(0, vrust_counter(self->f.card, 0, &value));
 	EXPECT_EQ(UINT64_MAX, value);
 }
 
@@ -365,24 +375,24 @@ TEST_F(instance, set_device_value)
 {
 	__u64 value;
 
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0ULL, value);
 
-	ASSERT_EQ(0, vrust_set_device_value(self->card, 0xdeadbeefcafef00dULL));
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_set_device_value(self->f.card, 0xdeadbeefcafef00dULL));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0xdeadbeefcafef00dULL, value);
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0xdeadbeefcafef00dULL, value);
-	self->fds[0] = vrust_open_node(self->inst.faux, DRM_NODE_RENDER);
-	ASSERT_LE(0, self->fds[0]);
-	ASSERT_EQ(0, vrust_get_param(self->fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
+	self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, self->f.fds[0]);
+	ASSERT_EQ(0, vrust_get_param(self->f.fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0xdeadbeefcafef00dULL, value);
 
 	/* The last value stored wins, whichever primary file stores it. */
-	self->fds[1] = vrust_open_node(self->inst.faux, DRM_NODE_PRIMARY);
-	ASSERT_LE(0, self->fds[1]);
-	ASSERT_EQ(0, vrust_set_device_value(self->fds[1], 7));
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_DEVICE_VALUE, &value));
+	self->f.fds[1] = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
+	ASSERT_LE(0, self->f.fds[1]);
+	ASSERT_EQ(0, vrust_set_device_value(self->f.fds[1], 7));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(7ULL, value);
 }
 
@@ -391,13 +401,13 @@ TEST_F(instance, set_device_value_render_eacces)
 {
 	__u64 value;
 
-	EXPECT_EQ(-EACCES, vrust_set_device_value(self->render, 5));
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_DEVICE_VALUE, &value));
+	EXPECT_EQ(-EACCES, vrust_set_device_value(self->f.render, 5));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0ULL, value);
 
-	ASSERT_EQ(0, vrust_set_device_value(self->card, 6));
-	EXPECT_EQ(-EACCES, vrust_set_device_value(self->render, 9));
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_set_device_value(self->f.card, 6));
+	EXPECT_EQ(-EACCES, vrust_set_device_value(self->f.render, 9));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(6ULL, value);
 }
 
@@ -406,17 +416,17 @@ TEST_F(instance, device_value_per_instance)
 {
 	__u64 value;
 
-	ASSERT_EQ(0, vrust_set_device_value(self->card, 42));
-	ASSERT_EQ(0, vrust_instance_up(&self->extra[0]));
-	self->fds[0] = vrust_open_node(self->extra[0].faux, DRM_NODE_PRIMARY);
-	ASSERT_LE(0, self->fds[0]);
+	ASSERT_EQ(0, vrust_set_device_value(self->f.card, 42));
+	ASSERT_EQ(0, vrust_instance_up(&self->f.extra[0]));
+	self->f.fds[0] = vrust_open_node(self->f.extra[0].faux, DRM_NODE_PRIMARY);
+	ASSERT_LE(0, self->f.fds[0]);
 
-	ASSERT_EQ(0, vrust_get_param(self->fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0ULL, value);
-	ASSERT_EQ(0, vrust_set_device_value(self->fds[0], 43));
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_set_device_value(self->f.fds[0], 43));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(42ULL, value);
-	ASSERT_EQ(0, vrust_get_param(self->fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(43ULL, value);
 }
 
@@ -428,26 +438,26 @@ TEST_F(instance, three_instances)
 	int i;
 
 	for (i = 0; i < NR_EXTRA_INSTANCES; i++) {
-		ASSERT_EQ(0, vrust_instance_up(&self->extra[i]));
-		self->fds[2 * i] = vrust_open_node(self->extra[i].faux, DRM_NODE_PRIMARY);
-		self->fds[2 * i + 1] = vrust_open_node(self->extra[i].faux, DRM_NODE_RENDER);
-		ASSERT_LE(0, self->fds[2 * i]);
-		ASSERT_LE(0, self->fds[2 * i + 1]);
+		ASSERT_EQ(0, vrust_instance_up(&self->f.extra[i]));
+		self->f.fds[2 * i] = vrust_open_node(self->f.extra[i].faux, DRM_NODE_PRIMARY);
+		self->f.fds[2 * i + 1] = vrust_open_node(self->f.extra[i].faux, DRM_NODE_RENDER);
+		ASSERT_LE(0, self->f.fds[2 * i]);
+		ASSERT_LE(0, self->f.fds[2 * i + 1]);
 	}
 	for (i = 0; i < NR_EXTRA_INSTANCES; i++) {
-		ASSERT_EQ(0, vrust_driver_name(self->fds[2 * i], name, sizeof(name)));
+		ASSERT_EQ(0, vrust_driver_name(self->f.fds[2 * i], name, sizeof(name)));
 		EXPECT_STREQ("vrust", name);
-		ASSERT_EQ(0, vrust_set_device_value(self->fds[2 * i], 100 + i));
+		ASSERT_EQ(0, vrust_set_device_value(self->f.fds[2 * i], 100 + i));
 	}
 	for (i = 0; i < NR_EXTRA_INSTANCES; i++) {
-		ASSERT_EQ(0, vrust_get_param(self->fds[2 * i + 1], VRUST_PARAM_DEVICE_VALUE,
+		ASSERT_EQ(0, vrust_get_param(self->f.fds[2 * i + 1], VRUST_PARAM_DEVICE_VALUE,
 					     &value));
 		EXPECT_EQ((__u64)(100 + i), value);
 		/* Each device counts only its own two files. */
-		ASSERT_EQ(0, vrust_get_param(self->fds[2 * i], VRUST_PARAM_OPEN_FILES, &value));
+		ASSERT_EQ(0, vrust_get_param(self->f.fds[2 * i], VRUST_PARAM_OPEN_FILES, &value));
 		EXPECT_EQ(2ULL, value);
 	}
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0ULL, value);
 }
 
@@ -460,7 +470,7 @@ TEST_F(instance, reverse)
 	for (i = 0; i < sizeof(src); i++)
 		src[i] = i * 7 + 3;
 	memset(dst, 0xee, sizeof(dst));
-	ASSERT_EQ(0, vrust_reverse(self->card, (uintptr_t)src, (uintptr_t)dst, sizeof(src)));
+	ASSERT_EQ(0, vrust_reverse(self->f.card, (uintptr_t)src, (uintptr_t)dst, sizeof(src)));
 	for (i = 0; i < sizeof(src); i++) {
 		if (dst[i] != src[sizeof(src) - 1 - i])
 			bad++;
@@ -479,7 +489,7 @@ TEST_F(instance, reverse_render_node)
 {
 	char src[] = "abcd", dst[] = "xxxxx";
 
-	ASSERT_EQ(0, vrust_reverse(self->render, (uintptr_t)src, (uintptr_t)dst, 4));
+	ASSERT_EQ(0, vrust_reverse(self->f.render, (uintptr_t)src, (uintptr_t)dst, 4));
 	EXPECT_STREQ("dcbax", dst);
 }
 
@@ -487,7 +497,7 @@ TEST_F(instance, reverse_len_zero)
 {
 	char src[] = "abcd", dst[] = "xxxx";
 
-	EXPECT_EQ(0, vrust_reverse(self->card, (uintptr_t)src, (uintptr_t)dst, 0));
+	EXPECT_EQ(0, vrust_reverse(self->f.card, (uintptr_t)src, (uintptr_t)dst, 0));
 	EXPECT_STREQ("xxxx", dst);
 }
 
@@ -509,15 +519,15 @@ TEST_F(instance, reverse_max_len)
 		src[i] = i ^ (i >> 8);
 
 	memset(dst, 0xee, max + 1);
-	EXPECT_EQ(-EINVAL, vrust_reverse(self->card, (uintptr_t)src, (uintptr_t)dst, max + 1));
+	EXPECT_EQ(-EINVAL, vrust_reverse(self->f.card, (uintptr_t)src, (uintptr_t)dst, max + 1));
 	for (i = 0; i <= max; i++)
 		if (dst[i] != 0xee)
 			bad++;
 	EXPECT_EQ(0U, bad);
 
-	EXPECT_EQ(-EINVAL, vrust_reverse(self->card, (uintptr_t)src, (uintptr_t)dst, UINT32_MAX));
+	EXPECT_EQ(-EINVAL, vrust_reverse(self->f.card, (uintptr_t)src, (uintptr_t)dst, UINT32_MAX));
 
-	EXPECT_EQ(0, vrust_reverse(self->card, (uintptr_t)src, (uintptr_t)dst, max));
+	EXPECT_EQ(0, vrust_reverse(self->f.card, (uintptr_t)src, (uintptr_t)dst, max));
 	bad = 0;
 	for (i = 0; i < max; i++)
 		if (dst[i] != src[max - 1 - i])
@@ -534,18 +544,18 @@ TEST_F(instance, reverse_wrapping_range)
 {
 	char buf[16] = "0123456789abcde", out[16] = {};
 
-	EXPECT_EQ(-EOVERFLOW, vrust_reverse(self->card, UINT64_MAX - 4, (uintptr_t)out, 16));
+	EXPECT_EQ(-EOVERFLOW, vrust_reverse(self->f.card, UINT64_MAX - 4, (uintptr_t)out, 16));
 	EXPECT_EQ(0, out[0]);
-	EXPECT_EQ(-EOVERFLOW, vrust_reverse(self->card, (uintptr_t)buf, UINT64_MAX - 4, 16));
+	EXPECT_EQ(-EOVERFLOW, vrust_reverse(self->f.card, (uintptr_t)buf, UINT64_MAX - 4, 16));
 }
 
 TEST_F(instance, reverse_bad_pointer)
 {
 	char buf[16] = "0123456789abcde", out[16] = {};
 
-	EXPECT_EQ(-EFAULT, vrust_reverse(self->card, 8, (uintptr_t)out, 16));
+	EXPECT_EQ(-EFAULT, vrust_reverse(self->f.card, 8, (uintptr_t)out, 16));
 	EXPECT_EQ(0, out[0]);
-	EXPECT_EQ(-EFAULT, vrust_reverse(self->card, (uintptr_t)buf, 8, 16));
+	EXPECT_EQ(-EFAULT, vrust_reverse(self->f.card, (uintptr_t)buf, 8, 16));
 	EXPECT_STREQ("0123456789abcde", buf);
 }
 
@@ -556,14 +566,14 @@ TEST_F(instance, reverse_nonzero_pad)
 		.src = (uintptr_t)src, .dst = (uintptr_t)dst, .len = 4, .pad = 1,
 	};
 
-	EXPECT_EQ(-EINVAL, vrust_ioctl(self->card, DRM_IOCTL_VRUST_REVERSE, &arg));
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.card, DRM_IOCTL_VRUST_REVERSE, &arg));
 	EXPECT_STREQ("xxxx", dst);
 }
 
 /* Driver ioctl numbers past vrust's four: -EINVAL from the core, on both nodes. */
 TEST_F(instance, ioctl_past_driver_table)
 {
-	int fds[] = { self->card, self->render };
+	int fds[] = { self->f.card, self->f.render };
 	struct drm_vrust_counter arg;
 	unsigned int i, nr, bad = 0;
 	int ret;
@@ -588,10 +598,10 @@ TEST_F(instance, ioctl_wrong_type)
 	const unsigned long right = _IOWR('d', DRM_COMMAND_BASE, struct drm_vrust_get_param);
 	struct drm_vrust_get_param arg = { .param = VRUST_PARAM_API_VERSION };
 
-	EXPECT_EQ(-ENOTTY, vrust_ioctl(self->card, wrong, &arg));
-	EXPECT_EQ(-ENOTTY, vrust_ioctl(self->render, wrong, &arg));
+	EXPECT_EQ(-ENOTTY, vrust_ioctl(self->f.card, wrong, &arg));
+	EXPECT_EQ(-ENOTTY, vrust_ioctl(self->f.render, wrong, &arg));
 	/* The same number with type 'd' is GET_PARAM. */
-	ASSERT_EQ(0, vrust_ioctl(self->card, right, &arg));
+	ASSERT_EQ(0, vrust_ioctl(self->f.card, right, &arg));
 	EXPECT_EQ((__u64)VRUST_API_VERSION, arg.value);
 }
 
@@ -600,13 +610,13 @@ TEST_F(instance, unplug_enodev)
 {
 	char node[64];
 
-	ASSERT_EQ(0, vrust_instance_enable(&self->inst, false));
-	expect_all_enodev(_metadata, self->card);
-	expect_all_enodev(_metadata, self->render);
-	EXPECT_EQ(-ENOENT, vrust_find_node(self->inst.faux, DRM_NODE_PRIMARY, node, sizeof(node)));
-	EXPECT_EQ(-ENOENT, vrust_find_node(self->inst.faux, DRM_NODE_RENDER, node, sizeof(node)));
-	EXPECT_EQ(0, close_fd(&self->card));
-	EXPECT_EQ(0, close_fd(&self->render));
+	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, false));
+	expect_all_enodev(_metadata, self->f.card);
+	expect_all_enodev(_metadata, self->f.render);
+	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_PRIMARY, node, sizeof(node)));
+	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_RENDER, node, sizeof(node)));
+	EXPECT_EQ(0, close_fd(&self->f.card));
+	EXPECT_EQ(0, close_fd(&self->f.render));
 }
 
 /* Removing the instance altogether with files open. */
@@ -614,14 +624,14 @@ TEST_F(instance, destroy_with_open_fds)
 {
 	char path[128];
 
-	ASSERT_EQ(0, vrust_instance_enable(&self->inst, false));
-	ASSERT_EQ(0, vrust_instance_rmdir(&self->inst));
-	snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s", self->inst.name);
+	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, false));
+	ASSERT_EQ(0, vrust_instance_rmdir(&self->f.inst));
+	snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s", self->f.inst.name);
 	EXPECT_EQ(-1, access(path, F_OK));
-	expect_all_enodev(_metadata, self->card);
-	expect_all_enodev(_metadata, self->render);
-	EXPECT_EQ(0, close_fd(&self->card));
-	EXPECT_EQ(0, close_fd(&self->render));
+	expect_all_enodev(_metadata, self->f.card);
+	expect_all_enodev(_metadata, self->f.render);
+	EXPECT_EQ(0, close_fd(&self->f.card));
+	EXPECT_EQ(0, close_fd(&self->f.render));
 }
 
 /* An instance can be created again under the name of a removed one. */
@@ -630,25 +640,25 @@ TEST_F(instance, recreate_same_name)
 	char name[16];
 	__u64 value;
 
-	ASSERT_EQ(0, vrust_set_device_value(self->card, 11));
-	ASSERT_EQ(0, vrust_instance_enable(&self->inst, false));
-	EXPECT_EQ(-ENODEV, vrust_get_param(self->card, VRUST_PARAM_API_VERSION, &value));
-	EXPECT_EQ(0, close_fd(&self->card));
-	EXPECT_EQ(0, close_fd(&self->render));
-	ASSERT_EQ(0, vrust_instance_rmdir(&self->inst));
+	ASSERT_EQ(0, vrust_set_device_value(self->f.card, 11));
+	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, false));
+	EXPECT_EQ(-ENODEV, vrust_get_param(self->f.card, VRUST_PARAM_API_VERSION, &value));
+	EXPECT_EQ(0, close_fd(&self->f.card));
+	EXPECT_EQ(0, close_fd(&self->f.render));
+	ASSERT_EQ(0, vrust_instance_rmdir(&self->f.inst));
 
-	ASSERT_EQ(0, vrust_instance_mkdir(&self->inst));
-	ASSERT_EQ(0, vrust_instance_enable(&self->inst, true));
-	self->card = vrust_open_node(self->inst.faux, DRM_NODE_PRIMARY);
-	ASSERT_LE(0, self->card);
-	self->render = vrust_open_node(self->inst.faux, DRM_NODE_RENDER);
-	ASSERT_LE(0, self->render);
-	ASSERT_EQ(0, vrust_driver_name(self->card, name, sizeof(name)));
+	ASSERT_EQ(0, vrust_instance_mkdir(&self->f.inst));
+	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, true));
+	self->f.card = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
+	ASSERT_LE(0, self->f.card);
+	self->f.render = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, self->f.render);
+	ASSERT_EQ(0, vrust_driver_name(self->f.card, name, sizeof(name)));
 	EXPECT_STREQ("vrust", name);
 	/* A new device: its value starts over. */
-	ASSERT_EQ(0, vrust_get_param(self->render, VRUST_PARAM_DEVICE_VALUE, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_DEVICE_VALUE, &value));
 	EXPECT_EQ(0ULL, value);
-	ASSERT_EQ(0, vrust_get_param(self->card, VRUST_PARAM_OPEN_FILES, &value));
+	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(2ULL, value);
 }
 

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Style checks of this repository's files, in the toolchain root:
+#   rustfmt     our Rust files, with the kernel's .rustfmt.toml
+#   checkpatch  the patch series and our C files
+#   scripts     checked with shellcheck
+#   rustdoc     `make rustdoc`: no warning may name one of our files    (LINT_FULL=1)
+#   clippy      our Rust rebuilt with CLIPPY=1: no warning in our files (LINT_FULL=1)
+#
+# Usage: lint.sh [RUN_DIR]   with RUN_DIR, results also go to RUN_DIR/lint.tap for report.py.
+# Needs a work tree and (for LINT_FULL=1) a configured build: make build first.
+
+# shellcheck disable=SC2317 # the check functions are called through check()
+# shellcheck source=scripts/drm-rust/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run=${1:-}
+root_mount
+tap=$(mktemp)
+n=0
+failed=0
+
+check() {
+	local name=$1 out
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n $name" >>"$tap"
+		say "lint: $name: ok"
+	else
+		echo "not ok $n $name" >>"$tap"
+		failed=1
+		say "lint: $name: FAILED"
+		echo "$out" | sed 's/^/    /' | head -n 60 >&2
+	fi
+}
+
+mapfile -t rust_files < <(cd "$REPO" && find rust samples -name '*.rs' | sort)
+mapfile -t c_files < <(cd "$REPO" && find rust/helpers drivers include tools -name '*.[ch]' 2>/dev/null | sort)
+mapfile -t patches < <(grep -v '^#' "$REPO/patches/series" | sed "s|^|$REPO/patches/|")
+
+rustfmt_check() {
+	in_root "$SRC" rustfmt --check --edition 2021 --config-path .rustfmt.toml "${rust_files[@]}"
+}
+
+checkpatch() {
+	in_root "$SRC" perl scripts/checkpatch.pl --no-tree -q --terse "${patches[@]}" &&
+		in_root "$REPO" perl "$SRC/scripts/checkpatch.pl" --no-tree -q --terse \
+			--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "${c_files[@]}"
+}
+
+shellcheck_all() {
+	in_root "$REPO" shellcheck -x scripts/drm-rust/*.sh scripts/drm-rust/jobs/*.sh .ci/run
+}
+
+# Warnings of a build step that name one of our files.
+ours() {
+	grep -E -A6 '^(warning|error)' | grep -B2 -A4 -F "$REPO/" || true
+}
+
+rustdoc_check() {
+	local out
+	out=$(in_root "$SRC" make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 -j"$JOBS" rustdoc 2>&1 |
+		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$WORK/rustdoc.log")
+	[ -z "$(echo "$out" | ours)" ] || { echo "$out" | ours; return 1; }
+	! grep -q 'Error [0-9]' "$WORK/rustdoc.log"
+}
+
+clippy_check() {
+	local out
+	# Rebuild our Rust (and what depends on it) under clippy.
+	touch "${rust_files[@]/#/$REPO/}"
+	out=$(in_root "$SRC" make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 -j"$JOBS" CLIPPY=1 2>&1 |
+		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$WORK/clippy.log")
+	[ -z "$(echo "$out" | ours)" ] || { echo "$out" | ours; return 1; }
+	! grep -q 'Error [0-9]' "$WORK/clippy.log"
+}
+
+check "rustfmt: ${#rust_files[@]} Rust files" rustfmt_check
+check "checkpatch: ${#patches[@]} patches, ${#c_files[@]} C files" checkpatch
+check "shellcheck: scripts" shellcheck_all
+if [ "${LINT_FULL:-0}" = 1 ]; then
+	check "rustdoc: no warning in our files" rustdoc_check
+	check "clippy: no warning in our files" clippy_check
+fi
+
+echo "1..$n" >>"$tap"
+if [ -n "$run" ]; then cp "$tap" "$run/lint.tap"; fi
+rm -f "$tap"
+exit $failed
