@@ -48,7 +48,7 @@ const CALLS: u64 = 100_000;
 const ROUNDS: usize = 7;
 
 /// Times `CALLS` calls of `func` through `drm_ioctl_kernel()`; returns ns per call.
-fn time_batch(file: &MockFile, func: bindings::drm_ioctl_t, flags: u32) -> Result<u64> {
+fn time_batch(file: &MockFile<TestDriver>, func: bindings::drm_ioctl_t, flags: u32) -> Result<u64> {
     let mut arg = uapi::drm_nova_getparam { param: 1, value: 0 };
     let start = Instant::<Monotonic>::now();
     for _ in 0..CALLS {

@@ -465,6 +465,76 @@ mod tests {
         Ok(())
     }
 
+    /// Registers the platform driver, adds a platform device it binds to (its probe creates,
+    /// registers and calls a DRM device), then removes the device: the DRM device goes with it.
+    #[test]
+    fn registers_under_platform_parent() -> Result {
+        use crate::drm::testing::{
+            this_module, PlatformParent, PLATFORM_NAME, PROBED, PROBE_PARAM,
+        };
+        use crate::{driver, platform};
+
+        let base = LIVE_DATA.load(Relaxed);
+        PROBED.store(0, Relaxed);
+        let drv = KBox::pin_init(
+            driver::Registration::<platform::Adapter<PlatformParent>>::new(
+                PLATFORM_NAME,
+                this_module(),
+            ),
+            GFP_KERNEL,
+        )?;
+        let mut info: bindings::platform_device_info = pin_init::zeroed();
+        info.name = PLATFORM_NAME.as_char_ptr();
+        info.id = bindings::PLATFORM_DEVID_NONE;
+        // SAFETY: `info` is a valid description; the name outlives the device ('static).
+        let pdev = from_err_ptr(unsafe { bindings::platform_device_register_full(&info) })?;
+        let probed = PROBED.load(Relaxed);
+        let live = LIVE_DATA.load(Relaxed);
+        // SAFETY: `pdev` was registered above and is unregistered once.
+        unsafe { bindings::platform_device_unregister(pdev) };
+        drop(drv);
+        assert_eq!(probed, PROBE_PARAM as i64);
+        assert_eq!(live, base + 1);
+        assert_eq!(LIVE_DATA.load(Relaxed), base);
+        Ok(())
+    }
+
+    /// As above for an auxiliary device on a faux parent, the way Nova's core half creates the
+    /// auxiliary device its DRM half binds to.
+    #[test]
+    fn registers_under_auxiliary_parent() -> Result {
+        use crate::drm::testing::{this_module, AuxParent, AUX_NAME, PROBED, PROBE_PARAM};
+        use crate::{auxiliary, driver};
+
+        let base = LIVE_DATA.load(Relaxed);
+        PROBED.store(0, Relaxed);
+        let drv = KBox::pin_init(
+            driver::Registration::<auxiliary::Adapter<AuxParent>>::new(
+                c"rust-drm-kunit-aux",
+                this_module(),
+            ),
+            GFP_KERNEL,
+        )?;
+        let parent = faux::Registration::new(c"rust-drm-kunit-aux-parent", None)?;
+        let parent_dev: &faux::Device<Bound> = parent.as_ref();
+        let adev = auxiliary::Registration::<crate::types::ForLt!(())>::new(
+            parent_dev.as_ref(),
+            AUX_NAME,
+            0,
+            <crate::LocalModule as crate::ModuleMetadata>::NAME,
+            (),
+        )?;
+        let probed = PROBED.load(Relaxed);
+        let live = LIVE_DATA.load(Relaxed);
+        drop(adev);
+        drop(parent);
+        drop(drv);
+        assert_eq!(probed, PROBE_PARAM as i64);
+        assert_eq!(live, base + 1);
+        assert_eq!(LIVE_DATA.load(Relaxed), base);
+        Ok(())
+    }
+
     #[test]
     fn render_node_from_ioctl_flags() {
         assert!(crate::drm::Features::of::<TestDriver>().contains(crate::drm::Features::RENDER));

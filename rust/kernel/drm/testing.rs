@@ -6,19 +6,39 @@
 //! `include/uapi/drm/nova_drm.h`); the "buffers" are only sizes kept per file, since the point
 //! is the dispatch, not GEM. Files are opened in the kernel with `mock_drm_getfile()` and
 //! ioctls called through `drm_ioctl_kernel()`, the C core's entry point after the copy-in.
+//!
+//! The same driver is instantiated for three parents: a faux device ([`TestDriver`]), a
+//! platform device (as Tyr's DRM device) and an auxiliary device (as Nova's DRM half), the
+//! latter two probed by small bus drivers here.
 
 use crate::{
+    auxiliary::{
+        self,
+        Device as AuxDevice, //
+    },
     bindings,
-    device::DeviceContext,
+    device::{
+        Core,
+        DeviceContext, //
+    },
     drm::{
         self,
         ioctl,
         Driver, //
     },
     error::from_err_ptr,
-    faux, new_mutex,
+    faux::{
+        self,
+        Device as FauxDevice, //
+    },
+    new_mutex,
+    platform::{
+        self,
+        Device as PlatformDevice, //
+    },
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             Atomic,
             Relaxed, //
@@ -27,13 +47,13 @@ use crate::{
     },
     uapi,
 };
-use core::ffi::c_void;
+use core::{
+    ffi::c_void,
+    marker::PhantomData, //
+};
 
 /// Live instances of [`TestData`], to check that device data is dropped exactly once.
 pub(crate) static LIVE_DATA: Atomic<i64> = Atomic::new(0);
-
-/// The test driver.
-pub(crate) struct TestDriver;
 
 /// Counts itself in [`LIVE_DATA`] while it lives.
 pub(crate) struct LiveToken(());
@@ -73,97 +93,116 @@ impl TestData {
     }
 }
 
-/// Per-file data of the test driver: the sizes of the file's "buffers".
+/// Per-file data of a test driver: the sizes of the file's "buffers".
 #[pin_data]
-pub(crate) struct TestFile {
+pub(crate) struct TestFile<D> {
     #[pin]
     sizes: Mutex<KVec<u64>>,
+    _driver: PhantomData<D>,
 }
 
-impl drm::DriverFile for TestFile {
-    type Driver = TestDriver;
+// SAFETY: `PhantomData<D>` only names the driver type; the data is a `Mutex`.
+unsafe impl<D> Send for TestFile<D> {}
+// SAFETY: As above.
+unsafe impl<D> Sync for TestFile<D> {}
 
-    fn open(dev: &drm::Device<TestDriver>, _client: &drm::Client) -> impl PinInit<Self, Error> {
+impl<D: Driver<File = Self, Data = TestData>> drm::DriverFile for TestFile<D> {
+    type Driver = D;
+
+    fn open(dev: &drm::Device<D>, _client: &drm::Client) -> impl PinInit<Self, Error> {
         *dev.opened.lock() += 1;
         try_pin_init!(Self {
             sizes <- new_mutex!(KVec::new()),
+            _driver: PhantomData,
         })
     }
 }
 
-impl TestDriver {
-    fn getparam(
-        dev: &drm::Registered<'_, Self>,
-        arg: &mut uapi::drm_nova_getparam,
-        _file: &drm::File<Self>,
-    ) -> Result<u32> {
-        arg.value = match arg.param {
-            1 => dev.param,
-            _ => return Err(EINVAL),
-        };
-        Ok(0)
-    }
+/// Defines a DRM test driver `$drv` for parents of type `$parent`.
+macro_rules! test_drm_driver {
+    ($drv:ident, $parent:ident, $name:literal) => {
+        /// A DRM test driver.
+        pub(crate) struct $drv;
 
-    fn gem_create(
-        _dev: &drm::Registered<'_, Self>,
-        arg: &mut uapi::drm_nova_gem_create,
-        file: &drm::File<Self>,
-    ) -> Result<u32> {
-        if arg.size == 0 || arg.pad != 0 {
-            return Err(EINVAL);
+        impl $drv {
+            fn getparam(
+                dev: &drm::Registered<'_, Self>,
+                arg: &mut uapi::drm_nova_getparam,
+                _file: &drm::File<Self>,
+            ) -> Result<u32> {
+                arg.value = match arg.param {
+                    1 => dev.param,
+                    _ => return Err(EINVAL),
+                };
+                Ok(0)
+            }
+
+            fn gem_create(
+                _dev: &drm::Registered<'_, Self>,
+                arg: &mut uapi::drm_nova_gem_create,
+                file: &drm::File<Self>,
+            ) -> Result<u32> {
+                if arg.size == 0 || arg.pad != 0 {
+                    return Err(EINVAL);
+                }
+                let mut sizes = file.sizes.lock();
+                arg.handle = u32::try_from(sizes.len() + 1)?;
+                sizes.push(arg.size, GFP_KERNEL)?;
+                Ok(0)
+            }
+
+            fn gem_info(
+                _dev: &drm::Registered<'_, Self>,
+                arg: &mut uapi::drm_nova_gem_info,
+                file: &drm::File<Self>,
+            ) -> Result<u32> {
+                let sizes = file.sizes.lock();
+                let index = usize::try_from(arg.handle)?.checked_sub(1).ok_or(ENOENT)?;
+                arg.size = *sizes.get(index).ok_or(ENOENT)?;
+                Ok(0)
+            }
         }
-        let mut sizes = file.sizes.lock();
-        arg.handle = u32::try_from(sizes.len() + 1)?;
-        sizes.push(arg.size, GFP_KERNEL)?;
-        Ok(0)
-    }
 
-    fn gem_info(
-        _dev: &drm::Registered<'_, Self>,
-        arg: &mut uapi::drm_nova_gem_info,
-        file: &drm::File<Self>,
-    ) -> Result<u32> {
-        let sizes = file.sizes.lock();
-        let index = usize::try_from(arg.handle)?.checked_sub(1).ok_or(ENOENT)?;
-        arg.size = *sizes.get(index).ok_or(ENOENT)?;
-        Ok(0)
-    }
-}
+        #[vtable]
+        impl drm::Driver for $drv {
+            type Data = TestData;
+            type File = TestFile<$drv>;
+            type ParentDevice<Ctx: DeviceContext> = $parent<Ctx>;
 
-#[vtable]
-impl drm::Driver for TestDriver {
-    type Data = TestData;
-    type File = TestFile;
-    type ParentDevice<Ctx: DeviceContext> = faux::Device<Ctx>;
+            const INFO: drm::DriverInfo = drm::DriverInfo {
+                major: 1,
+                minor: 2,
+                patchlevel: 3,
+                name: $name,
+                desc: c"KUnit test driver of the Rust DRM layer",
+            };
 
-    const INFO: drm::DriverInfo = drm::DriverInfo {
-        major: 1,
-        minor: 2,
-        patchlevel: 3,
-        name: c"rust-drm-test",
-        desc: c"KUnit test driver of the Rust DRM layer",
-    };
-
-    const IOCTLS: &'static [ioctl::Desc<Self>] = crate::drm_ioctls! { TestDriver:
-        (IOWR, DRM_IOCTL_NOVA_GETPARAM, drm_nova_getparam, TestDriver::getparam, RENDER_ALLOW),
-        (IOWR, DRM_IOCTL_NOVA_GEM_CREATE, drm_nova_gem_create, TestDriver::gem_create, AUTH),
-        (IOWR, DRM_IOCTL_NOVA_GEM_INFO, drm_nova_gem_info, TestDriver::gem_info, RENDER_ALLOW),
+            const IOCTLS: &'static [ioctl::Desc<Self>] = crate::drm_ioctls! { $drv:
+                (IOWR, DRM_IOCTL_NOVA_GETPARAM, drm_nova_getparam, $drv::getparam, RENDER_ALLOW),
+                (IOWR, DRM_IOCTL_NOVA_GEM_CREATE, drm_nova_gem_create, $drv::gem_create, AUTH),
+                (IOWR, DRM_IOCTL_NOVA_GEM_INFO, drm_nova_gem_info, $drv::gem_info, RENDER_ALLOW),
+            };
+        }
     };
 }
 
-/// Which node a [`TestFile`] opens.
+test_drm_driver!(TestDriver, FauxDevice, c"rust-drm-test");
+test_drm_driver!(PlatformDrm, PlatformDevice, c"rust-drm-test-pdev");
+test_drm_driver!(AuxDrm, AuxDevice, c"rust-drm-test-aux");
+
+/// Which node a [`MockFile`] opens.
 #[derive(Clone, Copy)]
 pub(crate) enum Minor {
     Primary,
     Render,
 }
 
-/// A file opened in the kernel on a device of the test driver, closed on drop.
-pub(crate) struct MockFile(*mut bindings::file);
+/// A file opened in the kernel on a device of test driver `D`, closed on drop.
+pub(crate) struct MockFile<D: Driver>(*mut bindings::file, PhantomData<D>);
 
-impl MockFile {
+impl<D: Driver> MockFile<D> {
     /// Opens `minor` of `dev`, as a client opening the node would.
-    pub(crate) fn open(dev: &drm::Device<TestDriver>, minor: Minor) -> Result<Self> {
+    pub(crate) fn open(dev: &drm::Device<D>, minor: Minor) -> Result<Self> {
         // SAFETY: The device is live; its minors exist from allocation to release.
         let minor = unsafe {
             match minor {
@@ -176,7 +215,7 @@ impl MockFile {
         }
         // SAFETY: `minor` is a live minor of the device.
         let file = unsafe { bindings::mock_drm_getfile(minor, bindings::O_RDWR) };
-        Ok(Self(from_err_ptr(file)?))
+        Ok(Self(from_err_ptr(file)?, PhantomData))
     }
 
     /// The raw `struct file`.
@@ -184,14 +223,14 @@ impl MockFile {
         self.0
     }
 
-    /// Calls ioctl `index` of the test driver's table with `arg`, as `drm_ioctl()` would after
-    /// copying the argument in.
+    /// Calls ioctl `index` of `D`'s table with `arg`, as `drm_ioctl()` would after copying the
+    /// argument in.
     pub(crate) fn ioctl<A>(&self, index: usize, arg: &mut A) -> Result<i32> {
-        let desc = TestDriver::IOCTLS.get(index).ok_or(EINVAL)?;
+        let desc = D::IOCTLS.get(index).ok_or(EINVAL)?;
         if ioctl::size(desc.cmd()) != core::mem::size_of::<A>() {
             return Err(EINVAL);
         }
-        // SAFETY: `self.0` is an open DRM file of a `TestDriver` device; `arg` is an exclusive
+        // SAFETY: `self.0` is an open DRM file of a `D` device; `arg` is an exclusive
         // buffer of the size the handler expects (checked above).
         let ret = unsafe {
             bindings::drm_ioctl_kernel(
@@ -210,7 +249,7 @@ impl MockFile {
     }
 }
 
-impl Drop for MockFile {
+impl<D: Driver> Drop for MockFile<D> {
     fn drop(&mut self) {
         // SAFETY: We own the file's only reference. `__fput_sync()` closes it now, rather than
         // from a task work that a KUnit kthread never runs.
@@ -221,7 +260,7 @@ impl Drop for MockFile {
 /// A registered device of the test driver on its own faux parent.
 pub(crate) struct TestDevice {
     pub(crate) reg: Option<crate::devres::Devres<drm::Registration<TestDriver>>>,
-    pub(crate) dev: crate::sync::aref::ARef<drm::Device<TestDriver>>,
+    pub(crate) dev: ARef<drm::Device<TestDriver>>,
     pub(crate) parent: Option<faux::Registration>,
 }
 
@@ -231,7 +270,7 @@ impl TestDevice {
         let parent = faux::Registration::new(c"rust-drm-kunit", None)?;
         let unreg =
             drm::UnregisteredDevice::<TestDriver>::new(parent.as_ref(), TestData::new(param))?;
-        let dev = crate::sync::aref::ARef::from(&*unreg);
+        let dev = ARef::from(&*unreg);
         let reg = unreg.register()?;
         Ok(Self {
             reg: Some(reg),
@@ -245,4 +284,82 @@ impl TestDevice {
         // SAFETY: The device is live and its primary minor exists until release.
         unsafe { (*(*self.dev.as_raw()).primary).index }
     }
+}
+
+/// The `GETPARAM` answer a bus driver below got from its DRM device in probe, or `-errno`.
+pub(crate) static PROBED: Atomic<i64> = Atomic::new(0);
+
+/// The parameter the bus drivers below give their DRM devices.
+pub(crate) const PROBE_PARAM: u64 = 0x5eed;
+
+/// In probe: creates a DRM device of `D` under `parent`, registers it for the binding, and calls
+/// its `GETPARAM` from a file on the render node. Records the answer in [`PROBED`].
+fn probe_drm<D: Driver<Data = TestData>>(
+    parent: &D::ParentDevice<crate::device::Bound>,
+) -> Result<ARef<drm::Device<D>>> {
+    let dev = drm::UnregisteredDevice::<D>::new(parent, TestData::new(PROBE_PARAM))?
+        .register_for_binding()?;
+    let file = MockFile::open(&dev, Minor::Render)?;
+    let mut arg = uapi::drm_nova_getparam { param: 1, value: 0 };
+    let answer = match file.ioctl(0, &mut arg) {
+        Ok(_) => i64::try_from(arg.value)?,
+        Err(e) => e.to_errno().into(),
+    };
+    PROBED.store(answer, Relaxed);
+    Ok(dev)
+}
+
+/// A platform driver whose probe puts a DRM device of [`PlatformDrm`] on the platform device.
+pub(crate) struct PlatformParent;
+
+/// The platform device (and driver) name of [`PlatformParent`].
+pub(crate) const PLATFORM_NAME: &CStr = c"rust-drm-kunit-pdev";
+
+impl platform::Driver for PlatformParent {
+    type IdInfo = ();
+    type Data<'bound> = ARef<drm::Device<PlatformDrm>>;
+
+    fn probe<'bound>(
+        pdev: &'bound PlatformDevice<Core<'_>>,
+        _info: Option<&'bound ()>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        probe_drm::<PlatformDrm>(pdev)
+    }
+}
+
+/// The auxiliary device name of [`AuxParent`]; it matches `rust_kernel.drm_kunit`.
+pub(crate) const AUX_NAME: &CStr = c"drm_kunit";
+
+/// The match table of [`AuxParent`]. Not `auxiliary_device_table!`: this is built-in test code,
+/// not a module, so there is no modalias to export.
+static AUX_ID_TABLE: crate::device_id::IdArray<auxiliary::DeviceId, (), 1> =
+    crate::device_id::IdArray::new([(
+        auxiliary::DeviceId::new(
+            <crate::LocalModule as crate::ModuleMetadata>::NAME,
+            AUX_NAME,
+        ),
+        &(),
+    )]);
+
+/// An auxiliary driver whose probe puts a DRM device of [`AuxDrm`] on the auxiliary device, as
+/// Nova's DRM half does on the device its core half creates.
+pub(crate) struct AuxParent;
+
+impl auxiliary::Driver for AuxParent {
+    type IdInfo = ();
+    type Data<'bound> = ARef<drm::Device<AuxDrm>>;
+
+    const ID_TABLE: auxiliary::IdTable<Self::IdInfo> = &AUX_ID_TABLE;
+
+    fn probe<'bound>(
+        adev: &'bound AuxDevice<Core<'_>>,
+        _info: &'bound (),
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        probe_drm::<AuxDrm>(adev)
+    }
+}
+
+/// The module the test bus drivers register with (the `kernel` crate's own).
+pub(crate) fn this_module() -> &'static crate::ThisModule {
+    crate::module::this_module::<crate::LocalModule>()
 }
