@@ -15,6 +15,9 @@
 # KUNIT_GLOB, V=1 (full build output).
 
 S := scripts/drm-rust
+# CMD is for the test kernel's shell: keep its `$` (e.g. $BIN) away from make's expansion.
+override CMD := $(value CMD)
+export CMD
 export MAKE_TARGET = $(firstword $(MAKECMDGOALS) test)
 
 .PHONY: test run igt shell build kunit bench lint setup clean-work clean-cache help

@@ -256,6 +256,52 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     ///
     /// The returned [`Registration`] lives in the parent's devres: dropping it, or unbinding the
     /// parent, unplugs the device; open files then get `-ENODEV` from every ioctl.
+    ///
+    /// # Examples
+    ///
+    /// The three lifetimes of a device, for a driver `Example` on a faux parent:
+    ///
+    /// ```
+    /// # use kernel::{drm, faux, prelude::*, sync::aref::ARef};
+    /// # struct Example;
+    /// # struct ExampleFile;
+    /// # impl drm::DriverFile for ExampleFile {
+    /// #     type Driver = Example;
+    /// #     fn open(_: &drm::Device<Example>, _: &drm::Client) -> impl PinInit<Self, Error> {
+    /// #         Ok::<_, Error>(ExampleFile)
+    /// #     }
+    /// # }
+    /// # #[vtable]
+    /// # impl drm::Driver for Example {
+    /// #     type Data = u32;
+    /// #     type File = ExampleFile;
+    /// #     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
+    /// #     const INFO: drm::DriverInfo = drm::DriverInfo {
+    /// #         major: 1, minor: 0, patchlevel: 0, name: c"example", desc: c"Example",
+    /// #     };
+    /// #     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
+    /// # }
+    /// let parent = faux::Registration::new(c"drm-doctest-register", None)?;
+    ///
+    /// // Allocated under the bound parent; not visible to userspace, so not enterable.
+    /// let unregistered = drm::UnregisteredDevice::<Example>::new(parent.as_ref(), Ok(7))?;
+    /// assert!(unregistered.enter().is_none());
+    /// let dev: ARef<drm::Device<Example>> = (&*unregistered).into();
+    ///
+    /// // Registered: a section can be entered, and it hands out the bound parent.
+    /// let registration = unregistered.register()?;
+    /// {
+    ///     let registered = dev.enter().ok_or(ENODEV)?;
+    ///     assert_eq!(**registered, 7);
+    ///     let _parent: &faux::Device<kernel::device::Bound> = registered.parent();
+    /// }
+    ///
+    /// // Dropping the registration unplugs the device; the data lives on with `dev`.
+    /// drop(registration);
+    /// assert!(dev.enter().is_none());
+    /// assert_eq!(**dev, 7);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn register(self) -> Result<Devres<Registration<T>>> {
         // SAFETY: The device is initialised and was never registered (this consumes the only
         // `UnregisteredDevice`); flags are for the deprecated `load` callback and must be 0.

@@ -28,6 +28,11 @@ use core::{
 /// Created by [`open`](Self::open) when a client opens one of the device's nodes, dropped when
 /// the client closes its last reference to the file. The drop can happen after the device was
 /// unplugged: it must not need the parent to be bound.
+///
+/// # Examples
+///
+/// See [`Driver`](crate::drm::Driver#examples): its `ExampleFile` counts the opens of its
+/// device. Ioctl handlers reach the data through [`File`], which derefs to it.
 pub trait DriverFile: Send + Sync + Sized + 'static {
     /// The driver whose files these are.
     type Driver: Driver<File = Self>;
