@@ -5,3 +5,10 @@
  * core that bindgen cannot call. rust/helpers/helpers.c includes this file only; the helpers of
  * each DRM object live in their own rust/helpers/drm_*.c, included below.
  */
+
+#include <drm/drm_device.h>
+
+__rust_helper bool rust_helper_drm_dev_registered(const struct drm_device *dev)
+{
+	return READ_ONCE(dev->registered);
+}

@@ -96,10 +96,14 @@ impl drm::DriverFile for VrustFile {
     type Driver = Vrust;
 
     fn open(dev: &drm::Device<Vrust>, _client: &drm::Client) -> impl PinInit<Self, Error> {
-        *dev.open_files.lock() += 1;
         try_pin_init!(VrustFile {
             dev: dev.into(),
             counter <- new_mutex!(0),
+        })
+        // Counted once the file is sure to open; the drop uncounts it.
+        .pin_chain(|file| {
+            *file.dev.open_files.lock() += 1;
+            Ok(())
         })
     }
 }
@@ -170,7 +174,8 @@ impl Vrust {
         let src = UserPtr::from_addr(usize::try_from(arg.src).map_err(|_| EFAULT)?);
         let dst = UserPtr::from_addr(usize::try_from(arg.dst).map_err(|_| EFAULT)?);
 
-        let mut buf = KVec::with_capacity(len, GFP_KERNEL)?;
+        // Up to 64 KiB: no need for physically contiguous memory.
+        let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
         UserSlice::new(src, len).read_all(&mut buf, GFP_KERNEL)?;
         buf.reverse();
         UserSlice::new(dst, len).writer().write_slice(&buf)?;

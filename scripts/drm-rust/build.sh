@@ -26,7 +26,7 @@ kmake() {
 
 if [ "$TOOLCHAIN" = host ]; then
 	out=$(make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 rustavailable 2>&1) ||
-		die "TOOLCHAIN=host, but the host toolchain cannot build Rust for this kernel: $(echo "$out" | grep -m1 -i -E 'error|not found|\*\*\*'); use the toolchain root (drop TOOLCHAIN=host)"
+		die "TOOLCHAIN=host, but the host toolchain cannot build Rust for this kernel: $(echo "$out" | sed -n 's/^\*\*\* \([A-Za-z].*\)/\1/p' | head -n 2 | tr '\n' ' '); use the toolchain root (drop TOOLCHAIN=host)"
 fi
 
 # Configuration -----------------------------------------------------------------------------------

@@ -18,8 +18,49 @@ PATH_RE = re.compile(r"(?<![\w/.+-])((?:/|\.\./|\./)?[\w.+-]+(?:/[\w.+-]+)*\.(?:
 QUIET_RE = re.compile(r"^  [A-Z][A-Z0-9_]*( \[M\]| [A-Z])?\s+\S")
 
 
+DOCTEST_RE = re.compile(r"(?:\S*/)?rust/doctests_kernel_generated\.rs:(\d+)(:\d+)?")
+ANCHOR_RE = re.compile(r"static __DOCTEST_ANCHOR: i32 = ::core::line!\(\) as i32 \+ (\d+) \+ (\d+);")
+LOCATION_RE = re.compile(r"\.location: (\S+):(\d+)")
+
+
+def make_doctest_mapper(src, build):
+    """Maps a line of the generated doctest file back to the doctest in its source file."""
+    lines = None
+
+    def mapper(m):
+        nonlocal lines
+        if lines is None:
+            try:
+                with open(os.path.join(build, "rust", "doctests_kernel_generated.rs")) as f:
+                    lines = f.read().split("\n")
+            except OSError:
+                lines = []
+        gen = int(m.group(1))
+        anchor = location = None
+        for i in range(min(gen, len(lines)) - 1, -1, -1):
+            if anchor is None:
+                a = ANCHOR_RE.search(lines[i])
+                if a:
+                    anchor = i + 1 + int(a.group(1)) + int(a.group(2))
+                    continue
+            else:
+                loc = LOCATION_RE.search(lines[i])
+                if loc:
+                    location = (loc.group(1), int(loc.group(2)))
+                    break
+        if anchor is None or location is None:
+            return m.group(0)
+        path = os.path.join(src, location[0])
+        real = os.path.realpath(path) if os.path.exists(path) else path
+        col = m.group(2) or ""
+        return f"{real}:{location[1] + gen - anchor}{col} (doctest; generated {m.group(0)})"
+
+    return mapper
+
+
 def make_rewriter(src, build):
     cache = {}
+    doctest = make_doctest_mapper(src, build)
 
     def resolve(p):
         if p in cache:
@@ -36,7 +77,12 @@ def make_rewriter(src, build):
         cache[p] = out
         return out
 
-    return lambda line: PATH_RE.sub(lambda m: resolve(m.group(1)), line)
+    def rewrite(line):
+        if "doctests_kernel_generated.rs:" in line:
+            return DOCTEST_RE.sub(doctest, line)
+        return PATH_RE.sub(lambda m: resolve(m.group(1)), line)
+
+    return rewrite
 
 
 ERROR_RE = re.compile(r"\berror(\[E\d+\])?:|\*\*\*|Error \d|undefined reference|undefined symbol")

@@ -8,6 +8,10 @@
 //! same way, on the same file, interleaved in rounds, and prints ns/op of each and their ratio.
 //! The suite's name matches neither `rust*` nor `drm*`, so `make test` does not run it.
 
+use crate::ffi::{
+    c_int,
+    c_void, //
+};
 use crate::{
     bindings,
     drm::testing::{
@@ -23,10 +27,6 @@ use crate::{
         Monotonic, //
     },
     uapi,
-};
-use core::ffi::{
-    c_int,
-    c_void, //
 };
 
 #[expect(

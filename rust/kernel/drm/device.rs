@@ -2,15 +2,20 @@
 
 //! The DRM device and its lifetimes.
 //!
-//! A DRM device lives through three lifetimes, each a type here:
+//! A DRM device passes through these states, each a type here:
 //!
-//! * the `struct drm_device` refcount: [`Device`], held as [`ARef<Device<T>>`];
-//! * allocated under a bound parent but not yet visible to userspace: [`UnregisteredDevice`],
-//!   which borrows the bound parent, so it cannot outlive the binding it was made in;
-//! * registered with userspace: [`Registration`], which lives inside the parent's devres. It
+//! * allocated under a bound parent, not yet visible to userspace: [`UnregisteredDevice`], which
+//!   borrows the bound parent, so it cannot outlive the binding it was made in;
+//! * registered with userspace: [`Registration`], which lives inside the parent's devres and
 //!   unplugs the device when it is dropped or when the parent unbinds, whichever comes first;
 //! * inside a `drm_dev_enter()` section of a registered device: [`Registered`], the proof that
-//!   the device is registered and its parent bound, for as long as the guard lives.
+//!   the device is not unplugged for as long as the guard lives;
+//!
+//! and all along, the `struct drm_device` refcount: [`Device`], held as [`ARef<Device<T>>`].
+//!
+//! A section does not prove that the parent is still bound: devres releases in reverse order,
+//! so resources the driver put in the parent's devres after registering are released before the
+//! unplug runs. Parent-bound resources are reached through [`Devres::try_access`], which checks.
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
 
@@ -30,6 +35,10 @@ use crate::{
         from_err_ptr,
         to_result, //
     },
+    ffi::{
+        c_int,
+        c_void, //
+    },
     prelude::*,
     sync::aref::{
         ARef,
@@ -41,7 +50,6 @@ use crate::{
     },
 };
 use core::{
-    ffi::c_int,
     mem,
     ops::Deref,
     ptr::{
@@ -57,10 +65,11 @@ use core::{
 ///
 /// # Invariants
 ///
-/// * `dev` is a `struct drm_device` allocated by `__drm_dev_alloc()` with the driver table
-///   `Vtable::<T>::DRIVER`, as part of an allocation holding this whole `Device<T>`;
-/// * `data` is initialised, and is dropped by the `release` callback of that table, right
-///   before the C core frees the allocation;
+/// * `dev` is a `struct drm_device` allocated by `__drm_dev_alloc()` with driver `T`'s table,
+///   as part of an allocation holding this whole `Device<T>`;
+/// * `data` is initialised, and is dropped by a drmm action registered right after its
+///   initialisation, so after every drmm action registered later (e.g. KMS cleanup) and before
+///   the C core frees the allocation;
 /// * the parent of `dev` (`dev->dev`) is embedded in a `T::ParentDevice`.
 #[repr(C)]
 #[pin_data]
@@ -70,10 +79,11 @@ pub struct Device<T: Driver> {
     data: T::Data,
 }
 
-// SAFETY: `Device<T>` only hands out `&T::Data` and refcount operations, which the C core makes
-// thread safe; `T::Data` is `Send + Sync`, so the device may be dropped and used on any thread.
+// SAFETY: A `Device<T>` is the `drm_device`, whose C operations are thread safe, and a
+// `T::Data`, which `Driver` requires to be `Send`: it may be dropped from any thread.
 unsafe impl<T: Driver> Send for Device<T> {}
-// SAFETY: As above: every method takes `&self` and is thread safe.
+// SAFETY: Every method takes `&self` and is thread safe; `T::Data` is `Sync` (`Driver` requires
+// it), so sharing `&T::Data` across threads is too.
 unsafe impl<T: Driver> Sync for Device<T> {}
 
 impl<T: Driver> Device<T> {
@@ -97,53 +107,46 @@ impl<T: Driver> Device<T> {
         unsafe { &*this }
     }
 
-    /// The parent device (not necessarily bound any more).
-    pub fn parent(&self) -> &device::Device {
-        // SAFETY: `self.dev` is initialised (type invariant); `drm_dev_init()` sets `dev` to the
-        // parent and holds a reference to it until the `drm_device` is released, which cannot
-        // happen while `&self` exists.
-        unsafe { device::Device::from_raw((*self.as_raw()).dev) }
+    /// The parent device, which may have been unbound meanwhile.
+    pub fn parent(&self) -> &T::ParentDevice<device::Normal> {
+        // SAFETY: `drm_dev_init()` set `dev->dev` to the parent and holds a reference to it until
+        // the `drm_device` is released, which cannot happen while `&self` exists.
+        let dev = unsafe { device::Device::from_raw((*self.as_raw()).dev) };
+        // SAFETY: The parent is embedded in a `T::ParentDevice` (type invariant).
+        unsafe { T::ParentDevice::<device::Normal>::from_device(dev) }
     }
 
     /// Enters a `drm_dev_enter()` section, if the device is registered and not unplugged.
     ///
-    /// The returned guard proves, for its lifetime, that the device is registered with userspace
-    /// and that its parent is bound; [`Registration`] waits for every such section before it
-    /// completes the unplug. Sections may nest and may sleep, but keep them short: an unplug
-    /// waits for them.
+    /// The returned guard proves, for its lifetime, that the device is registered and not
+    /// unplugged: [`Registration`] waits for every open section before it completes an unplug.
+    /// Sections may nest and may sleep, but keep them short, since an unplug waits for them; and
+    /// never drop the device's [`Registration`] (or unbind its parent) inside one: the unplug
+    /// would wait for the section it runs in.
     ///
-    /// Returns `None` once the device is unplugged, or when it was never registered.
+    /// Returns `None` once the device is unplugged, and before it was ever registered.
     pub fn enter(&self) -> Option<Registered<'_, T>> {
         let mut idx: c_int = 0;
         // SAFETY: `self.dev` is an initialised `drm_device` (type invariant).
         if !unsafe { bindings::drm_dev_enter(self.as_raw(), &mut idx) } {
             return None;
         }
-        // A device that was never registered is not unplugged either; `registered` tells them
-        // apart. It is only written by `drm_dev_register()`/`drm_dev_unregister()`, and an
-        // unregister of ours happens in `drm_dev_unplug()` after the SRCU grace period we are
-        // now part of, so the value cannot go from true to false before `drm_dev_exit()`.
-        // SAFETY: `self.dev` is initialised; a racy read of a `bool` that only the C core writes.
-        let registered = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).registered) };
-        if !registered {
+        // A device that was never registered is not unplugged either: `registered` tells them
+        // apart. It goes from true to false only in `drm_dev_unregister()`, which for our
+        // devices runs in `drm_dev_unplug()` after the SRCU grace period this section is part
+        // of, so it stays true until `drm_dev_exit()`.
+        // SAFETY: `self.dev` is initialised; the helper reads the flag with `READ_ONCE()`.
+        if !unsafe { bindings::drm_dev_registered(self.as_raw()) } {
             // SAFETY: `idx` comes from the `drm_dev_enter()` above.
             unsafe { bindings::drm_dev_exit(idx) };
             return None;
         }
-        // INVARIANT: the section is entered and the device registered. Registration happens only
-        // through `Registration`, which lives in the parent's devres and unplugs (waiting for
-        // this section) before the parent's unbind completes; so the parent is bound until
-        // `drm_dev_exit()`.
+        // INVARIANT: the section `idx` is open and the device registered.
         Some(Registered {
             dev: self,
             idx,
             _not_send: NotThreadSafe,
         })
-    }
-
-    /// Whether the device has been unplugged (a snapshot: it may change right after).
-    pub fn is_unplugged(&self) -> bool {
-        self.enter().is_none()
     }
 }
 
@@ -172,18 +175,16 @@ unsafe impl<T: Driver> AlwaysRefCounted for Device<T> {
     }
 }
 
-/// The `release` callback of driver `T`: drops the device data before the C core frees it.
+/// The drmm action that drops the data of a `Device<T>`.
 ///
 /// # Safety
 ///
-/// Called by the C core only, with the `drm_device` of a `Device<T>` whose last reference was
-/// just dropped.
-pub(crate) unsafe extern "C" fn release_callback<T: Driver>(raw: *mut bindings::drm_device) {
-    // CAST: `dev` is the first field of the `#[repr(C)]` `Device<T>`.
-    let this = raw.cast::<Device<T>>();
-    // SAFETY: The refcount is zero, so nothing else can reach the data, which is initialised
-    // (type invariant); the C core frees the memory after this returns and never reads `data`.
-    unsafe { ptr::drop_in_place(&raw mut (*this).data) };
+/// Called by the C core only, once, with the `Device<T>` whose data was initialised when the
+/// action was added; the device's refcount is zero (drmm actions run in `drm_dev_release()`).
+unsafe extern "C" fn drop_data<T: Driver>(_raw: *mut bindings::drm_device, data: *mut c_void) {
+    // SAFETY: `data` is the initialised `data` field of a `Device<T>`, which nothing reaches
+    // any more (the refcount is zero); the C core frees the memory after the last drmm action.
+    unsafe { ptr::drop_in_place(data.cast::<T::Data>()) };
 }
 
 /// A DRM device that is allocated but not yet registered with userspace.
@@ -193,6 +194,10 @@ pub(crate) unsafe extern "C" fn release_callback<T: Driver>(raw: *mut bindings::
 /// before [`register`](Self::register) makes it visible.
 ///
 /// Dropping it without registering frees the device once its other references are gone.
+///
+/// # Invariants
+///
+/// `dev` was never registered, and `parent` is its parent (`dev->dev`).
 pub struct UnregisteredDevice<'a, T: Driver> {
     dev: ARef<Device<T>>,
     parent: &'a T::ParentDevice<Bound>,
@@ -229,34 +234,49 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
             )
         };
         let container = from_err_ptr(raw)?.cast::<Device<T>>();
+        // SAFETY: `container` is valid; only places are computed, no reference is made to the
+        // partly initialised `Device<T>`.
+        let (drm, slot) = unsafe {
+            (
+                (&raw mut (*container).dev).cast::<bindings::drm_device>(),
+                &raw mut (*container).data,
+            )
+        };
 
-        // SAFETY: `container` is a fresh, exclusively owned allocation of `Device<T>`'s size and
-        // (checked above) alignment; `data` is initialised in place and pinned there until the
-        // `release` callback drops it.
-        if let Err(e) = unsafe { data.__init(&raw mut (*container).data) } {
-            // SAFETY: `container` holds an initialised `drm_device`. The data is not
-            // initialised, so switch to the table without `release` before dropping the only
-            // reference: nothing then reads `data`.
-            unsafe {
-                let raw = (*container).as_raw();
-                (*raw).driver = &Vtable::<T>::DRIVER_NO_DATA;
-                bindings::drm_dev_put(raw);
-            }
+        // SAFETY: `slot` is the uninitialised `data` field of a fresh, exclusively owned
+        // allocation of `Device<T>`'s size and (checked above) alignment; it stays pinned there
+        // until `drop_data` drops it.
+        if let Err(e) = unsafe { data.__init(slot) } {
+            // SAFETY: We own the only reference; no drmm action refers to `data` yet, so
+            // releasing the device does not touch it.
+            unsafe { bindings::drm_dev_put(drm) };
+            return Err(e);
+        }
+
+        // SAFETY: `drm` is initialised and `slot` its device's initialised data. On failure the
+        // C core calls the action right away (dropping the data) and we drop the only reference.
+        let ret = unsafe {
+            bindings::__drmm_add_action_or_reset(
+                drm,
+                Some(drop_data::<T>),
+                slot.cast(),
+                c"drm::Device data".as_char_ptr(),
+            )
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: We own the only reference.
+            unsafe { bindings::drm_dev_put(drm) };
             return Err(e);
         }
 
         // INVARIANT: allocated by `__drm_dev_alloc()` with `T`'s table under a
-        // `T::ParentDevice`, and the data is initialised.
+        // `T::ParentDevice`, the data is initialised and dropped by a drmm action, and the
+        // device is not registered; `parent` is the parent it was allocated under.
         // SAFETY: We own the initial reference of the new device; `ARef` takes it over.
         let dev = unsafe { ARef::from_raw(NonNull::new_unchecked(container)) };
         Ok(Self { dev, parent })
     }
 
-    /// Registers the device with userspace: its nodes appear in `/dev/dri`.
-    ///
-    /// The returned [`Registration`] lives in the parent's devres: dropping it, or unbinding the
-    /// parent, unplugs the device; open files then get `-ENODEV` from every ioctl.
-    ///
     /// # Examples
     ///
     /// The three lifetimes of a device, for a driver `Example` on a faux parent:
@@ -288,12 +308,12 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     /// assert!(unregistered.enter().is_none());
     /// let dev: ARef<drm::Device<Example>> = (&*unregistered).into();
     ///
-    /// // Registered: a section can be entered, and it hands out the bound parent.
+    /// // Registered: a section can be entered.
     /// let registration = unregistered.register()?;
     /// {
     ///     let registered = dev.enter().ok_or(ENODEV)?;
     ///     assert_eq!(**registered, 7);
-    ///     let _parent: &faux::Device<kernel::device::Bound> = registered.parent();
+    ///     let _parent: &faux::Device = registered.parent();
     /// }
     ///
     /// // Dropping the registration unplugs the device; the data lives on with `dev`.
@@ -303,23 +323,19 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn register(self) -> Result<Devres<Registration<T>>> {
-        // SAFETY: The device is initialised and was never registered (this consumes the only
-        // `UnregisteredDevice`); flags are for the deprecated `load` callback and must be 0.
-        to_result(unsafe { bindings::drm_dev_register(self.dev.as_raw(), 0) })?;
-        let reg = Registration { dev: self.dev };
+        let parent = self.parent;
+        let reg = Registration::new(self)?;
         // If this fails, dropping `reg` unplugs the device again.
-        Devres::new(self.parent.as_ref(), reg)
+        Devres::new(parent.as_ref(), reg)
     }
 
     /// Registers the device with userspace for as long as the parent stays bound.
     ///
     /// For drivers whose DRM device lives exactly as long as the binding: no handle to keep.
     pub fn register_for_binding(self) -> Result<ARef<Device<T>>> {
-        let dev = self.dev.clone();
         let parent = self.parent;
-        // SAFETY: As in `register()`.
-        to_result(unsafe { bindings::drm_dev_register(self.dev.as_raw(), 0) })?;
-        let reg = Registration { dev: self.dev };
+        let reg = Registration::new(self)?;
+        let dev = reg.dev.clone();
         crate::devres::register(parent.as_ref(), reg, GFP_KERNEL)?;
         Ok(dev)
     }
@@ -336,10 +352,12 @@ impl<T: Driver> Deref for UnregisteredDevice<'_, T> {
 
 /// A DRM device registered with userspace.
 ///
-/// Only exists inside the parent's devres (see [`UnregisteredDevice::register`]). Dropping it
-/// unplugs the device: it waits for the ioctls running on it, removes its nodes, and makes
-/// every later ioctl on open files fail with `-ENODEV`; files stay open until their clients
-/// close them, and the device data lives until the last reference is gone.
+/// Made only by [`UnregisteredDevice::register`] and
+/// [`register_for_binding`](UnregisteredDevice::register_for_binding), which put it in the
+/// parent's devres. Dropping it unplugs the device: it waits for the open `drm_dev_enter()`
+/// sections, removes the nodes, and makes every later ioctl on open files fail with `-ENODEV`;
+/// files stay open until their clients close them, and the device data lives until the last
+/// reference is gone.
 ///
 /// # Invariants
 ///
@@ -349,9 +367,18 @@ pub struct Registration<T: Driver> {
 }
 
 impl<T: Driver> Registration<T> {
+    /// Registers `unreg` with userspace.
+    fn new(unreg: UnregisteredDevice<'_, T>) -> Result<Self> {
+        // SAFETY: The device is initialised and was never registered (invariant of
+        // `UnregisteredDevice`, consumed here); flags are for the deprecated `load` and are 0.
+        to_result(unsafe { bindings::drm_dev_register(unreg.dev.as_raw(), 0) })?;
+        // INVARIANT: registered just above; only `drop` unplugs it.
+        Ok(Self { dev: unreg.dev })
+    }
+
     /// The registered device.
     #[inline]
-    pub fn device(&self) -> &ARef<Device<T>> {
+    pub fn device(&self) -> &Device<T> {
         &self.dev
     }
 }
@@ -366,12 +393,12 @@ impl<T: Driver> Drop for Registration<T> {
 
 /// A registered DRM device inside a `drm_dev_enter()` section; see [`Device::enter`].
 ///
-/// Ioctl handlers receive one. It derefs to the [`Device`] and hands out the bound parent.
+/// Ioctl handlers receive one. It derefs to the [`Device`].
 ///
 /// # Invariants
 ///
-/// `idx` is the index of a `drm_dev_enter()` section on `dev` that is still open, `dev` is
-/// registered, and its parent is bound until the section closes.
+/// `idx` is the index of a `drm_dev_enter()` section on `dev` that is still open, and `dev` is
+/// registered and not unplugged until the section closes.
 #[must_use = "the section ends when the guard is dropped"]
 pub struct Registered<'a, T: Driver> {
     dev: &'a Device<T>,
@@ -380,17 +407,6 @@ pub struct Registered<'a, T: Driver> {
 }
 
 impl<'a, T: Driver> Registered<'a, T> {
-    /// The parent device, bound for as long as the guard lives.
-    pub fn parent(&self) -> &T::ParentDevice<Bound> {
-        let dev = self.dev.parent();
-        // CAST: `device::Device<Bound>` is a transparent wrapper of the same `struct device`.
-        let bound = ptr::from_ref(dev).cast::<device::Device<Bound>>();
-        // SAFETY:
-        // * the parent is bound while the section is open (type invariant);
-        // * it is embedded in a `T::ParentDevice` (invariant of `Device<T>`).
-        unsafe { T::ParentDevice::<Bound>::from_device(&*bound) }
-    }
-
     /// The device, for as long as the section is open.
     #[inline]
     pub fn device(&self) -> &'a Device<T> {

@@ -138,8 +138,11 @@ impl Features {
 ///     type Driver = Example;
 ///
 ///     fn open(dev: &drm::Device<Example>, _client: &drm::Client) -> impl PinInit<Self, Error> {
-///         *dev.opened.lock() += 1;
-///         Ok::<_, Error>(ExampleFile)
+///         // Counted once the file is sure to open.
+///         Ok::<_, Error>(ExampleFile).pin_chain(|_| {
+///             *dev.opened.lock() += 1;
+///             Ok(())
+///         })
 ///     }
 /// }
 ///
@@ -191,8 +194,8 @@ pub trait Driver: Sized + Send + Sync + 'static {
 pub(crate) struct Vtable<T: Driver>(PhantomData<T>);
 
 impl<T: Driver> Vtable<T> {
-    /// The file operations of every node of the driver, as `DRM_GEM_FOPS` minus the GEM parts
-    /// (mmap), which the GEM layer adds for GEM drivers.
+    /// The file operations of every node of the driver: `DRM_GEM_FOPS` without `mmap` and
+    /// `get_unmapped_area`, which the GEM layer adds for GEM drivers.
     const FOPS: bindings::file_operations = {
         let mut fops: bindings::file_operations = pin_init::zeroed();
         fops.owner = crate::module::this_module::<T::OwnerModule>().as_ptr();
@@ -210,13 +213,10 @@ impl<T: Driver> Vtable<T> {
         fops
     };
 
-    /// The driver table, with `release` dropping the device data.
-    pub(crate) const DRIVER: bindings::drm_driver = Self::build(true);
+    /// The driver table. There is no `release`: the device data is dropped by a drmm action.
+    pub(crate) const DRIVER: bindings::drm_driver = Self::build();
 
-    /// The same table without `release`: for a device whose data was never initialised.
-    pub(crate) const DRIVER_NO_DATA: bindings::drm_driver = Self::build(false);
-
-    const fn build(with_release: bool) -> bindings::drm_driver {
+    const fn build() -> bindings::drm_driver {
         // Evaluated at compile time: a longer table cannot be expressed in driver ioctl numbers.
         assert!(
             T::IOCTLS.len() <= (bindings::DRM_COMMAND_END - bindings::DRM_COMMAND_BASE) as usize,
@@ -226,9 +226,6 @@ impl<T: Driver> Vtable<T> {
         let mut drv: bindings::drm_driver = pin_init::zeroed();
         drv.open = Some(drm::file::open_callback::<T>);
         drv.postclose = Some(drm::file::postclose_callback::<T>);
-        if with_release {
-            drv.release = Some(drm::device::release_callback::<T>);
-        }
         drv.major = T::INFO.major;
         drv.minor = T::INFO.minor;
         drv.patchlevel = T::INFO.patchlevel;

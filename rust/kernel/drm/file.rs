@@ -12,11 +12,11 @@ use crate::{
         Driver, //
     },
     error::from_result,
+    ffi::c_int,
     prelude::*,
     types::Opaque,
 };
 use core::{
-    ffi::c_int,
     marker::PhantomData,
     ops::Deref,
     pin::Pin,
@@ -80,8 +80,8 @@ impl Client {
         self.0.get()
     }
 
-    /// The client id: unique among the clients since boot, never zero. It is the
-    /// `drm-client-id` of the file's fdinfo.
+    /// The client id: unique among the clients since boot, never zero (the id the C core prints
+    /// as `drm-client-id` in fdinfo, for drivers that print fdinfo).
     #[inline]
     pub fn id(&self) -> u64 {
         // SAFETY: `client_id` is set before the driver's `open` and never changes afterwards.
@@ -120,9 +120,11 @@ impl Client {
 ///
 /// # Invariants
 ///
-/// The wrapped `struct drm_file` is a live file of a `Device<T>`, whose `driver_priv` holds a
-/// pinned `KBox<T::File>` set up by `open_callback` and freed by `postclose_callback`.
-#[repr(transparent)]
+/// The wrapped `struct drm_file` is an open file of a `Device<T>`, whose `driver_priv` holds
+/// the pinned `KBox<T::File>` that `open_callback` set up; the file stays open (so
+/// `postclose_callback` does not run) for as long as a `&File<T>` exists: references are only
+/// made for the duration of a call from the C core on the open file (an ioctl), during which
+/// the C core holds the `struct file`.
 pub struct File<T: Driver>(Opaque<bindings::drm_file>, PhantomData<T>);
 
 impl<T: Driver> File<T> {
@@ -145,8 +147,9 @@ impl<T: Driver> File<T> {
     /// The driver's data of the file.
     #[inline]
     pub fn data(&self) -> Pin<&T::File> {
-        // SAFETY: `driver_priv` holds the pinned `KBox<T::File>` until postclose, after which
-        // no `File<T>` exists (type invariant).
+        // SAFETY: `driver_priv` holds the pinned `KBox<T::File>` of `open_callback`, which
+        // `postclose_callback` frees only after the file is closed, and the file is open while
+        // `&self` exists (type invariant).
         unsafe { Pin::new_unchecked(&*(*self.0.get()).driver_priv.cast::<T::File>()) }
     }
 }
@@ -177,7 +180,8 @@ pub(crate) unsafe extern "C" fn open_callback<T: Driver>(
         let client = unsafe { Client::from_raw(raw_file) };
         let data = KBox::pin_init(T::File::open(dev, client), GFP_KERNEL)?;
         // INVARIANT: `driver_priv` now holds the pinned data; `postclose_callback` frees it.
-        // SAFETY: The file is not yet visible to any other thread.
+        // SAFETY: `drm_file_alloc()` calls `open` before `drm_open_helper()` adds the file to
+        // the device's file list or installs it in a `struct file`: no other thread sees it.
         unsafe { (*raw_file).driver_priv = KBox::into_raw(Pin::into_inner_unchecked(data)).cast() };
         Ok(0)
     })

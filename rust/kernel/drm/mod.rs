@@ -7,9 +7,10 @@
 //!
 //! A driver implements [`Driver`] (name, version, per-device and per-file data, ioctl table),
 //! allocates a [`Device`] under a bound parent device as an [`UnregisteredDevice`], and registers
-//! it with userspace, which yields a [`Registration`]: dropping it (or unbinding the parent)
-//! unplugs the device. Ioctl handlers, declared once with [`ioctls!`](crate::drm_ioctls), run
-//! with a [`Registered`] guard and the caller's [`File`].
+//! it with userspace, which yields a [`Registration`] held in the parent's devres: dropping it
+//! (or unbinding the parent) unplugs the device. Ioctl handlers, declared once with
+//! [`drm_ioctls!`](crate::drm_ioctls), run with a [`Registered`] guard and the caller's
+//! [`File`].
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
 

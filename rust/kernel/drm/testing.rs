@@ -98,13 +98,8 @@ impl TestData {
 pub(crate) struct TestFile<D> {
     #[pin]
     sizes: Mutex<KVec<u64>>,
-    _driver: PhantomData<D>,
+    _driver: PhantomData<fn() -> D>,
 }
-
-// SAFETY: `PhantomData<D>` only names the driver type; the data is a `Mutex`.
-unsafe impl<D> Send for TestFile<D> {}
-// SAFETY: As above.
-unsafe impl<D> Sync for TestFile<D> {}
 
 impl<D: Driver<File = Self, Data = TestData>> drm::DriverFile for TestFile<D> {
     type Driver = D;
