@@ -302,7 +302,7 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
 /// }
 ///
 /// let getparam = &Gpu::IOCTLS[0];
-/// assert_eq!(getparam.cmd(), uapi::DRM_IOCTL_NOVA_GETPARAM as u32);
+/// assert_eq!(getparam.cmd(), uapi::DRM_IOCTL_NOVA_GETPARAM);
 /// assert_eq!(ioctl::size(getparam.cmd()), core::mem::size_of::<uapi::drm_nova_getparam>());
 /// assert_eq!(getparam.flags(), ioctl::RENDER_ALLOW);
 /// // A render-allowed ioctl gives the driver a render node.
