@@ -201,3 +201,38 @@ pub(crate) unsafe extern "C" fn postclose_callback<T: Driver>(
     let data = unsafe { KBox::from_raw((*raw_file).driver_priv.cast::<T::File>()) };
     drop(data);
 }
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_drm_file)]
+mod tests {
+    use super::*;
+    use crate::drm::testing::{
+        Minor,
+        MockFile,
+        TestDevice,
+        TestDriver, //
+    };
+
+    /// The `Client` of a file opened in the kernel.
+    fn client(file: &MockFile<TestDriver>) -> &Client {
+        // SAFETY: `private_data` of an open DRM file is its live `drm_file`.
+        unsafe { Client::from_raw((*file.as_raw()).private_data.cast()) }
+    }
+
+    #[test]
+    fn client_facts() -> Result {
+        let t = TestDevice::new(0)?;
+        let primary = MockFile::open(&t.dev, Minor::Primary)?;
+        let render = MockFile::open(&t.dev, Minor::Render)?;
+        let (p, r) = (client(&primary), client(&render));
+        assert_eq!(p.node(), Node::Primary);
+        assert_eq!(r.node(), Node::Render);
+        assert!(p.id() != 0 && r.id() != 0 && p.id() != r.id());
+        // KUnit runs with CAP_SYS_ADMIN, which makes a new client authenticated; files opened
+        // without `drm_open()` never become master.
+        assert!(p.is_authenticated());
+        assert!(!p.is_master());
+        assert!(!r.is_master());
+        Ok(())
+    }
+}
