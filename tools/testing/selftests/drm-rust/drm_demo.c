@@ -19,6 +19,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include <drm/vrust_drm.h>
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *plane_type_name(int fd, uint32_t plane_id)
@@ -121,6 +123,30 @@ static void print_kms(int fd)
 	drmModeFreeResources(res);
 }
 
+/* The sample driver's own view of the device and of this client, through its GET_PARAM. */
+static void print_vrust(int fd)
+{
+	static const struct { __u32 param; const char *name; } params[] = {
+		{ VRUST_PARAM_API_VERSION, "api_version" },
+		{ VRUST_PARAM_CLIENT_ID, "client_id" },
+		{ VRUST_PARAM_NODE_TYPE, "node_type" },
+		{ VRUST_PARAM_OPEN_FILES, "open_files" },
+		{ VRUST_PARAM_DEVICE_VALUE, "device_value" },
+	};
+	size_t i;
+
+	printf("  vrust GET_PARAM:");
+	for (i = 0; i < ARRAY_SIZE(params); i++) {
+		struct drm_vrust_get_param p = { .param = params[i].param };
+
+		if (drmIoctl(fd, DRM_IOCTL_VRUST_GET_PARAM, &p))
+			printf(" %s=error(%s)", params[i].name, strerror(errno));
+		else
+			printf(" %s=%llu", params[i].name, (unsigned long long)p.value);
+	}
+	printf("\n");
+}
+
 static void print_card(const char *path, int fd, drmVersion *v)
 {
 	static const struct { uint64_t cap; const char *name; } caps[] = {
@@ -146,6 +172,8 @@ static void print_card(const char *path, int fd, drmVersion *v)
 		if (!drmGetCap(fd, caps[i].cap, &val))
 			printf(" %s=%llu", caps[i].name, (unsigned long long)val);
 	printf("\n");
+	if (!strcmp(v->name, "vrust"))
+		print_vrust(fd);
 	print_kms(fd);
 }
 
