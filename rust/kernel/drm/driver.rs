@@ -180,7 +180,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
     type File: DriverFile<Driver = Self>;
 
     /// The bus device type of the parent (e.g. `faux::Device`, `platform::Device`,
-    /// `auxiliary::Device`). Handlers reach the bound parent through [`drm::Registered`].
+    /// `auxiliary::Device`), returned by [`drm::Device::parent`].
     type ParentDevice<Ctx: device::DeviceContext>: device::AsBusDevice<Ctx>;
 
     /// Name, description and version.

@@ -118,6 +118,65 @@ impl Client {
 ///
 /// Derefs to the driver's [`DriverFile`] data; [`client`](Self::client) tells about the client.
 ///
+/// # Examples
+///
+/// An ioctl handler that keeps a counter per file and tells render clients apart:
+///
+/// ```
+/// use kernel::{drm, faux, new_mutex, prelude::*, sync::Mutex, uapi};
+///
+/// struct Counter;
+///
+/// #[pin_data]
+/// struct CounterFile {
+///     #[pin]
+///     count: Mutex<u64>,
+/// }
+///
+/// impl drm::DriverFile for CounterFile {
+///     type Driver = Counter;
+///
+///     fn open(_dev: &drm::Device<Counter>, _client: &drm::Client) -> impl PinInit<Self, Error> {
+///         try_pin_init!(CounterFile { count <- new_mutex!(0) })
+///     }
+/// }
+///
+/// impl Counter {
+///     fn getparam(
+///         _dev: &drm::Registered<'_, Self>,
+///         arg: &mut uapi::drm_nova_getparam,
+///         file: &drm::File<Self>,
+///     ) -> Result<u32> {
+///         if file.client().node() != drm::Node::Render {
+///             return Err(EACCES);
+///         }
+///         // `file` derefs to the `CounterFile` of this client only.
+///         let mut count = file.count.lock();
+///         *count += 1;
+///         arg.value = *count;
+///         Ok(0)
+///     }
+/// }
+///
+/// #[vtable]
+/// impl drm::Driver for Counter {
+///     type Data = ();
+///     type File = CounterFile;
+///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
+///     const INFO: drm::DriverInfo = drm::DriverInfo {
+///         major: 1, minor: 0, patchlevel: 0, name: c"counter", desc: c"Counts per file",
+///     };
+///     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = kernel::drm_ioctls! { Counter:
+///         (IOWR, DRM_IOCTL_NOVA_GETPARAM, drm_nova_getparam, Counter::getparam, RENDER_ALLOW),
+///     };
+/// }
+///
+/// let parent = faux::Registration::new(c"drm-doctest-file", None)?;
+/// let dev = drm::UnregisteredDevice::<Counter>::new(parent.as_ref(), Ok(()))?;
+/// let _registration = dev.register()?;
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// The wrapped `struct drm_file` is an open file of a `Device<T>`, whose `driver_priv` holds
