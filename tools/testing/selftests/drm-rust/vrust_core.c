@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <xf86drm.h>
 
@@ -683,6 +684,15 @@ TEST_F(module, reload)
 
 	if (!ko || !*ko)
 		SKIP(return, "VRUST_KO (the module file) is not set");
+
+	/* An open file holds the module: unloading fails cleanly and the file keeps working. */
+	fd = vrust_open_default(DRM_NODE_RENDER);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, VRUST_MODULE, O_NONBLOCK));
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY) TH_LOG("errno %d", errno);
+	EXPECT_EQ(0, vrust_driver_name(fd, name, sizeof(name)));
+	EXPECT_STREQ("vrust", name);
+	close(fd);
 
 	ret = vrust_unload_module();
 	ASSERT_EQ(0, ret) TH_LOG("delete_module(%s): %s", VRUST_MODULE, strerror(-ret));
