@@ -37,11 +37,16 @@ need_root toolchain
 need_space 4000
 
 host_apt_install() {
+	local update=ok
 	say "installing $1 on the host (apt-get install $1)"
-	apt-get update -qq >/dev/null 2>&1 ||
-		die "package index unreachable: 'apt-get update' failed on the host; check the network or the host's apt sources, then retry"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null ||
+	# A failing third-party source makes 'apt-get update' fail as a whole: only the install
+	# decides.
+	apt-get update -qq >/dev/null 2>&1 || update=failed
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; then
+		[ $update = ok ] ||
+			die "$2 not found, and the host's package index is unreachable ('apt-get update' failed): check the network or the host's apt sources, or install $1 by hand"
 		die "$2 not found and 'apt-get install $1' failed: install it by hand (apt-get install $1)"
+	fi
 }
 
 command -v debootstrap >/dev/null || host_apt_install debootstrap debootstrap
