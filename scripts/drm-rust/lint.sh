@@ -59,22 +59,25 @@ ours() {
 	grep -E -A6 '^(warning|error)' | grep -B2 -A4 -F "$REPO/" || true
 }
 
-rustdoc_check() {
-	local out
-	out=$(in_root "$SRC" make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 -j"$JOBS" rustdoc 2>&1 |
-		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$WORK/rustdoc.log")
+# Runs a kernel make target ($1: its log name, then make arguments) and fails when a warning or
+# error names one of our files, or the build fails.
+kmake_ours() {
+	local log="$WORK/$1.log" out
+	shift
+	out=$(in_root "$SRC" make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 -j"$JOBS" "$@" 2>&1 |
+		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$log")
 	[ -z "$(echo "$out" | ours)" ] || { echo "$out" | ours; return 1; }
-	! grep -q 'Error [0-9]' "$WORK/rustdoc.log"
+	! grep -q 'Error [0-9]' "$log"
+}
+
+rustdoc_check() {
+	kmake_ours rustdoc rustdoc
 }
 
 clippy_check() {
-	local out
 	# Rebuild our Rust (and what depends on it) under clippy.
 	touch "${rust_files[@]/#/$REPO/}"
-	out=$(in_root "$SRC" make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 -j"$JOBS" CLIPPY=1 2>&1 |
-		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$WORK/clippy.log")
-	[ -z "$(echo "$out" | ours)" ] || { echo "$out" | ours; return 1; }
-	! grep -q 'Error [0-9]' "$WORK/clippy.log"
+	kmake_ours clippy CLIPPY=1
 }
 
 check "rustfmt: ${#rust_files[@]} Rust files" rustfmt_check

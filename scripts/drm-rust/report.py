@@ -78,30 +78,14 @@ def parse_ktap(lines, default_suite, suites, order):
     plan = None
     top_results = 0
     suite_name = default_suite
-    found = []
-    waiting = []
-    last_splat = -10
+    plan_at = None
+    results = []
     for i, line in enumerate(lines):
-        if SPLAT_RE.search(line):
-            loc = LOC_RE.search(line)
-            # Lines right after a splat header (the "cut here" line before a WARNING, the
-            # DEBUG_LOCKS_WARN_ON condition after it) belong to the same splat.
-            if i - last_splat <= 3 and waiting:
-                if waiting[-1][1] is None and loc:
-                    waiting[-1][0], waiting[-1][1] = line.strip(), loc.group(1)
-            else:
-                # Before the first KTAP plan no test runs yet: the splat belongs to the boot.
-                entry = [line.strip(), loc.group(1) if loc else None,
-                         None if top_indent is not None else "early boot"]
-                found.append(entry)
-                if top_indent is not None:
-                    waiting.append(entry)
-            last_splat = i
-            continue
         m = PLAN_RE.match(line)
         if m and top_indent is None:
             top_indent = len(m.group(1))
             plan = int(m.group(2))
+            plan_at = i
             continue
         m = SUBTEST_RE.match(line)
         if m:
@@ -119,9 +103,7 @@ def parse_ktap(lines, default_suite, suites, order):
         name = m.group(4).strip()
         path = ".".join([names[d] for d in sorted(names) if top_indent < d < indent + 4 and
                          names[d] != name] + [name])
-        for w in waiting:
-            w[2] = path
-        waiting = []
+        results.append((i, path))
         has_children = any(n for d, n in pending.items() if d > indent)
         for d in list(pending):
             if d > indent:
@@ -145,16 +127,36 @@ def parse_ktap(lines, default_suite, suites, order):
             suites[suite_name] = Suite(suite_name)
             order.append(suite_name)
         suites[suite_name].add(status, path)
-    return plan, top_results, [tuple(f) for f in found]
+
+    # A splat belongs to the test whose result follows it; before the first plan, to the boot.
+    found = []
+    for line, loc, i in splats(lines):
+        if plan_at is None or i < plan_at:
+            test = "early boot"
+        else:
+            test = next((path for at, path in results if at > i), None)
+        found.append((line, loc, test))
+    return plan, top_results, found
 
 
 def splats(lines):
-    """Returns the kernel splat lines of a log, each with the location it names (if any)."""
+    """Returns the kernel splats of a log as (line, location it names or None, line index).
+
+    Lines right after a splat line (the DEBUG_LOCKS_WARN_ON condition after a WARNING) belong
+    to the same splat; the line that names a location represents it.
+    """
     out = []
-    for line in lines:
-        if SPLAT_RE.search(line):
-            loc = LOC_RE.search(line)
-            out.append((line.strip(), loc.group(1) if loc else None))
+    last = -10
+    for i, line in enumerate(lines):
+        if not SPLAT_RE.search(line):
+            continue
+        loc = LOC_RE.search(line)
+        if i - last <= 3 and out:
+            if out[-1][1] is None and loc:
+                out[-1] = (line.strip(), loc.group(1), out[-1][2])
+        else:
+            out.append((line.strip(), loc.group(1) if loc else None, i))
+        last = i
     return out
 
 
@@ -330,7 +332,7 @@ def main():
             check.add("fail", "no userspace test ran: see console.log")
         seen = set()
         for log in ("console.log", "dmesg.log"):
-            for line, _ in splats(read(os.path.join(run, log)) or []):
+            for line, _, _ in splats(read(os.path.join(run, log)) or []):
                 if line not in seen:
                     seen.add(line)
                     check.add("fail", f"kernel splat: {line}")

@@ -214,9 +214,7 @@ impl<T: Driver> Vtable<T> {
     };
 
     /// The driver table. There is no `release`: the device data is dropped by a drmm action.
-    pub(crate) const DRIVER: bindings::drm_driver = Self::build();
-
-    const fn build() -> bindings::drm_driver {
+    pub(crate) const DRIVER: bindings::drm_driver = {
         // Evaluated at compile time: a longer table cannot be expressed in driver ioctl numbers.
         assert!(
             T::IOCTLS.len() <= (bindings::DRM_COMMAND_END - bindings::DRM_COMMAND_BASE) as usize,
@@ -237,5 +235,5 @@ impl<T: Driver> Vtable<T> {
         drv.num_ioctls = T::IOCTLS.len() as i32;
         drv.fops = &Self::FOPS;
         drv
-    }
+    };
 }

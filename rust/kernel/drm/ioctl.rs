@@ -28,6 +28,10 @@ use crate::{
         File,
         Registered, //
     },
+    ioctl::{
+        _IOC_NR,
+        _IOC_SIZE, //
+    },
     prelude::*,
 };
 use core::{
@@ -50,7 +54,9 @@ pub const ROOT_ONLY: u32 = bindings::drm_ioctl_flags_DRM_ROOT_ONLY;
 /// clients get `-EACCES`.
 pub const RENDER_ALLOW: u32 = bindings::drm_ioctl_flags_DRM_RENDER_ALLOW;
 
-/// Direction bits of an ioctl command: no argument (`_IO`).
+// Commands are decoded with `kernel::ioctl` (`_IOC_NR`, `_IOC_TYPE`, `_IOC_SIZE`, `_IOC_DIR`).
+
+/// Direction bits of an ioctl command (`_IOC_DIR`): no argument (`_IO`).
 pub const IO: u32 = crate::uapi::_IOC_NONE;
 /// Direction bits: the kernel writes the argument back (`_IOR`).
 pub const IOR: u32 = crate::uapi::_IOC_READ;
@@ -58,30 +64,6 @@ pub const IOR: u32 = crate::uapi::_IOC_READ;
 pub const IOW: u32 = crate::uapi::_IOC_WRITE;
 /// Direction bits: both (`_IOWR`).
 pub const IOWR: u32 = crate::uapi::_IOC_READ | crate::uapi::_IOC_WRITE;
-
-/// The `_IOC_NR` of a command.
-#[inline]
-pub const fn nr(cmd: u32) -> u32 {
-    crate::ioctl::_IOC_NR(cmd)
-}
-
-/// The `_IOC_TYPE` of a command.
-#[inline]
-pub const fn ty(cmd: u32) -> u32 {
-    crate::ioctl::_IOC_TYPE(cmd)
-}
-
-/// The `_IOC_SIZE` of a command.
-#[inline]
-pub const fn size(cmd: u32) -> usize {
-    crate::ioctl::_IOC_SIZE(cmd)
-}
-
-/// The `_IOC_DIR` of a command ([`IO`], [`IOR`], [`IOW`] or [`IOWR`]).
-#[inline]
-pub const fn dir(cmd: u32) -> u32 {
-    crate::ioctl::_IOC_DIR(cmd)
-}
 
 /// One ioctl of driver `T`, as the C core sees it (`struct drm_ioctl_desc`).
 ///
@@ -97,7 +79,7 @@ impl<T: Driver> Desc<T> {
         // Checked for every entry, however it was made: `dispatch` relies on it.
         const {
             assert!(
-                size(H::CMD) == mem::size_of::<H::Arg>(),
+                _IOC_SIZE(H::CMD) == mem::size_of::<H::Arg>(),
                 "_IOC_SIZE of a DRM ioctl differs from the size of its argument type"
             )
         };
@@ -143,14 +125,14 @@ pub const fn any_render_allowed<T: Driver>(table: &[Desc<T>]) -> bool {
     false
 }
 
-/// Checks a table's commands: contiguous from `DRM_COMMAND_BASE` and all distinct. Evaluated at
-/// compile time by [`drm_ioctls!`](crate::drm_ioctls).
+/// Checks a table's commands: numbered contiguously from `DRM_COMMAND_BASE` (hence distinct).
+/// Evaluated at compile time by [`drm_ioctls!`](crate::drm_ioctls).
 #[doc(hidden)]
 pub const fn check_numbering(cmds: &[u32]) {
     let mut i = 0;
     while i < cmds.len() {
         assert!(
-            nr(cmds[i]) == bindings::DRM_COMMAND_BASE + i as u32,
+            _IOC_NR(cmds[i]) == bindings::DRM_COMMAND_BASE + i as u32,
             "DRM ioctls must be numbered contiguously from DRM_COMMAND_BASE, in declaration order"
         );
         i += 1;
@@ -203,11 +185,8 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
     let ret = if mem::size_of::<H::Arg>() == 0 {
         // `_IO` commands: `data` may be NULL (e.g. from `drm_ioctl_kernel()` in the kernel).
         // SAFETY: A dangling, aligned pointer is valid for a zero-sized type.
-        H::call(
-            &registered,
-            unsafe { &mut *NonNull::<H::Arg>::dangling().as_ptr() },
-            file,
-        )
+        let none = unsafe { &mut *NonNull::<H::Arg>::dangling().as_ptr() };
+        H::call(&registered, none, file)
     } else if arg.align_offset(mem::align_of::<H::Arg>()) == 0 {
         // SAFETY: `data` is an exclusive kernel buffer of at least `_IOC_SIZE(H::CMD)` bytes
         // (safety requirements), which is `size_of::<H::Arg>()` (asserted in `Desc::new`); it is
@@ -303,7 +282,10 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
 ///
 /// let getparam = &Gpu::IOCTLS[0];
 /// assert_eq!(getparam.cmd(), uapi::DRM_IOCTL_NOVA_GETPARAM);
-/// assert_eq!(ioctl::size(getparam.cmd()), core::mem::size_of::<uapi::drm_nova_getparam>());
+/// assert_eq!(
+///     kernel::ioctl::_IOC_SIZE(getparam.cmd()),
+///     core::mem::size_of::<uapi::drm_nova_getparam>()
+/// );
 /// assert_eq!(getparam.flags(), ioctl::RENDER_ALLOW);
 /// // A render-allowed ioctl gives the driver a render node.
 /// assert!(drm::Features::of::<Gpu>().contains(drm::Features::RENDER));
@@ -378,16 +360,16 @@ macro_rules! __drm_ioctl_entry {
         const _: () = {
             let cmd = $crate::uapi::$cmd as u32;
             ::core::assert!(
-                $crate::drm::ioctl::ty(cmd) == b'd' as u32,
+                $crate::ioctl::_IOC_TYPE(cmd) == b'd' as u32,
                 ::core::concat!(::core::stringify!($cmd), ": not a DRM ioctl (type is not 'd')")
             );
             ::core::assert!(
-                $crate::drm::ioctl::size(cmd) == ::core::mem::size_of::<$arg>(),
+                $crate::ioctl::_IOC_SIZE(cmd) == ::core::mem::size_of::<$arg>(),
                 ::core::concat!(::core::stringify!($cmd),
                     ": _IOC_SIZE differs from the size of the argument type")
             );
             ::core::assert!(
-                $crate::drm::ioctl::dir(cmd) == $crate::drm::ioctl::$dir,
+                $crate::ioctl::_IOC_DIR(cmd) == $crate::drm::ioctl::$dir,
                 ::core::concat!(::core::stringify!($cmd), ": direction bits are not ",
                     ::core::stringify!($dir))
             );
@@ -407,7 +389,13 @@ mod tests {
         TestDevice,
         TestDriver, //
     };
-    use crate::uapi;
+    use crate::{
+        ioctl::{
+            _IOC_DIR,
+            _IOC_TYPE, //
+        },
+        uapi, //
+    };
 
     const GETPARAM: usize = 0;
     const GEM_CREATE: usize = 1;
@@ -416,10 +404,10 @@ mod tests {
     #[test]
     fn command_fields() {
         let cmd = uapi::DRM_IOCTL_NOVA_GEM_INFO;
-        assert_eq!(nr(cmd), bindings::DRM_COMMAND_BASE + 2);
-        assert_eq!(ty(cmd), u32::from(b'd'));
-        assert_eq!(size(cmd), mem::size_of::<uapi::drm_nova_gem_info>());
-        assert_eq!(dir(cmd), IOWR);
+        assert_eq!(_IOC_NR(cmd), bindings::DRM_COMMAND_BASE + 2);
+        assert_eq!(_IOC_TYPE(cmd), u32::from(b'd'));
+        assert_eq!(_IOC_SIZE(cmd), mem::size_of::<uapi::drm_nova_gem_info>());
+        assert_eq!(_IOC_DIR(cmd), IOWR);
     }
 
     #[test]

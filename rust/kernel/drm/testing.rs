@@ -222,7 +222,7 @@ impl<D: Driver> MockFile<D> {
     /// argument in.
     pub(crate) fn ioctl<A>(&self, index: usize, arg: &mut A) -> Result<i32> {
         let desc = D::IOCTLS.get(index).ok_or(EINVAL)?;
-        if ioctl::size(desc.cmd()) != core::mem::size_of::<A>() {
+        if crate::ioctl::_IOC_SIZE(desc.cmd()) != core::mem::size_of::<A>() {
             return Err(EINVAL);
         }
         // SAFETY: `self.0` is an open DRM file of a `D` device; `arg` is an exclusive
