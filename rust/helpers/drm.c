@@ -12,3 +12,5 @@ __rust_helper bool rust_helper_drm_dev_registered(const struct drm_device *dev)
 {
 	return READ_ONCE(dev->registered);
 }
+
+#include "drm_gem.c"

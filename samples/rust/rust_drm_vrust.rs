@@ -187,6 +187,7 @@ impl Vrust {
 impl drm::Driver for Vrust {
     type Data = VrustData;
     type File = VrustFile;
+    type Object = drm::gem::NoGem;
     type ParentDevice<Ctx: DeviceContext> = faux::Device<Ctx>;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {

@@ -295,6 +295,7 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     /// # impl drm::Driver for Example {
     /// #     type Data = u32;
     /// #     type File = ExampleFile;
+    /// #     type Object = drm::gem::NoGem;
     /// #     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
     /// #     const INFO: drm::DriverInfo = drm::DriverInfo {
     /// #         major: 1, minor: 0, patchlevel: 0, name: c"example", desc: c"Example",

@@ -150,6 +150,7 @@ impl Features {
 /// impl drm::Driver for Example {
 ///     type Data = ExampleData;
 ///     type File = ExampleFile;
+///     type Object = drm::gem::NoGem;
 ///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
 ///
 ///     const INFO: drm::DriverInfo = drm::DriverInfo {
@@ -179,6 +180,11 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Per-open-file data, created when a client opens a node and dropped when it closes it.
     type File: DriverFile<Driver = Self>;
 
+    /// The driver's GEM objects: [`gem::shmem::Object<D>`](drm::gem::shmem::Object) with the
+    /// driver's per-object data `D`, or [`gem::NoGem`](drm::gem::NoGem) for a driver without
+    /// buffers. It decides the `GEM` feature, dumb buffers, PRIME and `mmap()` of the nodes.
+    type Object: drm::gem::Objects<Self>;
+
     /// The bus device type of the parent (e.g. `faux::Device`, `platform::Device`,
     /// `auxiliary::Device`), returned by [`drm::Device::parent`].
     type ParentDevice<Ctx: device::DeviceContext>: device::AsBusDevice<Ctx>;
@@ -194,8 +200,8 @@ pub trait Driver: Sized + Send + Sync + 'static {
 pub(crate) struct Vtable<T: Driver>(PhantomData<T>);
 
 impl<T: Driver> Vtable<T> {
-    /// The file operations of every node of the driver: `DRM_GEM_FOPS` without `mmap` and
-    /// `get_unmapped_area`, which the GEM layer adds for GEM drivers.
+    /// The file operations of every node of the driver: `DRM_GEM_FOPS`, where `mmap` and
+    /// `get_unmapped_area` are only set for GEM drivers.
     const FOPS: bindings::file_operations = {
         let mut fops: bindings::file_operations = pin_init::zeroed();
         fops.owner = crate::module::this_module::<T::OwnerModule>().as_ptr();
@@ -210,6 +216,7 @@ impl<T: Driver> Vtable<T> {
         fops.read = Some(bindings::drm_read);
         fops.llseek = Some(bindings::noop_llseek);
         fops.fop_flags = bindings::FOP_UNSIGNED_OFFSET;
+        drm::gem::fill_fops::<T>(&mut fops);
         fops
     };
 
@@ -230,6 +237,7 @@ impl<T: Driver> Vtable<T> {
         drv.name = crate::str::as_char_ptr_in_const_context(T::INFO.name).cast_mut();
         drv.desc = crate::str::as_char_ptr_in_const_context(T::INFO.desc).cast_mut();
         drv.driver_features = Features::of::<T>().bits();
+        drm::gem::fill_driver::<T>(&mut drv);
         drv.ioctls = T::IOCTLS.as_ptr().cast();
         // CAST: bounded by DRM_COMMAND_END - DRM_COMMAND_BASE above.
         drv.num_ioctls = T::IOCTLS.len() as i32;

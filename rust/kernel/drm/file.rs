@@ -162,6 +162,7 @@ impl Client {
 /// impl drm::Driver for Counter {
 ///     type Data = ();
 ///     type File = CounterFile;
+///     type Object = drm::gem::NoGem;
 ///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
 ///     const INFO: drm::DriverInfo = drm::DriverInfo {
 ///         major: 1, minor: 0, patchlevel: 0, name: c"counter", desc: c"Counts per file",

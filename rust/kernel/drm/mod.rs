@@ -19,6 +19,7 @@ mod bench;
 pub mod device;
 pub mod driver;
 pub mod file;
+pub mod gem;
 pub mod ioctl;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
 pub(crate) mod testing;

@@ -162,6 +162,7 @@ macro_rules! test_drm_driver {
         impl drm::Driver for $drv {
             type Data = TestData;
             type File = TestFile<$drv>;
+            type Object = drm::gem::NoGem;
             type ParentDevice<Ctx: DeviceContext> = $parent<Ctx>;
 
             const INFO: drm::DriverInfo = drm::DriverInfo {

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/*
+ * C helpers of the GEM part of the Rust DRM layer (rust/kernel/drm/gem/): object references,
+ * mmap offsets, dma-buf references, iosys_map copies and dma_resv locking.
+ */
+
+#include <drm/drm_gem.h>
+#include <drm/drm_vma_manager.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/iosys-map.h>
+
+__rust_helper void rust_helper_drm_gem_object_get(struct drm_gem_object *obj)
+{
+	drm_gem_object_get(obj);
+}
+
+__rust_helper void rust_helper_drm_gem_object_put(struct drm_gem_object *obj)
+{
+	drm_gem_object_put(obj);
+}
+
+__rust_helper u64 rust_helper_drm_vma_node_offset_addr(struct drm_vma_offset_node *node)
+{
+	return drm_vma_node_offset_addr(node);
+}
+
+__rust_helper void rust_helper_get_dma_buf(struct dma_buf *dmabuf)
+{
+	get_dma_buf(dmabuf);
+}
+
+__rust_helper int rust_helper_dma_resv_lock_interruptible(struct dma_resv *obj,
+							  struct ww_acquire_ctx *ctx)
+{
+	return dma_resv_lock_interruptible(obj, ctx);
+}
+
+__rust_helper void rust_helper_iosys_map_memcpy_to(struct iosys_map *dst, size_t dst_offset,
+						   const void *src, size_t len)
+{
+	iosys_map_memcpy_to(dst, dst_offset, src, len);
+}
+
+__rust_helper void rust_helper_iosys_map_memcpy_from(void *dst, const struct iosys_map *src,
+						     size_t src_offset, size_t len)
+{
+	iosys_map_memcpy_from(dst, src, src_offset, len);
+}
+
+__rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t offset, int value,
+						size_t len)
+{
+	iosys_map_memset(dst, offset, value, len);
+}

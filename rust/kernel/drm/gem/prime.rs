@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! PRIME: sharing GEM objects between devices and processes as dma-bufs.
+//!
+//! The C core implements the two ioctls for every GEM driver of this layer:
+//!
+//! * `DRM_IOCTL_PRIME_HANDLE_TO_FD` exports an object as a dma-buf (one per object, kept while
+//!   the object or the dma-buf lives), whose exporter callbacks are the C core's generic ones on
+//!   top of the object's pages;
+//! * `DRM_IOCTL_PRIME_FD_TO_HANDLE` imports a dma-buf: one of this device's own gives back its
+//!   object, and a foreign one becomes a new object of the driver, with data from
+//!   [`DriverObject::create`] and [`Origin::Import`], which may look at the [`DmaBuf`] and refuse
+//!   it.
+//!
+//! Imports are attached to the device but not mapped for DMA until the driver asks for the
+//! object's [`sg_table`](super::shmem::Object::sg_table): a device without DMA (e.g. on a faux
+//! parent) can still import buffers and reach them through the CPU.
+//!
+//! C header: [`include/drm/drm_prime.h`](srctree/include/drm/drm_prime.h)
+
+use crate::{
+    bindings,
+    drm::{
+        self,
+        gem::{
+            shmem::Object,
+            DriverObject,
+            Origin, //
+        },
+        Device, //
+    },
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    prelude::*,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
+    types::Opaque,
+};
+use core::ptr::NonNull;
+
+/// A dma-buf: a buffer shared between devices, drivers and processes.
+///
+/// # Invariants
+///
+/// The wrapped `struct dma_buf` is live for the lifetime of the reference.
+#[repr(transparent)]
+pub struct DmaBuf(Opaque<bindings::dma_buf>);
+
+// SAFETY: dma-bufs are reference counted and their operations thread safe.
+unsafe impl Send for DmaBuf {}
+// SAFETY: As above; `&DmaBuf` only reads immutable fields or calls thread-safe functions.
+unsafe impl Sync for DmaBuf {}
+
+impl DmaBuf {
+    /// # Safety
+    ///
+    /// `ptr` must be a live `struct dma_buf` for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::dma_buf) -> &'a Self {
+        // SAFETY: Transparent wrapper, live by the safety requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `struct dma_buf`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::dma_buf {
+        self.0.get()
+    }
+
+    /// The size of the buffer in bytes.
+    #[inline]
+    pub fn size(&self) -> usize {
+        // SAFETY: `size` is set at export and never changes.
+        unsafe { (*self.as_raw()).size }
+    }
+
+    /// The name of the exporter: the driver name of a DRM exporter, e.g. `c"vgem"`.
+    pub fn exporter(&self) -> &CStr {
+        // SAFETY: `exp_name` is a static string set at export.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).exp_name) }
+    }
+
+    /// Maps the buffer into the kernel's address space through the exporter, and copies
+    /// `buf.len()` bytes at `offset` into `buf`.
+    ///
+    /// Fails with `EINVAL` when the range is not inside the buffer, and with the exporter's
+    /// error when it cannot map it (`ENOMEM`, or `EOPNOTSUPP` for buffers without kernel
+    /// mappings).
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
+        match offset.checked_add(buf.len()) {
+            Some(end) if end <= self.size() => {}
+            _ => return Err(EINVAL),
+        }
+        let mut map: bindings::iosys_map = pin_init::zeroed();
+        // SAFETY: The dma-buf is live; the reservation lock is not held by us.
+        to_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
+        // SAFETY: `map` maps the whole buffer, the range is inside it, and `buf` is valid for
+        // writes of its length.
+        unsafe {
+            bindings::iosys_map_memcpy_from(buf.as_mut_ptr().cast(), &map, offset, buf.len())
+        };
+        // SAFETY: `map` comes from the `dma_buf_vmap_unlocked()` above.
+        unsafe { bindings::dma_buf_vunmap_unlocked(self.as_raw(), &mut map) };
+        Ok(())
+    }
+}
+
+// SAFETY: `get_dma_buf()`/`dma_buf_put()` maintain the refcount of the dma-buf's file; the
+// dma-buf is freed only when it drops to zero.
+unsafe impl AlwaysRefCounted for DmaBuf {
+    #[inline]
+    fn inc_ref(&self) {
+        // SAFETY: `&self` proves a reference is held.
+        unsafe { bindings::get_dma_buf(self.as_raw()) };
+    }
+
+    #[inline]
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns.
+        unsafe { bindings::dma_buf_put(obj.as_ref().as_raw()) };
+    }
+}
+
+impl<D: DriverObject> Object<D> {
+    /// Exports the object as a dma-buf, the one `DRM_IOCTL_PRIME_HANDLE_TO_FD` gives for its
+    /// handle `handle` in `file`, creating it on first export.
+    ///
+    /// Fails with `ENOENT` when `file` has no such handle.
+    pub fn export(file: &drm::File<D::Driver>, handle: u32) -> Result<ARef<DmaBuf>> {
+        // SAFETY: The file is open and of a device of `D::Driver`; the function returns a new
+        // reference to the dma-buf.
+        let raw = from_err_ptr(unsafe {
+            bindings::drm_gem_prime_handle_to_dmabuf(
+                (*(*file.client().as_raw()).minor).dev,
+                file.client().as_raw(),
+                handle,
+                bindings::O_CLOEXEC | bindings::O_RDWR,
+            )
+        })?;
+        // SAFETY: We own the reference the export returned.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<DmaBuf>())) })
+    }
+
+    /// Imports `dma_buf` into `dev`, as `DRM_IOCTL_PRIME_FD_TO_HANDLE` does: one of `dev`'s own
+    /// dma-bufs gives back its object, a foreign one becomes a new object.
+    pub fn import(dev: &Device<D::Driver>, dma_buf: &DmaBuf) -> Result<ARef<Self>> {
+        let raw = import::<D>(dev, dma_buf)?;
+        // SAFETY: `import` returns a new reference to an `Object<D>`.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<Self>())) })
+    }
+}
+
+/// Imports `dma_buf` into `dev`, returning a new reference to the object.
+fn import<D: DriverObject>(
+    dev: &Device<D::Driver>,
+    dma_buf: &DmaBuf,
+) -> Result<*mut bindings::drm_gem_object> {
+    // SAFETY: Both are live.
+    if unsafe { bindings::drm_gem_is_prime_exported_dma_buf(dev.as_raw(), dma_buf.as_raw()) } {
+        // SAFETY: A dma-buf that `dev` exported has its GEM object in `priv`, and holds a
+        // reference to it.
+        let obj = unsafe { (*dma_buf.as_raw()).priv_.cast::<bindings::drm_gem_object>() };
+        // SAFETY: The object is live (the dma-buf holds a reference); we take one for the caller.
+        unsafe { bindings::drm_gem_object_get(obj) };
+        return Ok(obj);
+    }
+
+    let data = D::create(dev, dma_buf.size(), Origin::Import(dma_buf));
+    // SAFETY: `dev`'s parent is live. A non-dynamic attachment: the exporter pins the buffer.
+    let attach =
+        from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf.as_raw(), (*dev.as_raw()).dev) })?;
+    // A reference for the object, which `drm_prime_gem_destroy()` puts back when it is freed.
+    let buf: ARef<DmaBuf> = dma_buf.into();
+    // SAFETY: `attach` attaches `dma_buf` to `dev`'s parent and we own a reference to the
+    // dma-buf, both handed to the object on success.
+    match unsafe { Object::<D>::new_imported(dev, dma_buf, attach, data) } {
+        Ok(obj) => {
+            core::mem::forget(buf);
+            Ok(ARef::into_raw(obj).as_ptr().cast())
+        }
+        Err(e) => {
+            // SAFETY: The attachment was not handed over.
+            unsafe { bindings::dma_buf_detach(dma_buf.as_raw(), attach) };
+            Err(e)
+        }
+    }
+}
+
+/// `drm_driver.gem_prime_import` of driver `D::Driver`.
+///
+/// # Safety
+///
+/// Called by the C core only, with a device of `D::Driver` and a live dma-buf.
+pub(super) unsafe extern "C" fn import_callback<D: DriverObject>(
+    raw_dev: *mut bindings::drm_device,
+    dma_buf: *mut bindings::dma_buf,
+) -> *mut bindings::drm_gem_object {
+    // SAFETY: The device is of driver `D::Driver`, whose table holds this callback.
+    let dev = unsafe { Device::<D::Driver>::from_raw(raw_dev) };
+    // SAFETY: The C core holds a reference to the dma-buf during the import.
+    let dma_buf = unsafe { DmaBuf::from_raw(dma_buf) };
+    match import::<D>(dev, dma_buf) {
+        Ok(obj) => obj,
+        Err(e) => e.to_ptr(),
+    }
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! Reservation locks: the `dma_resv` of GEM objects, alone or several at once.
+//!
+//! Every GEM object has a reservation object ([`Resv`]), a `ww_mutex` and the fences of the
+//! work that uses the buffer. Locking one object is [`Resv::lock`]. Locking several, as a job
+//! submission or a VM update must, is [`Exec::lock_all`], over the C `drm_exec`: it takes the
+//! locks with one acquire context, backs off and retries on contention (the wound-wait
+//! protocol that keeps two such lockers from deadlocking), and unlocks them all when its guard
+//! is dropped.
+//!
+//! Not covered yet: adding and waiting for fences (the fence layer adds them on [`Resv`]), and
+//! eviction or LRU handling, which shmem objects do not need.
+//!
+//! C headers: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h),
+//! [`include/drm/drm_exec.h`](srctree/include/drm/drm_exec.h)
+
+use crate::{
+    alloc::KBox,
+    bindings,
+    drm::gem::{
+        shmem::Object,
+        DriverObject, //
+    },
+    error::to_result,
+    prelude::*,
+    types::{
+        NotThreadSafe,
+        Opaque, //
+    },
+};
+use core::ptr;
+
+/// A reservation object (`struct dma_resv`).
+///
+/// # Invariants
+///
+/// The wrapped `struct dma_resv` is initialised and live for the lifetime of the reference.
+#[repr(transparent)]
+pub struct Resv(Opaque<bindings::dma_resv>);
+
+// SAFETY: A `dma_resv` is made to be shared between threads; its state is behind its lock.
+unsafe impl Send for Resv {}
+// SAFETY: As above.
+unsafe impl Sync for Resv {}
+
+impl Resv {
+    /// # Safety
+    ///
+    /// `ptr` must be an initialised `struct dma_resv`, live for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::dma_resv) -> &'a Self {
+        // SAFETY: Transparent wrapper; live by the safety requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `struct dma_resv`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::dma_resv {
+        self.0.get()
+    }
+
+    /// Takes the lock, waiting for it without an acquire context.
+    ///
+    /// To lock more than one reservation object, use [`Exec::lock_all`]: taking a second one
+    /// while holding this guard is a lock order violation that lockdep reports.
+    pub fn lock(&self) -> ResvGuard<'_> {
+        // SAFETY: The object is initialised; without a context the lock cannot fail.
+        unsafe { bindings::dma_resv_lock(self.as_raw(), ptr::null_mut()) };
+        // INVARIANT: the lock was just taken.
+        ResvGuard {
+            resv: self,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Takes the lock, waiting for it interruptibly.
+    ///
+    /// Fails with `EINTR` when a signal arrives while waiting.
+    pub fn lock_interruptible(&self) -> Result<ResvGuard<'_>> {
+        // SAFETY: The object is initialised.
+        to_result(unsafe {
+            bindings::dma_resv_lock_interruptible(self.as_raw(), ptr::null_mut())
+        })?;
+        // INVARIANT: the lock was just taken.
+        Ok(ResvGuard {
+            resv: self,
+            _not_send: NotThreadSafe,
+        })
+    }
+}
+
+/// Proof that a [`Resv`] is locked by the current task; dropping it unlocks.
+///
+/// # Invariants
+///
+/// The current task holds the lock of `resv`.
+pub struct ResvGuard<'a> {
+    resv: &'a Resv,
+    _not_send: NotThreadSafe,
+}
+
+impl ResvGuard<'_> {
+    /// The locked reservation object.
+    #[inline]
+    pub fn resv(&self) -> &Resv {
+        self.resv
+    }
+
+    /// Makes room for `num` more fences, so that adding them while the lock is held cannot
+    /// fail. Fails with `ENOMEM`.
+    pub fn reserve_fences(&self, num: u32) -> Result {
+        // SAFETY: The lock is held (type invariant).
+        to_result(unsafe { bindings::dma_resv_reserve_fences(self.resv.as_raw(), num) })
+    }
+}
+
+impl Drop for ResvGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The lock is held by this task (type invariant).
+        unsafe { bindings::dma_resv_unlock(self.resv.as_raw()) };
+    }
+}
+
+#[cfg(CONFIG_DRM_EXEC = "y")]
+/// The reservation locks of a set of GEM objects, taken together (`struct drm_exec`).
+///
+/// # Examples
+///
+/// Locking two objects, in whatever order other threads lock them:
+///
+/// ```ignore
+/// use kernel::drm::gem::resv::Exec;
+///
+/// let locked = Exec::lock_all(true, |exec| {
+///     exec.lock(&bo_a)?;
+///     exec.prepare(&bo_b, 1)?; // lock, and room for one fence
+///     Ok(())
+/// })?;
+/// assert_eq!(locked.num_locked(), 2);
+/// // Both are unlocked when `locked` is dropped.
+/// ```
+///
+/// The KUnit tests of this module lock real objects in both orders from two contexts.
+///
+/// # Invariants
+///
+/// `exec` is an initialised `struct drm_exec` that stays at its address (it is boxed and never
+/// moved out); it is finalised when the `Exec` is dropped.
+pub struct Exec {
+    exec: KBox<Opaque<bindings::drm_exec>>,
+    _not_send: NotThreadSafe,
+}
+
+#[cfg(CONFIG_DRM_EXEC = "y")]
+impl Exec {
+    /// Calls `f` to lock a set of objects, until it has locked all of them without contention,
+    /// and returns the locks with `f`'s result.
+    ///
+    /// On contention (another task holds one of the locks and is older), the locks taken so far
+    /// are dropped, the contended one is waited for, and `f` is called again from the start: it
+    /// must only lock objects (and prepare fence slots), with no other side effect it cannot
+    /// repeat. The error of a lock call on contention is `EDEADLK`; `f` passes it on with `?`,
+    /// and it never reaches the caller. Locking an object twice is not an error.
+    ///
+    /// With `interruptible`, waits can be interrupted by signals (`EINTR`). Fails with `f`'s
+    /// error otherwise, after unlocking everything.
+    pub fn lock_all<R>(
+        interruptible: bool,
+        mut f: impl FnMut(&mut Locker<'_>) -> Result<R>,
+    ) -> Result<(Self, R)> {
+        let exec = KBox::new(Opaque::<bindings::drm_exec>::uninit(), GFP_KERNEL)?;
+        let raw = exec.get();
+        let mut flags = bindings::DRM_EXEC_IGNORE_DUPLICATES;
+        if interruptible {
+            flags |= bindings::DRM_EXEC_INTERRUPTIBLE_WAIT;
+        }
+        // SAFETY: `raw` is valid for writes; the box is not moved while the `Exec` lives.
+        unsafe { bindings::drm_exec_init(raw, flags, 0) };
+        // INVARIANT: initialised above, finalised by `Drop`.
+        let this = Exec {
+            exec,
+            _not_send: NotThreadSafe,
+        };
+        let mut result = None;
+        // SAFETY: `raw` is initialised; `drm_exec_cleanup()` starts the acquire context, and
+        // after contention unlocks everything for the next round.
+        while unsafe { bindings::drm_exec_cleanup(raw) } {
+            let mut locker = Locker { exec: &this };
+            match f(&mut locker) {
+                Ok(r) => result = Some(r),
+                Err(_) if this.is_contended() => result = None,
+                Err(e) => return Err(e),
+            }
+        }
+        // `drm_exec_cleanup()` returns false only after a round without contention, which set
+        // `result` unless `f` failed, which returned above.
+        let r = result.ok_or(EINVAL)?;
+        Ok((this, r))
+    }
+
+    fn is_contended(&self) -> bool {
+        // SAFETY: `exec` is initialised; only this task touches it.
+        !unsafe { (*self.exec.get()).contended }.is_null()
+    }
+
+    /// The number of objects locked.
+    pub fn num_locked(&self) -> usize {
+        // SAFETY: `exec` is initialised; only this task touches it.
+        unsafe { (*self.exec.get()).num_objects as usize }
+    }
+}
+
+#[cfg(CONFIG_DRM_EXEC = "y")]
+impl Drop for Exec {
+    fn drop(&mut self) {
+        // SAFETY: `exec` is initialised (type invariant); this unlocks and puts every object.
+        unsafe { bindings::drm_exec_fini(self.exec.get()) };
+    }
+}
+
+#[cfg(CONFIG_DRM_EXEC = "y")]
+/// The argument of the closure of [`Exec::lock_all`]: locks objects into the set.
+pub struct Locker<'a> {
+    exec: &'a Exec,
+}
+
+#[cfg(CONFIG_DRM_EXEC = "y")]
+impl Locker<'_> {
+    /// Locks `obj` and keeps a reference to it until the [`Exec`] is dropped.
+    ///
+    /// Fails with `EDEADLK` on contention (pass it on), and `EINTR` when interrupted.
+    pub fn lock<D: DriverObject>(&mut self, obj: &Object<D>) -> Result {
+        // SAFETY: `exec` is initialised and `obj` live; the C core takes its own reference.
+        to_result(unsafe { bindings::drm_exec_lock_obj(self.exec.exec.get(), obj.as_raw()) })
+    }
+
+    /// Locks `obj` as [`lock`](Self::lock) does, and makes room for `num_fences` fences.
+    pub fn prepare<D: DriverObject>(&mut self, obj: &Object<D>, num_fences: u32) -> Result {
+        // SAFETY: As in `lock`.
+        to_result(unsafe {
+            bindings::drm_exec_prepare_obj(self.exec.exec.get(), obj.as_raw(), num_fences)
+        })
+    }
+}

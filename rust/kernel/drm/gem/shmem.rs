@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! GEM objects backed by shmem pages, with driver data.
+//!
+//! An [`Object<D>`] is a `struct drm_gem_shmem_object` with the driver's data `D` next to it.
+//! Its pages come from a shmem file and are allocated on first use: by a CPU page fault through
+//! `mmap()`, by [`Object::vmap`], or by [`Object::sg_table`] for a device. Imported objects
+//! ([`Origin::Import`](super::Origin::Import)) have no pages of their own: their memory is the
+//! exporter's, reached through the dma-buf.
+//!
+//! C header: [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h)
+
+use crate::{
+    alloc::KBox,
+    bindings,
+    drm::{
+        self,
+        gem::{
+            prime::DmaBuf,
+            resv::Resv,
+            Caching,
+            DriverObject,
+            Origin, //
+        },
+        Device, //
+    },
+    error::{
+        from_result,
+        to_result, //
+    },
+    ffi::c_int,
+    page::PAGE_SIZE,
+    prelude::*,
+    scatterlist::SGTable,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
+    types::Opaque,
+};
+use core::{
+    ops::Deref,
+    pin::Pin,
+    ptr::NonNull, //
+};
+
+/// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
+/// fit in a `loff_t`.
+pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
+
+/// A GEM object of driver `D::Driver`, backed by shmem pages, with the driver's data `D`.
+///
+/// Always reached through a reference: [`ARef<Object<D>>`] holds a reference count of the GEM
+/// object, and derefs to the driver's data.
+///
+/// # Examples
+///
+/// A driver whose objects remember who created them, creating one and giving it a handle:
+///
+/// ```
+/// use kernel::{drm, drm::gem, faux, prelude::*, sync::aref::ARef};
+///
+/// struct Gpu;
+///
+/// struct Buffer {
+///     by_core: bool,
+/// }
+///
+/// impl gem::DriverObject for Buffer {
+///     type Driver = Gpu;
+///
+///     fn create(
+///         _dev: &drm::Device<Gpu>,
+///         _size: usize,
+///         _origin: gem::Origin<'_>,
+///     ) -> impl PinInit<Self, Error> {
+///         Ok::<_, Error>(Buffer { by_core: true })
+///     }
+/// }
+///
+/// # struct GpuFile;
+/// # impl drm::DriverFile for GpuFile {
+/// #     type Driver = Gpu;
+/// #     fn open(_: &drm::Device<Gpu>, _: &drm::Client) -> impl PinInit<Self, Error> {
+/// #         Ok::<_, Error>(GpuFile)
+/// #     }
+/// # }
+/// #[vtable]
+/// impl drm::Driver for Gpu {
+///     type Data = ();
+///     type File = GpuFile;
+///     type Object = gem::shmem::Object<Buffer>;
+///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
+///     const INFO: drm::DriverInfo = drm::DriverInfo {
+///         major: 1, minor: 0, patchlevel: 0, name: c"gpu", desc: c"A GPU",
+///     };
+///     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
+/// }
+///
+/// let parent = faux::Registration::new(c"drm-doctest-shmem", None)?;
+/// let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;
+///
+/// // 5000 bytes round up to two pages; zero bytes are refused.
+/// let data = || Ok::<_, Error>(Buffer { by_core: false });
+/// let bo: ARef<gem::shmem::Object<Buffer>> =
+///     gem::shmem::Object::new(&dev, 5000, gem::Caching::Cached, data())?;
+/// assert_eq!(bo.size(), 2 * kernel::page::PAGE_SIZE);
+/// assert!(!bo.by_core);
+/// assert_eq!(
+///     gem::shmem::Object::new(&dev, 0, gem::Caching::Cached, data()).err(),
+///     Some(EINVAL)
+/// );
+///
+/// // The kernel's view of the pages, through a mapping that lives as long as its guard.
+/// let map = bo.vmap()?;
+/// map.write(4096, b"hello")?;
+/// let mut back = [0u8; 5];
+/// map.read(4096, &mut back)?;
+/// assert_eq!(&back, b"hello");
+/// assert_eq!(map.write(8190, b"hello"), Err(EINVAL));
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// * `obj` is an initialised `struct drm_gem_shmem_object` whose `funcs` are
+///   [`Object::<D>::FUNCS`], of the device `dev`, whose refcount this struct holds;
+/// * the object lives in a [`KBox`], which `free_callback` frees when the GEM refcount drops to
+///   zero;
+/// * `data` is initialised and pinned.
+#[repr(C)]
+#[pin_data]
+pub struct Object<D: DriverObject> {
+    obj: Opaque<bindings::drm_gem_shmem_object>,
+    #[pin]
+    data: D,
+    dev: ARef<Device<D::Driver>>,
+}
+
+// SAFETY: The C object is thread safe (its state is behind the object's reservation lock and
+// atomics); `D` is `Send` (`DriverObject` requires it), so the object may be freed anywhere.
+unsafe impl<D: DriverObject> Send for Object<D> {}
+// SAFETY: Every method takes `&self` and is thread safe; `D` is `Sync`.
+unsafe impl<D: DriverObject> Sync for Object<D> {}
+
+impl<D: DriverObject> Object<D> {
+    /// The GEM callbacks of objects of driver data `D`.
+    const FUNCS: bindings::drm_gem_object_funcs = {
+        let mut f: bindings::drm_gem_object_funcs = pin_init::zeroed();
+        f.free = Some(free_callback::<D>);
+        f.print_info = Some(print_info_callback);
+        f.pin = Some(pin_callback);
+        f.unpin = Some(unpin_callback);
+        f.get_sg_table = Some(get_sg_table_callback);
+        f.vmap = Some(vmap_callback);
+        f.vunmap = Some(vunmap_callback);
+        f.mmap = Some(mmap_callback);
+        f.vm_ops = &raw const bindings::drm_gem_shmem_vm_ops;
+        f
+    };
+
+    /// Creates an object of `size` bytes (rounded up to whole pages) on `dev`, with data from
+    /// `data`. Its pages are allocated on first use.
+    ///
+    /// Fails with `EINVAL` when `size` is zero or above [`MAX_SIZE`], and with `ENOMEM`.
+    pub fn new(
+        dev: &Device<D::Driver>,
+        size: usize,
+        caching: Caching,
+        data: impl PinInit<D, Error>,
+    ) -> Result<ARef<Self>> {
+        let size = page_aligned(size)?;
+        let raw = Self::alloc(dev, data)?;
+        // SAFETY: `raw` is a fresh, exclusively owned `Self`; `obj` is zeroed.
+        let shmem = unsafe { (*raw.as_ptr()).obj.get() };
+        // SAFETY: `shmem` is valid and not shared yet.
+        unsafe {
+            (*shmem).base.funcs = &Self::FUNCS;
+            (*shmem).set_map_wc(caching == Caching::WriteCombined);
+        }
+        // SAFETY: `shmem` is a zeroed `drm_gem_shmem_object` with our `funcs`, `size` is page
+        // aligned and at most `MAX_SIZE`. On failure it undoes what it did itself.
+        if let Err(e) =
+            to_result(unsafe { bindings::drm_gem_shmem_init(dev.as_raw(), shmem, size) })
+        {
+            // SAFETY: The C object is not initialised, so no free callback will ever run: we own
+            // the box alone.
+            drop(unsafe { KBox::from_raw(raw.as_ptr()) });
+            return Err(e);
+        }
+        // INVARIANT: the C object is initialised with our `funcs`, in a `KBox`.
+        // SAFETY: We own the initial GEM reference; `ARef` takes it over.
+        Ok(unsafe { ARef::from_raw(raw) })
+    }
+
+    /// Creates the object of an import of `dma_buf`, attached to this device as `attach`.
+    ///
+    /// # Safety
+    ///
+    /// `attach` must be an attachment of `dma_buf` to `dev`'s parent, and the caller must own
+    /// a reference to `dma_buf`: on success both are handed over to the object, which detaches
+    /// and puts them when it is freed (`drm_prime_gem_destroy()`).
+    pub(super) unsafe fn new_imported(
+        dev: &Device<D::Driver>,
+        dma_buf: &DmaBuf,
+        attach: *mut bindings::dma_buf_attachment,
+        data: impl PinInit<D, Error>,
+    ) -> Result<ARef<Self>> {
+        let size = page_aligned(dma_buf.size())?;
+        let raw = Self::alloc(dev, data)?;
+        // SAFETY: `raw` is a fresh, exclusively owned `Self`; `obj` is zeroed.
+        let shmem = unsafe { (*raw.as_ptr()).obj.get() };
+        // SAFETY: `shmem` is valid and not shared yet. The reservation object must be set
+        // before `drm_gem_private_object_init()`, which keeps a non-NULL one; the dma-buf outlives
+        // the object since the object owns a reference to it.
+        unsafe {
+            let obj = &raw mut (*shmem).base;
+            (*obj).funcs = &Self::FUNCS;
+            (*obj).resv = (*dma_buf.as_raw()).resv;
+            bindings::drm_gem_private_object_init(dev.as_raw(), obj, size);
+            bindings::INIT_LIST_HEAD(&raw mut (*shmem).madv_list);
+        }
+        // SAFETY: `shmem` is initialised as a private object.
+        let ret = unsafe { bindings::drm_gem_create_mmap_offset(&raw mut (*shmem).base) };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: Undoes `drm_gem_private_object_init()`; nothing else refers to the object,
+            // and `import_attach` is not set, so the caller keeps the attachment.
+            unsafe {
+                bindings::drm_gem_private_object_fini(&raw mut (*shmem).base);
+                drop(KBox::from_raw(raw.as_ptr()));
+            }
+            return Err(e);
+        }
+        // INVARIANT: the C object is initialised with our `funcs`, in a `KBox`.
+        // SAFETY: From here on the object owns the attachment and the dma-buf reference (safety
+        // requirements), which its release gives back.
+        unsafe { (*shmem).base.import_attach = attach };
+        // SAFETY: We own the initial GEM reference; `ARef` takes it over.
+        Ok(unsafe { ARef::from_raw(raw) })
+    }
+
+    /// Allocates the `KBox` of a new object with a zeroed C part, and leaks it.
+    fn alloc(dev: &Device<D::Driver>, data: impl PinInit<D, Error>) -> Result<NonNull<Self>> {
+        let boxed = KBox::pin_init(
+            try_pin_init!(Self {
+                obj: Opaque::zeroed(),
+                data <- data,
+                dev: dev.into(),
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The object stays pinned: it is only freed, in place, by `free_callback` (or
+        // by the error paths of the constructors).
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(boxed) });
+        // SAFETY: `KBox::into_raw` never returns NULL.
+        Ok(unsafe { NonNull::new_unchecked(raw) })
+    }
+
+    /// The raw `struct drm_gem_object`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::drm_gem_object {
+        // SAFETY: Only a place is computed.
+        unsafe { &raw mut (*self.obj.get()).base }
+    }
+
+    #[inline]
+    fn as_shmem(&self) -> *mut bindings::drm_gem_shmem_object {
+        self.obj.get()
+    }
+
+    /// The device of the object.
+    #[inline]
+    pub fn dev(&self) -> &Device<D::Driver> {
+        &self.dev
+    }
+
+    /// The size of the object in bytes, a multiple of the page size.
+    #[inline]
+    pub fn size(&self) -> usize {
+        // SAFETY: `size` is set at init and never changes.
+        unsafe { (*self.as_raw()).size }
+    }
+
+    /// The driver's data of the object.
+    #[inline]
+    pub fn data(&self) -> Pin<&D> {
+        // SAFETY: `data` is pinned (type invariant).
+        unsafe { Pin::new_unchecked(&self.data) }
+    }
+
+    /// Whether the object is the import of another device's dma-buf.
+    #[inline]
+    pub fn is_imported(&self) -> bool {
+        self.dma_buf_imported().is_some()
+    }
+
+    /// The dma-buf this object imports, when it is an import.
+    pub fn dma_buf_imported(&self) -> Option<&DmaBuf> {
+        // SAFETY: `import_attach` is set at creation and never changes afterwards.
+        let attach = unsafe { (*self.as_raw()).import_attach };
+        if attach.is_null() {
+            return None;
+        }
+        // SAFETY: The object owns the attachment and a reference to its dma-buf until it is
+        // freed, which cannot happen while `&self` exists.
+        Some(unsafe { DmaBuf::from_raw((*attach).dmabuf) })
+    }
+
+    /// The reservation object of the object: its lock, and its fences.
+    ///
+    /// For an import, it is the exporter's (the dma-buf's) reservation object.
+    pub fn resv(&self) -> &Resv {
+        // SAFETY: `resv` is set at init, never changes, and lives at least as long as the object
+        // (embedded in it, or in the dma-buf the object holds a reference to).
+        unsafe { Resv::from_raw((*self.as_raw()).resv) }
+    }
+
+    /// Creates a handle for the object in `file`'s handle table, and returns it.
+    ///
+    /// The handle holds a reference to the object until it is deleted (`GEM_CLOSE`,
+    /// [`delete_handle`](super::delete_handle)) or the file is closed. Each call makes a new
+    /// handle, except for imported objects, which keep the handle of their first import.
+    pub fn create_handle(&self, file: &drm::File<D::Driver>) -> Result<u32> {
+        let mut handle = 0u32;
+        // SAFETY: The object is initialised, and `file` is an open file of the same driver.
+        to_result(unsafe {
+            bindings::drm_gem_handle_create(file.client().as_raw(), self.as_raw(), &mut handle)
+        })?;
+        Ok(handle)
+    }
+
+    /// Looks up the object of handle `handle` in `file`'s handle table.
+    ///
+    /// Fails with `ENOENT` when the file has no such handle.
+    pub fn lookup(file: &drm::File<D::Driver>, handle: u32) -> Result<ARef<Self>> {
+        // SAFETY: `file` is open; the lookup takes a reference to the object it returns.
+        let raw = unsafe { bindings::drm_gem_object_lookup(file.client().as_raw(), handle) };
+        if raw.is_null() {
+            return Err(ENOENT);
+        }
+        // INVARIANT: every GEM object of a device of `D::Driver` is an `Object<D>`: the layer
+        // creates all of them (see the module documentation of `gem`).
+        // SAFETY: We own the reference the lookup took.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<Self>())) })
+    }
+
+    /// The fake offset to give `mmap()` of the device node to map this object, as
+    /// `DRM_IOCTL_MODE_MAP_DUMB` reports it.
+    pub fn mmap_offset(&self) -> u64 {
+        // SAFETY: The offset node was added at init (`drm_gem_create_mmap_offset()`) and stays
+        // until the object is released.
+        unsafe { bindings::drm_vma_node_offset_addr(&raw mut (*self.as_raw()).vma_node) }
+    }
+
+    /// Maps the object into the kernel's address space, allocating and pinning its pages (or,
+    /// for an import, asking the exporter for a mapping).
+    ///
+    /// The mapping is reachable only through the returned guard and lives until the guard is
+    /// dropped; mappings are counted, so guards of the same object share one. Takes the
+    /// object's reservation lock, so it must not be called with it held.
+    pub fn vmap(&self) -> Result<VMap<D>> {
+        let mut map: bindings::iosys_map = pin_init::zeroed();
+        {
+            let _guard = self.resv().lock_interruptible()?;
+            // SAFETY: The reservation lock is held, as `drm_gem_shmem_vmap_locked()` requires.
+            to_result(unsafe { bindings::drm_gem_shmem_vmap_locked(self.as_shmem(), &mut map) })?;
+        }
+        // INVARIANT: `map` is a live mapping of the whole object, counted in `vmap_use_count`.
+        Ok(VMap {
+            obj: self.into(),
+            map,
+        })
+    }
+
+    /// The scatter/gather table of the object, mapped for DMA by the device's parent.
+    ///
+    /// For an object of this device, it allocates and pins the pages; for an import, it maps the
+    /// dma-buf for this device. Either way the table is made once and kept until the object is
+    /// freed, so it lives as long as the object.
+    ///
+    /// Fails with `EOPNOTSUPP` when the parent device has no DMA mask (it cannot do DMA: a
+    /// faux device, say), and with `ENOMEM`.
+    pub fn sg_table(&self) -> Result<&SGTable> {
+        // SAFETY: The device and its parent live as long as the object.
+        if unsafe { (*(*self.dev.as_raw()).dev).dma_mask.is_null() } {
+            return Err(EOPNOTSUPP);
+        }
+        let sgt = match self.dma_buf_imported() {
+            None => {
+                // SAFETY: The object is initialised and not imported; the helper takes the
+                // reservation lock itself.
+                let sgt = unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.as_shmem()) };
+                crate::error::from_err_ptr(sgt)?
+            }
+            Some(_) => {
+                let _guard = self.resv().lock_interruptible()?;
+                // SAFETY: `sgt` is only written here, under the reservation lock held above.
+                let cached = unsafe { (*self.as_shmem()).sgt };
+                if cached.is_null() {
+                    // SAFETY: The object owns the attachment; the reservation lock of the
+                    // dma-buf is held, as `dma_buf_map_attachment()` requires. The table is
+                    // unmapped when the object is released (`drm_prime_gem_destroy()`).
+                    let sgt = crate::error::from_err_ptr(unsafe {
+                        bindings::dma_buf_map_attachment(
+                            (*self.as_raw()).import_attach,
+                            bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                        )
+                    })?;
+                    // SAFETY: Under the reservation lock, see above.
+                    unsafe { (*self.as_shmem()).sgt = sgt };
+                    sgt
+                } else {
+                    cached
+                }
+            }
+        };
+        // SAFETY: The table lives until the object is released, so for as long as `&self`.
+        Ok(unsafe { SGTable::from_raw(sgt) })
+    }
+}
+
+/// Rounds `size` up to whole pages, refusing zero and sizes above [`MAX_SIZE`].
+fn page_aligned(size: usize) -> Result<usize> {
+    if size == 0 || size > MAX_SIZE {
+        return Err(EINVAL);
+    }
+    // Cannot overflow: `MAX_SIZE` is page aligned and far below `usize::MAX`.
+    Ok(size.next_multiple_of(PAGE_SIZE))
+}
+
+impl<D: DriverObject> Deref for Object<D> {
+    type Target = D;
+
+    #[inline]
+    fn deref(&self) -> &D {
+        &self.data
+    }
+}
+
+// SAFETY: `drm_gem_object_get()`/`drm_gem_object_put()` maintain the GEM refcount; the object
+// is freed (by `free_callback`) only when it drops to zero.
+unsafe impl<D: DriverObject> AlwaysRefCounted for Object<D> {
+    #[inline]
+    fn inc_ref(&self) {
+        // SAFETY: `&self` proves a reference is held.
+        unsafe { bindings::drm_gem_object_get(self.as_raw()) };
+    }
+
+    #[inline]
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns.
+        unsafe { bindings::drm_gem_object_put(obj.as_ref().as_raw()) };
+    }
+}
+
+/// A kernel mapping of an [`Object`]: the pages are mapped and pinned while it lives.
+///
+/// The memory may be mapped by userspace and by devices at the same time, so it is never
+/// handed out as a Rust slice: it is read and written by copies, which check the bounds.
+///
+/// # Invariants
+///
+/// `map` is a live mapping of the whole of `obj`, counted in the object's `vmap_use_count`.
+pub struct VMap<D: DriverObject> {
+    obj: ARef<Object<D>>,
+    map: bindings::iosys_map,
+}
+
+// SAFETY: The mapping is a kernel virtual address, valid on every CPU; unmapping takes the
+// object's reservation lock, which any thread may do.
+unsafe impl<D: DriverObject> Send for VMap<D> {}
+// SAFETY: Reads and writes through `&VMap` are copies the caller orders itself, as with any
+// memory shared with userspace and devices.
+unsafe impl<D: DriverObject> Sync for VMap<D> {}
+
+impl<D: DriverObject> VMap<D> {
+    /// The mapped object.
+    #[inline]
+    pub fn object(&self) -> &Object<D> {
+        &self.obj
+    }
+
+    /// The length of the mapping: the size of the object.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.obj.size()
+    }
+
+    /// Whether the mapping is empty (never: objects have at least one page).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the mapping is I/O memory (an import from a device's VRAM, say).
+    #[inline]
+    pub fn is_iomem(&self) -> bool {
+        self.map.is_iomem
+    }
+
+    fn check(&self, offset: usize, len: usize) -> Result {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len() => Ok(()),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies `buf.len()` bytes at `offset` of the object into `buf`.
+    ///
+    /// Fails with `EINVAL` when the range is not inside the object.
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
+        self.check(offset, buf.len())?;
+        // SAFETY: The range is inside the live mapping (type invariant), and `buf` is valid
+        // for writes of its length.
+        unsafe {
+            bindings::iosys_map_memcpy_from(buf.as_mut_ptr().cast(), &self.map, offset, buf.len())
+        };
+        Ok(())
+    }
+
+    /// Copies `buf` into the object at `offset`.
+    ///
+    /// Fails with `EINVAL` when the range is not inside the object.
+    pub fn write(&self, offset: usize, buf: &[u8]) -> Result {
+        self.check(offset, buf.len())?;
+        // SAFETY: The range is inside the live mapping (type invariant), and `buf` is valid
+        // for reads of its length. `iosys_map_memcpy_to()` does not change `map`.
+        unsafe {
+            bindings::iosys_map_memcpy_to(
+                (&raw const self.map).cast_mut(),
+                offset,
+                buf.as_ptr().cast(),
+                buf.len(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Sets `len` bytes at `offset` of the object to `value`.
+    ///
+    /// Fails with `EINVAL` when the range is not inside the object.
+    pub fn fill(&self, offset: usize, len: usize, value: u8) -> Result {
+        self.check(offset, len)?;
+        // SAFETY: The range is inside the live mapping (type invariant); `iosys_map_memset()`
+        // does not change `map`.
+        unsafe {
+            bindings::iosys_map_memset((&raw const self.map).cast_mut(), offset, value.into(), len)
+        };
+        Ok(())
+    }
+}
+
+impl<D: DriverObject> Drop for VMap<D> {
+    fn drop(&mut self) {
+        // Not interruptible: the mapping must go.
+        let _guard = self.obj.resv().lock();
+        // SAFETY: The reservation lock is held; `map` is a mapping of the object (type
+        // invariant), given back once.
+        unsafe { bindings::drm_gem_shmem_vunmap_locked(self.obj.as_shmem(), &mut self.map) };
+    }
+}
+
+/// The shmem object of the GEM object `obj`.
+///
+/// # Safety
+///
+/// `obj` must be the GEM object of a live `drm_gem_shmem_object`.
+unsafe fn shmem_of(obj: *const bindings::drm_gem_object) -> *mut bindings::drm_gem_shmem_object {
+    // CAST: `base` is the first field of `drm_gem_shmem_object`.
+    obj.cast_mut().cast()
+}
+
+/// `drm_gem_object_funcs.free`: drops the object once its last reference is gone.
+///
+/// # Safety
+///
+/// Called by the C core only, once, with an `Object<D>` whose refcount dropped to zero.
+unsafe extern "C" fn free_callback<D: DriverObject>(obj: *mut bindings::drm_gem_object) {
+    // SAFETY: `obj` is the GEM object of an `Object<D>` (our `funcs`).
+    let shmem = unsafe { shmem_of(obj) };
+    // SAFETY: The refcount is zero: no one else uses the object. This releases the pages, the
+    // table, the mmap offset and, for an import, the attachment and the dma-buf.
+    unsafe { bindings::drm_gem_shmem_release(shmem) };
+    // SAFETY: The object lives in a `KBox` (type invariant) that no one else refers to; this
+    // drops the driver's data, then the device reference.
+    drop(unsafe { KBox::from_raw(obj.cast::<Object<D>>()) });
+}
+
+/// `drm_gem_object_funcs.print_info`.
+unsafe extern "C" fn print_info_callback(
+    p: *mut bindings::drm_printer,
+    indent: u32,
+    obj: *const bindings::drm_gem_object,
+) {
+    // SAFETY: Called by the C core with a live shmem object and printer.
+    unsafe { bindings::drm_gem_shmem_print_info(shmem_of(obj), p, indent) };
+}
+
+/// `drm_gem_object_funcs.pin`, called with the reservation lock held.
+unsafe extern "C" fn pin_callback(obj: *mut bindings::drm_gem_object) -> c_int {
+    // SAFETY: Called by the C core with a live shmem object and its reservation lock held.
+    unsafe { bindings::drm_gem_shmem_pin_locked(shmem_of(obj)) }
+}
+
+/// `drm_gem_object_funcs.unpin`, called with the reservation lock held.
+unsafe extern "C" fn unpin_callback(obj: *mut bindings::drm_gem_object) {
+    // SAFETY: As for `pin_callback`, for a pinned object.
+    unsafe { bindings::drm_gem_shmem_unpin_locked(shmem_of(obj)) }
+}
+
+/// `drm_gem_object_funcs.get_sg_table`: the pages as a table, for a PRIME exporter.
+unsafe extern "C" fn get_sg_table_callback(
+    obj: *mut bindings::drm_gem_object,
+) -> *mut bindings::sg_table {
+    // SAFETY: Called by the C core with a live, pinned shmem object.
+    unsafe { bindings::drm_gem_shmem_get_sg_table(shmem_of(obj)) }
+}
+
+/// `drm_gem_object_funcs.vmap`, called with the reservation lock held.
+unsafe extern "C" fn vmap_callback(
+    obj: *mut bindings::drm_gem_object,
+    map: *mut bindings::iosys_map,
+) -> c_int {
+    // SAFETY: Called by the C core with a live shmem object, its reservation lock held.
+    unsafe { bindings::drm_gem_shmem_vmap_locked(shmem_of(obj), map) }
+}
+
+/// `drm_gem_object_funcs.vunmap`, called with the reservation lock held.
+unsafe extern "C" fn vunmap_callback(
+    obj: *mut bindings::drm_gem_object,
+    map: *mut bindings::iosys_map,
+) {
+    // SAFETY: Called by the C core with a mapping of `vmap_callback`, the lock held.
+    unsafe { bindings::drm_gem_shmem_vunmap_locked(shmem_of(obj), map) }
+}
+
+/// `drm_gem_object_funcs.mmap`: sets up a userspace mapping of the object.
+unsafe extern "C" fn mmap_callback(
+    obj: *mut bindings::drm_gem_object,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: Called by the C core with a live shmem object and a new VMA for it.
+    unsafe { bindings::drm_gem_shmem_mmap(shmem_of(obj), vma) }
+}
+
+/// `drm_driver.dumb_create`: a dumb buffer of driver `D::Driver`, sized by the C core.
+///
+/// # Safety
+///
+/// Called by the C core only, with an open file of a device of `D::Driver` and the ioctl's
+/// arguments.
+pub(super) unsafe extern "C" fn dumb_create_callback<D: DriverObject>(
+    raw_file: *mut bindings::drm_file,
+    raw_dev: *mut bindings::drm_device,
+    args: *mut bindings::drm_mode_create_dumb,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: The device is of driver `D::Driver`, whose table holds this callback.
+        let dev = unsafe { Device::<D::Driver>::from_raw(raw_dev) };
+        // SAFETY: The file is open during the ioctl.
+        let file = unsafe { drm::File::<D::Driver>::from_raw(raw_file) };
+        // SAFETY: `args` is the ioctl's kernel copy of the arguments. The C core checks the
+        // geometry for overflow and sets `pitch` and `size`.
+        let args = unsafe { &mut *args };
+        // SAFETY: As above.
+        to_result(unsafe { bindings::drm_mode_size_dumb(raw_dev, args, 0, 0) })?;
+        let size = usize::try_from(args.size).map_err(|_| EINVAL)?;
+        let origin = Origin::Dumb {
+            width: args.width,
+            height: args.height,
+            bpp: args.bpp,
+            pitch: args.pitch,
+        };
+        let obj = Object::<D>::new(dev, size, Caching::Cached, D::create(dev, size, origin))?;
+        args.handle = obj.create_handle(file)?;
+        Ok(0)
+    })
+}
