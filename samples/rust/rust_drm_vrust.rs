@@ -20,7 +20,14 @@
 //! * `GET_PARAM`: device and client facts (client id, node type, open files, ...);
 //! * `COUNTER`: a counter private to the calling file;
 //! * `SET_DEVICE_VALUE`: a device-wide value, primary node only (`AUTH`, no `RENDER_ALLOW`);
-//! * `REVERSE`: reads a user buffer of checked length and writes it back reversed.
+//! * `REVERSE`: reads a user buffer of checked length and writes it back reversed;
+//! * `GEM_CREATE`, `GEM_INFO`: shmem-backed buffers ([`drm::gem::shmem::Object`]) and their
+//!   `mmap()` offsets;
+//! * `GEM_PWRITE`, `GEM_PREAD`: copies between user memory and a buffer through the kernel's
+//!   mapping of it, so that tests can compare the CPU's and the kernel's views.
+//!
+//! The C core adds, on top of the GEM layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`,
+//! `MODE_MAP_DUMB`), `mmap()` of buffers, and PRIME export and import of dma-bufs.
 //!
 //! A client, in C with libdrm:
 //!
@@ -42,6 +49,10 @@ use kernel::{
     devres::Devres,
     drm::{
         self,
+        gem::{
+            self,
+            shmem, //
+        },
         ioctl, //
     },
     faux,
@@ -51,6 +62,10 @@ use kernel::{
     str::CString,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Mutex, //
     },
     uaccess::{
@@ -80,6 +95,58 @@ struct VrustData {
     /// Files open on the device.
     #[pin]
     open_files: Mutex<u64>,
+    /// Buffers of the device still allocated.
+    live_buffers: Atomic<i64>,
+}
+
+/// The largest buffer, `VRUST_BO_MAX_SIZE`.
+const MAX_SIZE: u64 = uapi::VRUST_BO_MAX_SIZE as u64;
+
+/// The buffers of the driver: shmem pages, with this data.
+type Bo = shmem::Object<VrustBo>;
+
+/// Per-buffer data.
+#[pin_data(PinnedDrop)]
+struct VrustBo {
+    /// `VRUST_BO_*`.
+    flags: u32,
+    /// The device, to count live buffers.
+    dev: ARef<drm::Device<Vrust>>,
+}
+
+impl VrustBo {
+    fn new(dev: &drm::Device<Vrust>, flags: u32) -> Result<Self> {
+        dev.live_buffers.add(1, Relaxed);
+        // Counted before the buffer exists: if making it fails, the drop uncounts it.
+        Ok(VrustBo {
+            flags,
+            dev: dev.into(),
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for VrustBo {
+    fn drop(self: Pin<&mut Self>) {
+        self.dev.live_buffers.add(-1, Relaxed);
+    }
+}
+
+impl gem::DriverObject for VrustBo {
+    type Driver = Vrust;
+
+    fn create(
+        dev: &drm::Device<Vrust>,
+        size: usize,
+        origin: gem::Origin<'_>,
+    ) -> impl PinInit<Self, Error> {
+        let flags = match origin {
+            gem::Origin::Dumb { .. } => Ok(uapi::VRUST_BO_DUMB),
+            gem::Origin::Import(_) if size as u64 > MAX_SIZE => Err(EINVAL),
+            gem::Origin::Import(_) => Ok(uapi::VRUST_BO_IMPORTED),
+        };
+        flags.and_then(|flags| VrustBo::new(dev, flags))
+    }
 }
 
 /// Per-file data.
@@ -134,6 +201,7 @@ impl Vrust {
             },
             uapi::VRUST_PARAM_DEVICE_VALUE => *dev.value.lock(),
             uapi::VRUST_PARAM_OPEN_FILES => *dev.open_files.lock(),
+            uapi::VRUST_PARAM_LIVE_BUFFERS => dev.live_buffers.load(Relaxed).try_into()?,
             _ => return Err(EINVAL),
         };
         Ok(0)
@@ -181,13 +249,106 @@ impl Vrust {
         UserSlice::new(dst, len).writer().write_slice(&buf)?;
         Ok(0)
     }
+
+    fn gem_create(
+        dev: &drm::Registered<'_, Self>,
+        arg: &mut uapi::drm_vrust_gem_create,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        let caching = match arg.flags {
+            0 => gem::Caching::Cached,
+            uapi::VRUST_BO_WRITE_COMBINED => gem::Caching::WriteCombined,
+            _ => return Err(EINVAL),
+        };
+        if arg.size > MAX_SIZE {
+            return Err(EINVAL);
+        }
+        let size = usize::try_from(arg.size)?;
+        let bo = Bo::new(dev, size, caching, VrustBo::new(dev, arg.flags))?;
+        // The handle holds a reference; ours goes at the end of the call.
+        arg.handle = bo.create_handle(file)?;
+        Ok(0)
+    }
+
+    fn gem_info(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &mut uapi::drm_vrust_gem_info,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        let bo = Bo::lookup(file, arg.handle)?;
+        arg.flags = bo.flags;
+        arg.size = bo.size() as u64;
+        arg.offset = bo.mmap_offset();
+        Ok(0)
+    }
+
+    /// The buffer, offset and length of a `GEM_PWRITE` or `GEM_PREAD`, checked.
+    fn gem_rw_args(
+        arg: &uapi::drm_vrust_gem_rw,
+        file: &drm::File<Self>,
+    ) -> Result<(ARef<Bo>, usize, usize)> {
+        if arg.pad != 0 {
+            return Err(EINVAL);
+        }
+        let bo = Bo::lookup(file, arg.handle)?;
+        let end = arg.offset.checked_add(arg.size).ok_or(EINVAL)?;
+        if end > bo.size() as u64 {
+            return Err(EINVAL);
+        }
+        // Both fit: they are below the buffer's size.
+        Ok((bo, arg.offset as usize, arg.size as usize))
+    }
+
+    /// The bounce buffer of `GEM_PWRITE` and `GEM_PREAD`: user memory is never copied while a
+    /// buffer's reservation lock is held, and the buffer's mapping is not a Rust slice.
+    const CHUNK: usize = 4096;
+
+    fn gem_pwrite(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &uapi::drm_vrust_gem_rw,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        let (bo, offset, len) = Self::gem_rw_args(arg, file)?;
+        let src = UserPtr::from_addr(usize::try_from(arg.ptr).map_err(|_| EFAULT)?);
+        let mut reader = UserSlice::new(src, len).reader();
+        let map = bo.vmap()?;
+        let mut chunk = KVec::from_elem(0u8, Self::CHUNK.min(len), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < len {
+            let n = Self::CHUNK.min(len - done);
+            reader.read_slice(&mut chunk[..n])?;
+            map.write(offset + done, &chunk[..n])?;
+            done += n;
+        }
+        Ok(0)
+    }
+
+    fn gem_pread(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &uapi::drm_vrust_gem_rw,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        let (bo, offset, len) = Self::gem_rw_args(arg, file)?;
+        let dst = UserPtr::from_addr(usize::try_from(arg.ptr).map_err(|_| EFAULT)?);
+        let mut writer = UserSlice::new(dst, len).writer();
+        let map = bo.vmap()?;
+        let mut chunk = KVec::from_elem(0u8, Self::CHUNK.min(len), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < len {
+            let n = Self::CHUNK.min(len - done);
+            map.read(offset + done, &mut chunk[..n])?;
+            writer.write_slice(&chunk[..n])?;
+            done += n;
+        }
+        Ok(0)
+    }
 }
 
 #[vtable]
 impl drm::Driver for Vrust {
     type Data = VrustData;
     type File = VrustFile;
-    type Object = drm::gem::NoGem;
+    type Object = Bo;
     type ParentDevice<Ctx: DeviceContext> = faux::Device<Ctx>;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {
@@ -204,6 +365,11 @@ impl drm::Driver for Vrust {
         (IOW, DRM_IOCTL_VRUST_SET_DEVICE_VALUE, drm_vrust_set_device_value,
             Vrust::set_device_value, AUTH),
         (IOW, DRM_IOCTL_VRUST_REVERSE, drm_vrust_reverse, Vrust::reverse, RENDER_ALLOW),
+        (IOWR, DRM_IOCTL_VRUST_GEM_CREATE, drm_vrust_gem_create, Vrust::gem_create,
+            RENDER_ALLOW),
+        (IOWR, DRM_IOCTL_VRUST_GEM_INFO, drm_vrust_gem_info, Vrust::gem_info, RENDER_ALLOW),
+        (IOW, DRM_IOCTL_VRUST_GEM_PWRITE, drm_vrust_gem_rw, Vrust::gem_pwrite, RENDER_ALLOW),
+        (IOW, DRM_IOCTL_VRUST_GEM_PREAD, drm_vrust_gem_rw, Vrust::gem_pread, RENDER_ALLOW),
     };
 }
 
@@ -223,6 +389,7 @@ impl Live {
             try_pin_init!(VrustData {
                 value <- new_mutex!(0),
                 open_files <- new_mutex!(0),
+                live_buffers: Atomic::new(0),
             }),
         )?;
         Ok(Self {

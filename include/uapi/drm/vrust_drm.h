@@ -33,6 +33,8 @@ extern "C" {
 #define VRUST_PARAM_DEVICE_VALUE	0x4
 /* The number of files currently open on this device. */
 #define VRUST_PARAM_OPEN_FILES		0x5
+/* The number of GEM buffers of this device still allocated (by handles, mappings, dma-bufs). */
+#define VRUST_PARAM_LIVE_BUFFERS	0x6
 
 #define VRUST_API_VERSION		1
 
@@ -45,6 +47,17 @@ extern "C" {
 /**
  * struct drm_vrust_get_param - query a parameter of the device or of the caller
  */
+/* Flags of a buffer: DRM_IOCTL_VRUST_GEM_CREATE takes the first, GEM_INFO reports all. */
+/* The CPU maps the buffer write-combined. */
+#define VRUST_BO_WRITE_COMBINED		(1 << 0)
+/* The buffer imports another device's dma-buf (DRM_IOCTL_PRIME_FD_TO_HANDLE). */
+#define VRUST_BO_IMPORTED		(1 << 1)
+/* The buffer was made by DRM_IOCTL_MODE_CREATE_DUMB. */
+#define VRUST_BO_DUMB			(1 << 2)
+
+/* The largest buffer DRM_IOCTL_VRUST_GEM_CREATE makes, and imports accept, in bytes. */
+#define VRUST_BO_MAX_SIZE		(1ULL << 30)
+
 struct drm_vrust_get_param {
 	/** @param: in, one of VRUST_PARAM_*; an unknown one fails with -EINVAL */
 	__u32 param;
@@ -92,10 +105,54 @@ struct drm_vrust_reverse {
 	__u32 pad;
 };
 
+struct drm_vrust_gem_create {
+	/**
+	 * @size: in, bytes, rounded up to whole pages; 0 or above VRUST_BO_MAX_SIZE fails
+	 * with -EINVAL
+	 */
+	__u64 size;
+	/** @flags: in, 0 or VRUST_BO_WRITE_COMBINED; others fail with -EINVAL */
+	__u32 flags;
+	/** @handle: out, the handle of the new buffer in the calling file */
+	__u32 handle;
+};
+
+struct drm_vrust_gem_info {
+	/** @handle: in, a buffer handle of the calling file; an unknown one fails with -ENOENT */
+	__u32 handle;
+	/** @flags: out, VRUST_BO_* */
+	__u32 flags;
+	/** @size: out, the size in bytes */
+	__u64 size;
+	/** @offset: out, the offset to mmap() the buffer at, on the node the file opened */
+	__u64 offset;
+};
+
+/*
+ * Argument of DRM_IOCTL_VRUST_GEM_PWRITE and DRM_IOCTL_VRUST_GEM_PREAD: the kernel copies
+ * between user memory and the buffer through its kernel mapping (vmap).
+ */
+struct drm_vrust_gem_rw {
+	/** @handle: in, a buffer handle of the calling file; an unknown one fails with -ENOENT */
+	__u32 handle;
+	/** @pad: must be zero */
+	__u32 pad;
+	/** @offset: in, byte offset in the buffer; the range must be inside it, or -EINVAL */
+	__u64 offset;
+	/** @size: in, number of bytes */
+	__u64 size;
+	/** @ptr: in, user address of the data */
+	__u64 ptr;
+};
+
 #define DRM_VRUST_GET_PARAM		0x00
 #define DRM_VRUST_COUNTER		0x01
 #define DRM_VRUST_SET_DEVICE_VALUE	0x02
 #define DRM_VRUST_REVERSE		0x03
+#define DRM_VRUST_GEM_CREATE		0x04
+#define DRM_VRUST_GEM_INFO		0x05
+#define DRM_VRUST_GEM_PWRITE		0x06
+#define DRM_VRUST_GEM_PREAD		0x07
 
 /* Note: an enum rather than macros, so that Rust bindgen resolves the values. */
 enum {
@@ -107,6 +164,14 @@ enum {
 						   struct drm_vrust_set_device_value),
 	DRM_IOCTL_VRUST_REVERSE = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_REVERSE,
 					  struct drm_vrust_reverse),
+	DRM_IOCTL_VRUST_GEM_CREATE = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_GEM_CREATE,
+					      struct drm_vrust_gem_create),
+	DRM_IOCTL_VRUST_GEM_INFO = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_GEM_INFO,
+					    struct drm_vrust_gem_info),
+	DRM_IOCTL_VRUST_GEM_PWRITE = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_GEM_PWRITE,
+					     struct drm_vrust_gem_rw),
+	DRM_IOCTL_VRUST_GEM_PREAD = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_GEM_PREAD,
+					    struct drm_vrust_gem_rw),
 };
 
 #if defined(__cplusplus)

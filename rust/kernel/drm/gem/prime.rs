@@ -118,7 +118,9 @@ unsafe impl AlwaysRefCounted for DmaBuf {
         unsafe { bindings::get_dma_buf(self.as_raw()) };
     }
 
-    #[inline]
+    // Not `#[inline]`, nor are the other users of `DMA_BUF` symbols here: compiled in the kernel
+    // crate, they spare drivers built as modules a `MODULE_IMPORT_NS("DMA_BUF")`.
+    #[inline(never)]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up a reference it owns.
         unsafe { bindings::dma_buf_put(obj.as_ref().as_raw()) };
@@ -170,9 +172,8 @@ fn import<D: DriverObject>(
     }
 
     let data = D::create(dev, dma_buf.size(), Origin::Import(dma_buf));
-    // SAFETY: `dev`'s parent is live. A non-dynamic attachment: the exporter pins the buffer.
-    let attach =
-        from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf.as_raw(), (*dev.as_raw()).dev) })?;
+    // SAFETY: `dev` is live, so is its parent.
+    let attach = attach(dma_buf, unsafe { (*dev.as_raw()).dev })?;
     // A reference for the object, which `drm_prime_gem_destroy()` puts back when it is freed.
     let buf: ARef<DmaBuf> = dma_buf.into();
     // SAFETY: `attach` attaches `dma_buf` to `dev`'s parent and we own a reference to the
@@ -184,10 +185,47 @@ fn import<D: DriverObject>(
         }
         Err(e) => {
             // SAFETY: The attachment was not handed over.
-            unsafe { bindings::dma_buf_detach(dma_buf.as_raw(), attach) };
+            unsafe { detach(dma_buf, attach) };
             Err(e)
         }
     }
+}
+
+/// Attaches `dma_buf` to `dev`, without an importer ops table: the exporter pins the buffer
+/// for as long as the attachment lives.
+#[inline(never)]
+fn attach(
+    dma_buf: &DmaBuf,
+    dev: *mut bindings::device,
+) -> Result<*mut bindings::dma_buf_attachment> {
+    // SAFETY: `dma_buf` is live; the caller passes a live device.
+    from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf.as_raw(), dev) })
+}
+
+/// Detaches `attach` from `dma_buf`.
+///
+/// # Safety
+///
+/// `attach` must be an attachment of `dma_buf` that the caller owns and no longer uses.
+#[inline(never)]
+unsafe fn detach(dma_buf: &DmaBuf, attach: *mut bindings::dma_buf_attachment) {
+    // SAFETY: By the safety requirements.
+    unsafe { bindings::dma_buf_detach(dma_buf.as_raw(), attach) };
+}
+
+/// Maps the attachment `attach` for DMA, in both directions.
+///
+/// # Safety
+///
+/// `attach` must be a live attachment, whose dma-buf's reservation lock the caller holds.
+#[inline(never)]
+pub(super) unsafe fn map_attachment(
+    attach: *mut bindings::dma_buf_attachment,
+) -> Result<*mut bindings::sg_table> {
+    // SAFETY: By the safety requirements.
+    from_err_ptr(unsafe {
+        bindings::dma_buf_map_attachment(attach, bindings::dma_data_direction::DMA_BIDIRECTIONAL)
+    })
 }
 
 /// `drm_driver.gem_prime_import` of driver `D::Driver`.

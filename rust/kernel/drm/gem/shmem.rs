@@ -16,7 +16,10 @@ use crate::{
     drm::{
         self,
         gem::{
-            prime::DmaBuf,
+            prime::{
+                self,
+                DmaBuf, //
+            },
             resv::Resv,
             Caching,
             DriverObject,
@@ -400,12 +403,7 @@ impl<D: DriverObject> Object<D> {
                     // SAFETY: The object owns the attachment; the reservation lock of the
                     // dma-buf is held, as `dma_buf_map_attachment()` requires. The table is
                     // unmapped when the object is released (`drm_prime_gem_destroy()`).
-                    let sgt = crate::error::from_err_ptr(unsafe {
-                        bindings::dma_buf_map_attachment(
-                            (*self.as_raw()).import_attach,
-                            bindings::dma_data_direction::DMA_BIDIRECTIONAL,
-                        )
-                    })?;
+                    let sgt = unsafe { prime::map_attachment((*self.as_raw()).import_attach) }?;
                     // SAFETY: Under the reservation lock, see above.
                     unsafe { (*self.as_shmem()).sgt = sgt };
                     sgt

@@ -247,7 +247,7 @@ TEST_F(instance, get_param_open_files)
 
 TEST_F(instance, get_param_unknown)
 {
-	static const __u32 params[] = { 0, VRUST_PARAM_OPEN_FILES + 1, 0x100, 0xffffffff };
+	static const __u32 params[] = { 0, VRUST_PARAM_LIVE_BUFFERS + 1, 0x100, 0xffffffff };
 	struct drm_vrust_get_param arg;
 	unsigned int i;
 
@@ -571,7 +571,10 @@ TEST_F(instance, reverse_nonzero_pad)
 	EXPECT_STREQ("xxxx", dst);
 }
 
-/* Driver ioctl numbers past vrust's four: -EINVAL from the core, on both nodes. */
+/* The number of vrust's ioctls. */
+#define VRUST_NR_IOCTLS		(DRM_VRUST_GEM_PREAD + 1)
+
+/* Driver ioctl numbers past vrust's table: -EINVAL from the core, on both nodes. */
 TEST_F(instance, ioctl_past_driver_table)
 {
 	int fds[] = { self->f.card, self->f.render };
@@ -580,7 +583,7 @@ TEST_F(instance, ioctl_past_driver_table)
 	int ret;
 
 	for (i = 0; i < 2; i++) {
-		for (nr = DRM_COMMAND_BASE + 4; nr < DRM_COMMAND_END; nr++) {
+		for (nr = DRM_COMMAND_BASE + VRUST_NR_IOCTLS; nr < DRM_COMMAND_END; nr++) {
 			memset(&arg, 0, sizeof(arg));
 			ret = vrust_ioctl(fds[i], DRM_IOWR(nr, struct drm_vrust_counter), &arg);
 			if (ret != -EINVAL) {
