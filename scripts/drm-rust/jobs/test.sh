@@ -38,6 +38,11 @@ echo "1..$n" >>"$RUN/peers.tap"
 DRIVER="$SAMPLE vkms vgem" \
 	IGT_TESTS="core_getversion core_auth core_getclient core_setmaster core_setmaster_vs_auth" \
 	sh "$SCRIPTS/jobs/igt.sh"
+# GEM: dumb buffers on all three. prime_self_import only opens Intel devices, so it skips on
+# every driver here (vrust_gem covers self-import); vgem_basic always opens vgem, the C peer of
+# vrust's PRIME tests, so it runs once.
+DRIVER="$SAMPLE vkms vgem" IGT_TESTS="dumb_buffer prime_self_import" sh "$SCRIPTS/jobs/igt.sh"
+DRIVER="vgem" IGT_TESTS="vgem_basic" sh "$SCRIPTS/jobs/igt.sh"
 
 # Results are judged from the files left in $RUN, not from this status.
 exit 0
