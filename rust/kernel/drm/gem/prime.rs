@@ -78,7 +78,8 @@ impl DmaBuf {
         unsafe { (*self.as_raw()).size }
     }
 
-    /// The name of the exporter: the driver name of a DRM exporter, e.g. `c"vgem"`.
+    /// The name of the exporting module: `c"drm"` for the PRIME exports of every DRM driver
+    /// (made by the DRM core), e.g. `c"system"` for a buffer of the system dma-buf heap.
     pub fn exporter(&self) -> &CStr {
         // SAFETY: `exp_name` is a static string set at export.
         unsafe { CStr::from_char_ptr((*self.as_raw()).exp_name) }

@@ -674,3 +674,272 @@ pub(super) unsafe extern "C" fn dumb_create_callback<D: DriverObject>(
         Ok(0)
     })
 }
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_drm_gem)]
+mod tests {
+    use super::*;
+    use crate::drm::{
+        gem::{
+            delete_handle,
+            resv::Exec, //
+        },
+        testing::{
+            GemDevice,
+            Minor,
+            MockFile,
+            TestBo,
+            LIVE_BOS, //
+        },
+    };
+    use crate::sync::atomic::Relaxed;
+
+    fn bo(dev: &GemDevice, size: usize, tag: usize) -> Result<ARef<Object<TestBo>>> {
+        Object::new(&dev.dev, size, Caching::Cached, TestBo::new(tag))
+    }
+
+    fn live() -> i64 {
+        LIVE_BOS.load(Relaxed)
+    }
+
+    fn vmap_count(obj: &Object<TestBo>) -> u32 {
+        // SAFETY: The object is live; an atomic read of the counter.
+        let c = unsafe { core::ptr::read_volatile(&raw const (*obj.as_shmem()).vmap_use_count) };
+        // CAST: the counter of a `refcount_t` is a non-negative `int`.
+        c.refs.counter as u32
+    }
+
+    #[test]
+    fn sizes() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let base = live();
+        assert_eq!(bo(&t, 1, 0)?.size(), PAGE_SIZE);
+        assert_eq!(bo(&t, PAGE_SIZE, 0)?.size(), PAGE_SIZE);
+        assert_eq!(bo(&t, PAGE_SIZE + 1, 0)?.size(), 2 * PAGE_SIZE);
+        for size in [0, MAX_SIZE + 1, usize::MAX, usize::MAX - PAGE_SIZE + 2] {
+            assert_eq!(bo(&t, size, 0).err(), Some(EINVAL));
+        }
+        // Every failed creation dropped its data.
+        assert_eq!(live(), base);
+        Ok(())
+    }
+
+    #[test]
+    fn lifecycle_outlives_device() -> Result {
+        let mut t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let base = live();
+        let a = bo(&t, 3 * PAGE_SIZE, 42)?;
+        let b = a.clone();
+        assert_eq!(live(), base + 1);
+        assert_eq!(b.tag, 42);
+        assert!(!a.is_imported() && a.dma_buf_imported().is_none());
+        assert!(core::ptr::eq(a.dev(), &*t.dev));
+        drop(b);
+        assert_eq!(live(), base + 1);
+        // Unplugged, and the parent gone: the object holds the device, and works.
+        drop(t.reg.take());
+        drop(t.parent.take());
+        drop(t);
+        a.vmap()?.write(0, b"alive")?;
+        drop(a);
+        assert_eq!(live(), base);
+        Ok(())
+    }
+
+    #[test]
+    fn handles() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let base = live();
+        let f1 = MockFile::open(&t.dev, Minor::Primary)?;
+        let f2 = MockFile::open(&t.dev, Minor::Primary)?;
+        let a = bo(&t, PAGE_SIZE, 1)?;
+        let h1 = a.create_handle(f1.file())?;
+        let h2 = a.create_handle(f1.file())?;
+        assert!(h1 != 0 && h2 != 0 && h1 != h2);
+        let found = Object::lookup(f1.file(), h1)?;
+        assert!(core::ptr::eq(&*found, &*a));
+        // Handles are per file.
+        assert_eq!(Object::<TestBo>::lookup(f2.file(), h1).err(), Some(ENOENT));
+        assert_eq!(Object::<TestBo>::lookup(f1.file(), 0).err(), Some(ENOENT));
+        assert_eq!(
+            Object::<TestBo>::lookup(f1.file(), h2 + 100).err(),
+            Some(ENOENT)
+        );
+        delete_handle(f1.file(), h1)?;
+        assert_eq!(Object::<TestBo>::lookup(f1.file(), h1).err(), Some(ENOENT));
+        assert_eq!(delete_handle(f1.file(), h1), Err(EINVAL));
+        // The remaining handle holds the object when we let go of ours.
+        drop((found, a));
+        assert_eq!(live(), base + 1);
+        assert_eq!(Object::<TestBo>::lookup(f1.file(), h2)?.tag, 1);
+        // Closing the file deletes its handles: the object goes.
+        drop(f1);
+        assert_eq!(live(), base);
+        drop(f2);
+        Ok(())
+    }
+
+    #[test]
+    fn mmap_offsets() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let (a, b) = (bo(&t, PAGE_SIZE, 0)?, bo(&t, 4 * PAGE_SIZE, 0)?);
+        assert!(a.mmap_offset() != 0 && b.mmap_offset() != 0);
+        assert!(a.mmap_offset() != b.mmap_offset());
+        assert_eq!(a.mmap_offset() % PAGE_SIZE as u64, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn vmap_guard() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let a = bo(&t, 2 * PAGE_SIZE, 0)?;
+        assert_eq!(vmap_count(&a), 0);
+        let m1 = a.vmap()?;
+        let m2 = a.vmap()?;
+        assert_eq!(vmap_count(&a), 2);
+        assert_eq!(m1.len(), 2 * PAGE_SIZE);
+        assert!(!m1.is_iomem() && !m1.is_empty());
+        // New objects are zeroed; both guards see the same memory.
+        let mut buf = [0xffu8; 8];
+        m1.read(PAGE_SIZE - 4, &mut buf)?;
+        assert_eq!(buf, [0; 8]);
+        m1.write(PAGE_SIZE - 4, b"abcdefgh")?;
+        m2.read(PAGE_SIZE - 4, &mut buf)?;
+        assert_eq!(&buf, b"abcdefgh");
+        m2.fill(PAGE_SIZE, 2, b'z')?;
+        m1.read(PAGE_SIZE - 4, &mut buf)?;
+        assert_eq!(&buf, b"abcdzzgh");
+        // Bounds, including overflowing ones.
+        assert_eq!(m1.write(2 * PAGE_SIZE - 1, b"ab"), Err(EINVAL));
+        assert_eq!(m1.read(usize::MAX, &mut buf), Err(EINVAL));
+        assert_eq!(m1.fill(1, usize::MAX, 0), Err(EINVAL));
+        m1.write(2 * PAGE_SIZE, b"")?;
+        drop(m1);
+        assert_eq!(vmap_count(&a), 1);
+        // The guard keeps the object alive.
+        drop(a);
+        m2.read(PAGE_SIZE - 4, &mut buf)?;
+        assert_eq!(&buf, b"abcdzzgh");
+        assert!(m2.object().size() == 2 * PAGE_SIZE);
+        drop(m2);
+        Ok(())
+    }
+
+    #[test]
+    fn sg_table() -> Result {
+        // A parent without a DMA mask cannot map: refused, without a warning.
+        let nodma = GemDevice::new(c"rust-drm-kunit-gem-nodma", false)?;
+        assert_eq!(bo(&nodma, PAGE_SIZE, 0)?.sg_table().err(), Some(EOPNOTSUPP));
+
+        let t = GemDevice::new(c"rust-drm-kunit-gem", true)?;
+        let a = bo(&t, 5 * PAGE_SIZE, 0)?;
+        let sgt = a.sg_table()?;
+        let total: u64 = sgt.iter().map(|e| u64::from(e.dma_len())).sum();
+        assert_eq!(total, 5 * PAGE_SIZE as u64);
+        assert!(sgt.iter().all(|e| e.dma_address() != 0));
+        // Made once: the same table again.
+        assert!(core::ptr::eq(sgt, a.sg_table()?));
+        Ok(())
+    }
+
+    #[test]
+    fn prime() -> Result {
+        let ta = GemDevice::new(c"rust-drm-kunit-gem-a", false)?;
+        let tb = GemDevice::new(c"rust-drm-kunit-gem-b", true)?;
+        let base = live();
+        let fa = MockFile::open(&ta.dev, Minor::Primary)?;
+        let a = bo(&ta, 3 * PAGE_SIZE, 7)?;
+        a.vmap()?.write(PAGE_SIZE, b"from a")?;
+        let h = a.create_handle(fa.file())?;
+        let buf = Object::<TestBo>::export(fa.file(), h)?;
+        assert_eq!(buf.size(), 3 * PAGE_SIZE);
+        // DRM exports are made by the DRM core, for every driver.
+        assert_eq!(buf.exporter().to_bytes(), b"drm");
+        assert_eq!(
+            Object::<TestBo>::export(fa.file(), h + 1).err(),
+            Some(ENOENT)
+        );
+        // The same dma-buf on every export.
+        assert!(core::ptr::eq(
+            &*buf,
+            &*Object::<TestBo>::export(fa.file(), h)?
+        ));
+        let mut back = [0u8; 6];
+        buf.read(PAGE_SIZE, &mut back)?;
+        assert_eq!(&back, b"from a");
+        assert_eq!(buf.read(3 * PAGE_SIZE - 1, &mut back), Err(EINVAL));
+
+        // Self-import: the object itself, no new data.
+        let same = Object::<TestBo>::import(&ta.dev, &buf)?;
+        assert!(core::ptr::eq(&*same, &*a));
+        assert_eq!(live(), base + 1);
+
+        // Import into another device: a new object over the same pages.
+        let b = Object::<TestBo>::import(&tb.dev, &buf)?;
+        assert_eq!(live(), base + 2);
+        assert!(b.is_imported() && b.imported && b.tag == 3 * PAGE_SIZE);
+        assert!(core::ptr::eq(b.dma_buf_imported().ok_or(EINVAL)?, &*buf));
+        assert_eq!(b.size(), a.size());
+        let map = b.vmap()?;
+        map.read(PAGE_SIZE, &mut back)?;
+        assert_eq!(&back, b"from a");
+        map.write(0, b"from b")?;
+        a.vmap()?.read(0, &mut back)?;
+        assert_eq!(&back, b"from b");
+        drop(map);
+        // The importer maps the pages for its own DMA.
+        let total: u64 = b.sg_table()?.iter().map(|e| u64::from(e.dma_len())).sum();
+        assert_eq!(total, 3 * PAGE_SIZE as u64);
+
+        // The import holds the dma-buf, which holds the exporter's object.
+        drop((same, a, buf, fa));
+        assert_eq!(live(), base + 2);
+        drop(b);
+        // The last dma-buf reference went from a kernel thread: its file is released by the
+        // delayed fput work, which puts the exporter's object.
+        // SAFETY: No lock is held.
+        unsafe { bindings::flush_delayed_fput() };
+        assert_eq!(live(), base);
+        Ok(())
+    }
+
+    #[test]
+    fn exec_locks() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let objs = [
+            bo(&t, PAGE_SIZE, 0)?,
+            bo(&t, PAGE_SIZE, 1)?,
+            bo(&t, PAGE_SIZE, 2)?,
+        ];
+        let mut rounds = 0;
+        for _ in 0..50 {
+            let (locked, r) = Exec::lock_all(true, |l| {
+                rounds += 1;
+                l.lock(&objs[2])?;
+                l.prepare(&objs[0], 2)?;
+                l.lock(&objs[1])?;
+                // Twice is not an error.
+                l.lock(&objs[2])?;
+                Ok(7)
+            })?;
+            assert_eq!((locked.num_locked(), r), (3, 7));
+        }
+        // Every round that did not finish was retried (contention is injected with
+        // CONFIG_DEBUG_WW_MUTEX_SLOWPATH).
+        assert!(rounds >= 50);
+        // An error unlocks everything: the locks can be taken again.
+        assert_eq!(
+            Exec::lock_all(false, |l| {
+                l.lock(&objs[0])?;
+                Err::<(), _>(ENOSPC)
+            })
+            .err(),
+            Some(ENOSPC)
+        );
+        let g = objs[0].resv().lock_interruptible()?;
+        g.reserve_fences(1)?;
+        drop(g);
+        drop(objs[1].resv().lock());
+        Ok(())
+    }
+}
