@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench: the layer's benchmarks, timed in the kernel (KUnit suites bench_*, which make test
-# does not run). Each boot prints one line per benchmark; this runs BENCH_BOOTS boots (default
-# 3) of the same kernel and prints every result, so the run-to-run spread shows.
+# does not run), and the end-to-end userspace benchmark of dumb buffers on the sample and vkms
+# (drm_bench). Each boot prints one line per benchmark; this runs BENCH_BOOTS boots (default 3)
+# of each kind and prints every result, so the run-to-run spread shows.
 #
 # The numbers come from the test kernel, with its debugging options (lockdep, debug objects):
 # compare ratios, not absolute times.
@@ -20,6 +21,8 @@ ln -sfn "$RUN" "$RUNS/latest"
 boots=${BENCH_BOOTS:-3}
 for i in $(seq 1 "$boots"); do
 	"$SCRIPTS/boot.sh" kunit "$RUN" "bench$i" 'bench_*'
+	mkdir -p "$RUN/user$i"
+	QUIET=1 FOLLOW=0 "$SCRIPTS/boot.sh" user "$RUN/user$i" bench
 done
 
 echo
@@ -36,5 +39,12 @@ for i in $(seq 1 "$boots"); do
 	while IFS='|' read -r name result; do
 		printf '%-6s %-18s %s\n' "$i" "$name" "$result"
 	done <<<"$lines"
+	line=$(sed -n 's/.*drm_bench: \([a-z_]*\): \(.*\)/\1 (user)|\2/p' "$RUN/user$i/console.log")
+	if [ -z "$line" ]; then
+		echo "boot $i: no userspace benchmark result (see $RUN/user$i/console.log)" >&2
+		fail=1
+		continue
+	fi
+	printf '%-6s %-18s %s\n' "$i" "${line%%|*}" "${line#*|}"
 done
 exit $fail

@@ -5,7 +5,7 @@
 //! An [`Object<D>`] is a `struct drm_gem_shmem_object` with the driver's data `D` next to it.
 //! Its pages come from a shmem file and are allocated on first use: by a CPU page fault through
 //! `mmap()`, by [`Object::vmap`], or by [`Object::sg_table`] for a device. Imported objects
-//! ([`Origin::Import`](super::Origin::Import)) have no pages of their own: their memory is the
+//! ([`Origin::Import`]) have no pages of their own: their memory is the
 //! exporter's, reached through the dma-buf.
 //!
 //! C header: [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h)
@@ -127,7 +127,7 @@ pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
 /// # Invariants
 ///
 /// * `obj` is an initialised `struct drm_gem_shmem_object` whose `funcs` are
-///   [`Object::<D>::FUNCS`], of the device `dev`, whose refcount this struct holds;
+///   `Object::<D>::FUNCS`, of the device `dev`, whose refcount this struct holds;
 /// * the object lives in a [`KBox`], which `free_callback` frees when the GEM refcount drops to
 ///   zero;
 /// * `data` is initialised and pinned.
