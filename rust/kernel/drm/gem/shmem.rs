@@ -183,9 +183,8 @@ impl<D: DriverObject> Object<D> {
         }
         // SAFETY: `shmem` is a zeroed `drm_gem_shmem_object` with our `funcs`, `size` is page
         // aligned and at most `MAX_SIZE`. On failure it undoes what it did itself.
-        if let Err(e) =
-            to_result(unsafe { bindings::drm_gem_shmem_init(dev.as_raw(), shmem, size) })
-        {
+        let ret = unsafe { bindings::drm_gem_shmem_init(dev.as_raw(), shmem, size) };
+        if let Err(e) = to_result(ret) {
             // SAFETY: The C object is not initialised, so no free callback will ever run: we own
             // the box alone.
             drop(unsafe { KBox::from_raw(raw.as_ptr()) });
@@ -585,6 +584,11 @@ unsafe extern "C" fn free_callback<D: DriverObject>(obj: *mut bindings::drm_gem_
 }
 
 /// `drm_gem_object_funcs.print_info`.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn print_info_callback(
     p: *mut bindings::drm_printer,
     indent: u32,
@@ -595,18 +599,33 @@ unsafe extern "C" fn print_info_callback(
 }
 
 /// `drm_gem_object_funcs.pin`, called with the reservation lock held.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn pin_callback(obj: *mut bindings::drm_gem_object) -> c_int {
     // SAFETY: Called by the C core with a live shmem object and its reservation lock held.
     unsafe { bindings::drm_gem_shmem_pin_locked(shmem_of(obj)) }
 }
 
 /// `drm_gem_object_funcs.unpin`, called with the reservation lock held.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn unpin_callback(obj: *mut bindings::drm_gem_object) {
     // SAFETY: As for `pin_callback`, for a pinned object.
     unsafe { bindings::drm_gem_shmem_unpin_locked(shmem_of(obj)) }
 }
 
 /// `drm_gem_object_funcs.get_sg_table`: the pages as a table, for a PRIME exporter.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn get_sg_table_callback(
     obj: *mut bindings::drm_gem_object,
 ) -> *mut bindings::sg_table {
@@ -615,6 +634,11 @@ unsafe extern "C" fn get_sg_table_callback(
 }
 
 /// `drm_gem_object_funcs.vmap`, called with the reservation lock held.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn vmap_callback(
     obj: *mut bindings::drm_gem_object,
     map: *mut bindings::iosys_map,
@@ -624,6 +648,11 @@ unsafe extern "C" fn vmap_callback(
 }
 
 /// `drm_gem_object_funcs.vunmap`, called with the reservation lock held.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn vunmap_callback(
     obj: *mut bindings::drm_gem_object,
     map: *mut bindings::iosys_map,
@@ -633,6 +662,11 @@ unsafe extern "C" fn vunmap_callback(
 }
 
 /// `drm_gem_object_funcs.mmap`: sets up a userspace mapping of the object.
+///
+/// # Safety
+///
+/// Called by the C core only, through the `funcs` of an [`Object`], with the GEM object of a
+/// live `drm_gem_shmem_object` and the locks and arguments the C callback documents.
 unsafe extern "C" fn mmap_callback(
     obj: *mut bindings::drm_gem_object,
     vma: *mut bindings::vm_area_struct,
@@ -834,7 +868,7 @@ mod tests {
         let t = GemDevice::new(c"rust-drm-kunit-gem", true)?;
         let a = bo(&t, 5 * PAGE_SIZE, 0)?;
         let sgt = a.sg_table()?;
-        let total: u64 = sgt.iter().map(|e| u64::from(e.dma_len())).sum();
+        let total: u64 = sgt.iter().map(|e| e.dma_len()).sum();
         assert_eq!(total, 5 * PAGE_SIZE as u64);
         assert!(sgt.iter().all(|e| e.dma_address() != 0));
         // Made once: the same table again.
@@ -888,7 +922,7 @@ mod tests {
         assert_eq!(&back, b"from b");
         drop(map);
         // The importer maps the pages for its own DMA.
-        let total: u64 = b.sg_table()?.iter().map(|e| u64::from(e.dma_len())).sum();
+        let total: u64 = b.sg_table()?.iter().map(|e| e.dma_len()).sum();
         assert_eq!(total, 3 * PAGE_SIZE as u64);
 
         // The import holds the dma-buf, which holds the exporter's object.
