@@ -129,16 +129,54 @@ impl Drop for ResvGuard<'_> {
 ///
 /// Locking two objects, in whatever order other threads lock them:
 ///
-/// ```ignore
+/// ```
+/// # use kernel::{drm, drm::gem, faux, prelude::*};
+/// # struct Gpu;
+/// # struct Buffer;
+/// # impl gem::DriverObject for Buffer {
+/// #     type Driver = Gpu;
+/// #     fn create(_: &drm::Device<Gpu>, _: usize, _: gem::Origin<'_>)
+/// #         -> impl PinInit<Self, Error> { Ok::<_, Error>(Buffer) }
+/// # }
+/// # struct GpuFile;
+/// # impl drm::DriverFile for GpuFile {
+/// #     type Driver = Gpu;
+/// #     fn open(_: &drm::Device<Gpu>, _: &drm::Client) -> impl PinInit<Self, Error> {
+/// #         Ok::<_, Error>(GpuFile)
+/// #     }
+/// # }
+/// # #[vtable]
+/// # impl drm::Driver for Gpu {
+/// #     type Data = ();
+/// #     type File = GpuFile;
+/// #     type Object = gem::shmem::Object<Buffer>;
+/// #     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
+/// #     const INFO: drm::DriverInfo = drm::DriverInfo {
+/// #         major: 1, minor: 0, patchlevel: 0, name: c"gpu", desc: c"A GPU",
+/// #     };
+/// #     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
+/// # }
+/// # let parent = faux::Registration::new(c"drm-doctest-exec", None)?;
+/// # let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;
 /// use kernel::drm::gem::resv::Exec;
 ///
-/// let locked = Exec::lock_all(true, |exec| {
+/// let new_bo = || {
+///     gem::shmem::Object::new(&dev, 4096, gem::Caching::Cached, Ok::<_, Error>(Buffer))
+/// };
+/// let (bo_a, bo_b) = (new_bo()?, new_bo()?);
+///
+/// let (locked, ()) = Exec::lock_all(true, |exec| {
 ///     exec.lock(&bo_a)?;
 ///     exec.prepare(&bo_b, 1)?; // lock, and room for one fence
 ///     Ok(())
 /// })?;
 /// assert_eq!(locked.num_locked(), 2);
-/// // Both are unlocked when `locked` is dropped.
+/// drop(locked); // unlocks both
+///
+/// // A single object: its own guard.
+/// let guard = bo_a.resv().lock_interruptible()?;
+/// guard.reserve_fences(1)?;
+/// # Ok::<(), Error>(())
 /// ```
 ///
 /// The KUnit tests of this module lock real objects in both orders from two contexts.
