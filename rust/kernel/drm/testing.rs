@@ -296,6 +296,15 @@ impl GemDevice {
     }
 }
 
+impl GemDevice {
+    /// The parent, bound while its registration lives.
+    pub(crate) fn bound_parent(&self) -> Result<&crate::device::Device<crate::device::Bound>> {
+        let parent = self.parent.as_ref().ok_or(ENODEV)?;
+        let fdev: &FauxDevice<crate::device::Bound> = parent.as_ref();
+        Ok(fdev.as_ref())
+    }
+}
+
 /// Which node a [`MockFile`] opens.
 #[derive(Clone, Copy)]
 pub(crate) enum Minor {

@@ -51,13 +51,17 @@ pub trait DriverObject: Sized + Send + Sync + 'static {
     /// The driver whose objects these are.
     type Driver: drm::Driver<Object = shmem::Object<Self>>;
 
-    /// Creates the data of an object that the C core asks for, of `size` bytes (page aligned):
-    /// a dumb buffer or the import of a foreign dma-buf, as `origin` says.
+    /// Creates the data of an object that the C core asks for: a dumb buffer of `size` bytes
+    /// (page aligned), or the import of a foreign dma-buf of `size` bytes (the dma-buf's size,
+    /// which need not be page aligned; the object rounds it up), as `origin` says.
     ///
     /// Objects the driver creates itself get their data from [`shmem::Object::new`] instead.
     /// Returning an error fails the `MODE_CREATE_DUMB` or `PRIME_FD_TO_HANDLE` ioctl with it:
     /// a driver that has no dumb buffers returns `EOPNOTSUPP` here, and one can check an
     /// imported buffer (its size, its exporter) before accepting it.
+    ///
+    /// For an import it runs with the device's `object_name_lock` and the file's PRIME lock
+    /// held: it must not create handles or export objects.
     fn create(
         dev: &Device<Self::Driver>,
         size: usize,

@@ -88,9 +88,9 @@ impl DmaBuf {
     /// Maps the buffer into the kernel's address space through the exporter, and copies
     /// `buf.len()` bytes at `offset` into `buf`.
     ///
-    /// Fails with `EINVAL` when the range is not inside the buffer, and with the exporter's
-    /// error when it cannot map it (`ENOMEM`, or `EOPNOTSUPP` for buffers without kernel
-    /// mappings).
+    /// Fails with `EINVAL` when the range is not inside the buffer or the exporter has no
+    /// kernel mappings, and with the exporter's error when it cannot map it (`ENOMEM`). Takes
+    /// the dma-buf's reservation lock: not to be called with it held.
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
         match offset.checked_add(buf.len()) {
             Some(end) if end <= self.size() => {}
@@ -150,6 +150,9 @@ impl<D: DriverObject> Object<D> {
 
     /// Imports `dma_buf` into `dev`, as `DRM_IOCTL_PRIME_FD_TO_HANDLE` does: one of `dev`'s own
     /// dma-bufs gives back its object, a foreign one becomes a new object.
+    ///
+    /// Unlike the ioctl, it creates no handle and does not remember the import in a file: each
+    /// call on a foreign dma-buf makes a new object.
     pub fn import(dev: &Device<D::Driver>, dma_buf: &DmaBuf) -> Result<ARef<Self>> {
         let raw = import::<D>(dev, dma_buf)?;
         // SAFETY: `import` returns a new reference to an `Object<D>`.

@@ -23,13 +23,17 @@ use crate::{
         DriverObject, //
     },
     error::to_result,
+    ffi::c_int,
     prelude::*,
     types::{
         NotThreadSafe,
         Opaque, //
     },
 };
-use core::ptr;
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
 
 /// A reservation object (`struct dma_resv`).
 ///
@@ -122,7 +126,6 @@ impl Drop for ResvGuard<'_> {
     }
 }
 
-#[cfg(CONFIG_DRM_EXEC = "y")]
 /// The reservation locks of a set of GEM objects, taken together (`struct drm_exec`).
 ///
 /// # Examples
@@ -184,14 +187,18 @@ impl Drop for ResvGuard<'_> {
 /// # Invariants
 ///
 /// `exec` is an initialised `struct drm_exec` that stays at its address (it is boxed and never
-/// moved out); it is finalised when the `Exec` is dropped.
-pub struct Exec {
+/// moved out); it is finalised when the `Exec` is dropped. The objects it locks live for `'a`,
+/// so it never holds their last reference (freeing an object takes its reservation lock, which
+/// would nest in the acquire context).
+#[cfg(CONFIG_DRM_EXEC = "y")]
+pub struct Exec<'a> {
     exec: KBox<Opaque<bindings::drm_exec>>,
+    _objects: PhantomData<&'a ()>,
     _not_send: NotThreadSafe,
 }
 
 #[cfg(CONFIG_DRM_EXEC = "y")]
-impl Exec {
+impl<'a> Exec<'a> {
     /// Calls `f` to lock a set of objects, until it has locked all of them without contention,
     /// and returns the locks with `f`'s result.
     ///
@@ -199,13 +206,16 @@ impl Exec {
     /// are dropped, the contended one is waited for, and `f` is called again from the start: it
     /// must only lock objects (and prepare fence slots), with no other side effect it cannot
     /// repeat. The error of a lock call on contention is `EDEADLK`; `f` passes it on with `?`,
-    /// and it never reaches the caller. Locking an object twice is not an error.
+    /// and it never reaches the caller. Once a lock call has failed with `EDEADLK`, every
+    /// later one of the round fails too, so a closure that ignores the error cannot go on
+    /// locking in the wrong order. Locking an object twice is not an error.
     ///
-    /// With `interruptible`, waits can be interrupted by signals (`EINTR`). Fails with `f`'s
-    /// error otherwise, after unlocking everything.
+    /// The objects must outlive the returned `Exec`. With `interruptible`, waits can be
+    /// interrupted by signals (`EINTR`). Fails with `f`'s error otherwise, after unlocking
+    /// everything.
     pub fn lock_all<R>(
         interruptible: bool,
-        mut f: impl FnMut(&mut Locker<'_>) -> Result<R>,
+        mut f: impl FnMut(&mut Locker<'_, 'a>) -> Result<R>,
     ) -> Result<(Self, R)> {
         let exec = KBox::new(Opaque::<bindings::drm_exec>::uninit(), GFP_KERNEL)?;
         let raw = exec.get();
@@ -218,13 +228,21 @@ impl Exec {
         // INVARIANT: initialised above, finalised by `Drop`.
         let this = Exec {
             exec,
+            _objects: PhantomData,
             _not_send: NotThreadSafe,
         };
         let mut result = None;
         // SAFETY: `raw` is initialised; `drm_exec_cleanup()` starts the acquire context, and
         // after contention unlocks everything for the next round.
         while unsafe { bindings::drm_exec_cleanup(raw) } {
-            let mut locker = Locker { exec: &this };
+            // Wait for the object of the last round's contention first, whether or not `f`
+            // locks it again: otherwise a round that locks nothing would retry forever.
+            // SAFETY: `raw` is initialised; with no objects this only takes the contended lock.
+            to_result(unsafe { bindings::drm_exec_prepare_array(raw, ptr::null_mut(), 0, 0) })?;
+            let mut locker = Locker {
+                exec: &this,
+                failed: false,
+            };
             match f(&mut locker) {
                 Ok(r) => result = Some(r),
                 Err(_) if this.is_contended() => result = None,
@@ -250,34 +268,47 @@ impl Exec {
 }
 
 #[cfg(CONFIG_DRM_EXEC = "y")]
-impl Drop for Exec {
+impl Drop for Exec<'_> {
     fn drop(&mut self) {
-        // SAFETY: `exec` is initialised (type invariant); this unlocks and puts every object.
+        // SAFETY: `exec` is initialised (type invariant); this unlocks and puts every object,
+        // none of them for the last time (the objects outlive `'a`).
         unsafe { bindings::drm_exec_fini(self.exec.get()) };
     }
 }
 
+/// The argument of the closure of [`Exec::lock_all`]: locks objects that live for `'a` into
+/// the set.
 #[cfg(CONFIG_DRM_EXEC = "y")]
-/// The argument of the closure of [`Exec::lock_all`]: locks objects into the set.
-pub struct Locker<'a> {
-    exec: &'a Exec,
+pub struct Locker<'e, 'a> {
+    exec: &'e Exec<'a>,
+    /// A lock call of this round failed: the round is over.
+    failed: bool,
 }
 
 #[cfg(CONFIG_DRM_EXEC = "y")]
-impl Locker<'_> {
+impl<'a> Locker<'_, 'a> {
+    /// Runs one lock call, unless an earlier one of the round failed.
+    fn call(&mut self, f: impl FnOnce(*mut bindings::drm_exec) -> c_int) -> Result {
+        if self.failed || self.exec.is_contended() {
+            self.failed = true;
+            return Err(EDEADLK);
+        }
+        let ret = to_result(f(self.exec.exec.get()));
+        self.failed = ret.is_err();
+        ret
+    }
+
     /// Locks `obj` and keeps a reference to it until the [`Exec`] is dropped.
     ///
     /// Fails with `EDEADLK` on contention (pass it on), and `EINTR` when interrupted.
-    pub fn lock<D: DriverObject>(&mut self, obj: &Object<D>) -> Result {
+    pub fn lock<D: DriverObject>(&mut self, obj: &'a Object<D>) -> Result {
         // SAFETY: `exec` is initialised and `obj` live; the C core takes its own reference.
-        to_result(unsafe { bindings::drm_exec_lock_obj(self.exec.exec.get(), obj.as_raw()) })
+        self.call(|exec| unsafe { bindings::drm_exec_lock_obj(exec, obj.as_raw()) })
     }
 
     /// Locks `obj` as [`lock`](Self::lock) does, and makes room for `num_fences` fences.
-    pub fn prepare<D: DriverObject>(&mut self, obj: &Object<D>, num_fences: u32) -> Result {
+    pub fn prepare<D: DriverObject>(&mut self, obj: &'a Object<D>, num_fences: u32) -> Result {
         // SAFETY: As in `lock`.
-        to_result(unsafe {
-            bindings::drm_exec_prepare_obj(self.exec.exec.get(), obj.as_raw(), num_fences)
-        })
+        self.call(|exec| unsafe { bindings::drm_exec_prepare_obj(exec, obj.as_raw(), num_fences) })
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::{
     alloc::KBox,
-    bindings,
+    bindings, device,
     drm::{
         self,
         gem::{
@@ -321,10 +321,18 @@ impl<D: DriverObject> Object<D> {
     ///
     /// The handle holds a reference to the object until it is deleted (`GEM_CLOSE`,
     /// [`delete_handle`](super::delete_handle)) or the file is closed. Each call makes a new
-    /// handle, except for imported objects, which keep the handle of their first import.
+    /// handle.
+    ///
+    /// Fails with `EINVAL` when `file` is a file of another device than the object's (of the
+    /// same driver): the C core keeps an object's names and exports per device.
     pub fn create_handle(&self, file: &drm::File<D::Driver>) -> Result<u32> {
+        // SAFETY: The file is open; its minor and the minor's device outlive it.
+        if unsafe { (*(*file.client().as_raw()).minor).dev } != self.dev.as_raw() {
+            return Err(EINVAL);
+        }
         let mut handle = 0u32;
-        // SAFETY: The object is initialised, and `file` is an open file of the same driver.
+        // SAFETY: The object is initialised, and `file` is an open file of its device (checked
+        // above).
         to_result(unsafe {
             bindings::drm_gem_handle_create(file.client().as_raw(), self.as_raw(), &mut handle)
         })?;
@@ -358,8 +366,14 @@ impl<D: DriverObject> Object<D> {
     /// for an import, asking the exporter for a mapping).
     ///
     /// The mapping is reachable only through the returned guard and lives until the guard is
-    /// dropped; mappings are counted, so guards of the same object share one. Takes the
-    /// object's reservation lock, so it must not be called with it held.
+    /// dropped; mappings are counted, so guards of the same object share one.
+    ///
+    /// Takes the object's reservation lock (for an import, the exporter's, which the exporter's
+    /// own object shares), so it must not be called with that lock held, by a [`ResvGuard`] or
+    /// an [`Exec`]: the task would wait for itself. Dropping the guard takes it too.
+    ///
+    /// [`ResvGuard`]: super::resv::ResvGuard
+    /// [`Exec`]: super::resv::Exec
     pub fn vmap(&self) -> Result<VMap<D>> {
         let mut map: bindings::iosys_map = pin_init::zeroed();
         {
@@ -367,24 +381,43 @@ impl<D: DriverObject> Object<D> {
             // SAFETY: The reservation lock is held, as `drm_gem_shmem_vmap_locked()` requires.
             to_result(unsafe { bindings::drm_gem_shmem_vmap_locked(self.as_shmem(), &mut map) })?;
         }
-        // INVARIANT: `map` is a live mapping of the whole object, counted in `vmap_use_count`.
+        // An import's mapping is the exporter's: of the dma-buf's size, which need not be
+        // page aligned like the object's.
+        let len = self
+            .dma_buf_imported()
+            .map_or(self.size(), |buf| buf.size());
+        // INVARIANT: `map` is a live mapping of `len` bytes of the object, counted in
+        // `vmap_use_count`.
         Ok(VMap {
             obj: self.into(),
             map,
+            len,
         })
     }
 
-    /// The scatter/gather table of the object, mapped for DMA by the device's parent.
+    /// The scatter/gather table of the object, mapped for DMA by the device's parent `parent`.
     ///
     /// For an object of this device, it allocates and pins the pages; for an import, it maps the
     /// dma-buf for this device. Either way the table is made once and kept until the object is
-    /// freed, so it lives as long as the object.
+    /// freed, so it lives as long as the object. `parent` proves that the parent is bound when
+    /// the mapping is made; the mapping is not undone when it unbinds, only when the object is
+    /// freed, so a driver must stop the device's DMA to its buffers on unbind (as it must stop
+    /// the device).
     ///
-    /// Fails with `EOPNOTSUPP` when the parent device has no DMA mask (it cannot do DMA: a
-    /// faux device, say), and with `ENOMEM`.
-    pub fn sg_table(&self) -> Result<&SGTable> {
+    /// Takes the object's reservation lock: not to be called with it held (see
+    /// [`vmap`](Self::vmap)).
+    ///
+    /// Fails with `EINVAL` when `parent` is not the parent of the object's device, with
+    /// `EOPNOTSUPP` when the parent has no DMA mask (it cannot do DMA: a faux device, unless
+    /// the driver gives it one), and with `ENOMEM`.
+    pub fn sg_table(&self, parent: &device::Device<device::Bound>) -> Result<&SGTable> {
         // SAFETY: The device and its parent live as long as the object.
-        if unsafe { (*(*self.dev.as_raw()).dev).dma_mask.is_null() } {
+        let raw_parent = unsafe { (*self.dev.as_raw()).dev };
+        if parent.as_raw() != raw_parent {
+            return Err(EINVAL);
+        }
+        // SAFETY: As above; the mask pointer is set up before the device is bound.
+        if unsafe { (*raw_parent).dma_mask.is_null() } {
             return Err(EOPNOTSUPP);
         }
         let sgt = match self.dma_buf_imported() {
@@ -457,10 +490,12 @@ unsafe impl<D: DriverObject> AlwaysRefCounted for Object<D> {
 ///
 /// # Invariants
 ///
-/// `map` is a live mapping of the whole of `obj`, counted in the object's `vmap_use_count`.
+/// `map` is a live mapping of the first `len` bytes of `obj` (all of it, or for an import, the
+/// dma-buf's size), counted in the object's `vmap_use_count`.
 pub struct VMap<D: DriverObject> {
     obj: ARef<Object<D>>,
     map: bindings::iosys_map,
+    len: usize,
 }
 
 // SAFETY: The mapping is a kernel virtual address, valid on every CPU; unmapping takes the
@@ -477,10 +512,11 @@ impl<D: DriverObject> VMap<D> {
         &self.obj
     }
 
-    /// The length of the mapping: the size of the object.
+    /// The length of the mapping: the size of the object, or for an import, the size of the
+    /// dma-buf (the object's is rounded up to whole pages).
     #[inline]
     pub fn len(&self) -> usize {
-        self.obj.size()
+        self.len
     }
 
     /// Whether the mapping is empty (never: objects have at least one page).
@@ -671,8 +707,30 @@ unsafe extern "C" fn mmap_callback(
     obj: *mut bindings::drm_gem_object,
     vma: *mut bindings::vm_area_struct,
 ) -> c_int {
-    // SAFETY: Called by the C core with a live shmem object and a new VMA for it.
-    unsafe { bindings::drm_gem_shmem_mmap(shmem_of(obj), vma) }
+    // SAFETY: Called by the C core with a live object; `import_attach` never changes.
+    let attach = unsafe { (*obj).import_attach };
+    if attach.is_null() {
+        // SAFETY: Called by the C core with a live shmem object and a new VMA for it.
+        return unsafe { bindings::drm_gem_shmem_mmap(shmem_of(obj), vma) };
+    }
+    // An import: the exporter maps it. Not through `drm_gem_shmem_mmap()`, which uses
+    // `obj->dma_buf`, set only for imports made by `PRIME_FD_TO_HANDLE` and cleared when their
+    // last handle goes; the attachment's dma-buf lives as long as the object.
+    // SAFETY: The VMA is being set up for this object; the exporter sets its own `vm_ops` and
+    // private data, so ours must not stay.
+    unsafe {
+        (*vma).vm_private_data = core::ptr::null_mut();
+        (*vma).vm_ops = core::ptr::null();
+    }
+    // SAFETY: The object holds its attachment, whose dma-buf is live; the VMA is new.
+    let ret = unsafe { bindings::dma_buf_mmap((*attach).dmabuf, vma, 0) };
+    if ret == 0 {
+        // The VMA holds the dma-buf's file, not the object: drop the reference that
+        // `drm_gem_mmap_obj()` took for it, as the C shmem helper does.
+        // SAFETY: `drm_gem_mmap_obj()` took a reference for the VMA, which we own here.
+        unsafe { bindings::drm_gem_object_put(obj) };
+    }
+    ret
 }
 
 /// `drm_driver.dumb_create`: a dumb buffer of driver `D::Driver`, sized by the C core.
@@ -794,6 +852,11 @@ mod tests {
         assert!(core::ptr::eq(&*found, &*a));
         // Handles are per file.
         assert_eq!(Object::<TestBo>::lookup(f2.file(), h1).err(), Some(ENOENT));
+        // A file of another device of the same driver cannot hold a handle of this object.
+        let other = GemDevice::new(c"rust-drm-kunit-gem-other", false)?;
+        let f_other = MockFile::open(&other.dev, Minor::Primary)?;
+        assert_eq!(a.create_handle(f_other.file()), Err(EINVAL));
+        drop((f_other, other));
         assert_eq!(Object::<TestBo>::lookup(f1.file(), 0).err(), Some(ENOENT));
         assert_eq!(
             Object::<TestBo>::lookup(f1.file(), h2 + 100).err(),
@@ -863,16 +926,22 @@ mod tests {
     fn sg_table() -> Result {
         // A parent without a DMA mask cannot map: refused, without a warning.
         let nodma = GemDevice::new(c"rust-drm-kunit-gem-nodma", false)?;
-        assert_eq!(bo(&nodma, PAGE_SIZE, 0)?.sg_table().err(), Some(EOPNOTSUPP));
+        let nodma_bo = bo(&nodma, PAGE_SIZE, 0)?;
+        assert_eq!(
+            nodma_bo.sg_table(nodma.bound_parent()?).err(),
+            Some(EOPNOTSUPP)
+        );
 
         let t = GemDevice::new(c"rust-drm-kunit-gem", true)?;
         let a = bo(&t, 5 * PAGE_SIZE, 0)?;
-        let sgt = a.sg_table()?;
+        // Only with the proof that the object's own parent is bound.
+        assert_eq!(a.sg_table(nodma.bound_parent()?).err(), Some(EINVAL));
+        let sgt = a.sg_table(t.bound_parent()?)?;
         let total: u64 = sgt.iter().map(|e| e.dma_len()).sum();
         assert_eq!(total, 5 * PAGE_SIZE as u64);
         assert!(sgt.iter().all(|e| e.dma_address() != 0));
         // Made once: the same table again.
-        assert!(core::ptr::eq(sgt, a.sg_table()?));
+        assert!(core::ptr::eq(sgt, a.sg_table(t.bound_parent()?)?));
         Ok(())
     }
 
@@ -922,7 +991,11 @@ mod tests {
         assert_eq!(&back, b"from b");
         drop(map);
         // The importer maps the pages for its own DMA.
-        let total: u64 = b.sg_table()?.iter().map(|e| e.dma_len()).sum();
+        let total: u64 = b
+            .sg_table(tb.bound_parent()?)?
+            .iter()
+            .map(|e| e.dma_len())
+            .sum();
         assert_eq!(total, 3 * PAGE_SIZE as u64);
 
         // The import holds the dma-buf, which holds the exporter's object.
