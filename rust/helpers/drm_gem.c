@@ -54,3 +54,12 @@ __rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t of
 {
 	iosys_map_memset(dst, offset, value, len);
 }
+
+#ifdef CONFIG_RUST_DRM_GPUVM
+#include <drm/drm_gpuvm.h>
+
+__rust_helper struct drm_gpuvm *rust_helper_drm_gpuvm_get(struct drm_gpuvm *gpuvm)
+{
+	return drm_gpuvm_get(gpuvm);
+}
+#endif

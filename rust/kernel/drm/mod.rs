@@ -20,6 +20,12 @@ pub mod device;
 pub mod driver;
 pub mod file;
 pub mod gem;
+#[cfg(all(
+    CONFIG_RUST_DRM_GPUVM,
+    CONFIG_RUST_DRM_GEM_SHMEM_HELPER,
+    CONFIG_DRM_EXEC = "y"
+))]
+pub mod gpuvm;
 pub mod ioctl;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
 pub(crate) mod testing;

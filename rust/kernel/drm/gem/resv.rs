@@ -298,6 +298,16 @@ impl<'a> Locker<'_, 'a> {
         ret
     }
 
+    /// Runs a C call that locks objects with the raw `struct drm_exec` (e.g.
+    /// `drm_gpuvm_sm_map_exec_lock()`), with the same contention handling as [`lock`].
+    ///
+    /// The objects the call locks must outlive the [`Exec`], as those of [`lock`] do.
+    ///
+    /// [`lock`]: Self::lock
+    pub(crate) fn call_raw(&mut self, f: impl FnOnce(*mut bindings::drm_exec) -> c_int) -> Result {
+        self.call(f)
+    }
+
     /// Locks `obj` and keeps a reference to it until the [`Exec`] is dropped.
     ///
     /// Fails with `EDEADLK` on contention (pass it on), and `EINTR` when interrupted.

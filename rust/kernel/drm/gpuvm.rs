@@ -1,0 +1,1211 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! GPUVM: GPU virtual address spaces, their mappings, and the split/merge of mappings.
+//!
+//! A [`GpuVm<T>`] is a `struct drm_gpuvm` with the driver's VM state `T` next to it. Its
+//! mappings ([`Va<T>`], `struct drm_gpuva`) map ranges of the VM to ranges of GEM objects;
+//! each (VM, object) pair has a [`VmBo<T>`] (`struct drm_gpuvm_bo`). All three carry driver
+//! data.
+//!
+//! Changing the mappings goes through the C split/merge machinery: [`LockedVm::map`] and
+//! [`LockedVm::unmap`] compute the steps that turn the current mappings into the requested
+//! ones (a map inside an existing mapping splits it; an unmap in the middle leaves two) and
+//! call the driver's [`DriverGpuVm`] step callbacks with each. A step is a typed operation the
+//! callback must consume to return: the only way to build the [`StepDone`] it returns is to
+//! apply the operation to the tree, so a driver cannot forget to insert, remove or link a
+//! mapping.
+//!
+//! Locking:
+//!
+//! * the tree of mappings is behind the VM's mutex: it is reached only through a [`LockedVm`]
+//!   guard, so no mapping can be read or changed concurrently;
+//! * the objects' lists of mappings are protected by their reservation locks (the VM is not in
+//!   immediate mode): a map or unmap locks, with one `drm_exec` acquire context, every object
+//!   whose mappings it changes, so mapping a shared object is safe against concurrent users of
+//!   its reservation lock;
+//! * a removed mapping is handed back to the driver by value ([`RemovedVa`]): nothing else
+//!   refers to it, so it cannot be used after removal.
+//!
+//! Not covered yet: immediate mode (changes from the fence signalling path), eviction and
+//! validation of external objects, and the ops-list (`drm_gpuvm_sm_map_ops_create`) API.
+//!
+//! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
+
+use crate::{
+    alloc::{
+        KBox,
+        KVec, //
+    },
+    bindings,
+    drm::{
+        gem::{
+            shmem::Object,
+            DriverObject, //
+        },
+        Device,
+    },
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    ffi::{
+        c_int,
+        c_void, //
+    },
+    new_mutex,
+    prelude::*,
+    sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        Mutex,
+        MutexGuard, //
+    },
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    ops::{
+        Deref,
+        DerefMut, //
+    },
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+/// A driver's GPU VM: its state, and the callbacks of the split/merge steps.
+///
+/// The callbacks run with the VM locked ([`LockedVm`]) and the reservation locks of every
+/// object involved held. Each gets one operation and must consume it, which applies it to the
+/// tree; between that and returning, the driver updates its own view of the VM (page tables,
+/// for a real GPU). An error stops the remaining steps: the steps done so far stay done.
+pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
+    /// The per-object data of the GEM objects this VM maps.
+    type Object: DriverObject;
+    /// The per-mapping data.
+    type VaData: Send + Sync;
+    /// The per-(VM, object) data, made with `Default` when an object is first mapped.
+    type VmBoData: Default + Send + Sync;
+    /// What the caller of [`LockedVm::map`] and [`LockedVm::unmap`] passes to the steps.
+    type StepContext;
+
+    /// A new mapping: consume `op` with [`OpMap::insert`].
+    fn step_map<'op>(
+        &mut self,
+        op: OpMap<'op, Self>,
+        ctx: &mut Self::StepContext,
+    ) -> Result<StepDone<'op>>;
+
+    /// A mapping to remove entirely: consume `op` with [`OpUnmap::remove`].
+    fn step_unmap<'op>(
+        &mut self,
+        op: OpUnmap<'op, Self>,
+        ctx: &mut Self::StepContext,
+    ) -> Result<StepDone<'op>>;
+
+    /// A mapping to cut: the part before and/or after the affected range stay. Consume `op`
+    /// with [`OpRemap::remap`].
+    fn step_remap<'op>(
+        &mut self,
+        op: OpRemap<'op, Self>,
+        ctx: &mut Self::StepContext,
+    ) -> Result<StepDone<'op>>;
+}
+
+/// Proof that a step's operation was applied to the tree.
+///
+/// Only the consuming methods of the operations make one, for their own step (`'op` is
+/// unique to each step: a proof kept from another step does not fit).
+pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
+
+/// A GPU VM of driver state `T`.
+///
+/// Reference counted: [`ARef<GpuVm<T>>`]; every [`VmBo`] holds a reference too. The driver
+/// owns it through a [`UniqueVm`], whose drop removes the remaining mappings, so that the last
+/// references can go.
+///
+/// # Invariants
+///
+/// `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in a `KBox`
+/// freed by `vm_free_callback`; `inner` protects its tree of mappings and `T`.
+#[repr(C)]
+#[pin_data]
+pub struct GpuVm<T: DriverGpuVm> {
+    vm: Opaque<bindings::drm_gpuvm>,
+    #[pin]
+    inner: Mutex<T>,
+}
+
+// SAFETY: The C VM is thread safe given its locking rules, which the layer follows (the tree is
+// behind `inner`); `T` is `Send`.
+unsafe impl<T: DriverGpuVm> Send for GpuVm<T> {}
+// SAFETY: Shared access reaches `T` and the tree only through `inner`.
+unsafe impl<T: DriverGpuVm> Sync for GpuVm<T> {}
+
+// SAFETY: `drm_gpuvm_get()`/`drm_gpuvm_put()` maintain the refcount; the VM is freed by
+// `vm_free_callback` when it drops to zero.
+unsafe impl<T: DriverGpuVm> AlwaysRefCounted for GpuVm<T> {
+    fn inc_ref(&self) {
+        // SAFETY: `&self` proves a reference is held.
+        unsafe { bindings::drm_gpuvm_get(self.vm.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns.
+        unsafe { bindings::drm_gpuvm_put(obj.as_ref().vm.get()) };
+    }
+}
+
+/// The driver's handle of a [`GpuVm`]: dropping it removes every mapping (without calling the
+/// steps: the VM is going away) and drops the driver's reference.
+pub struct UniqueVm<T: DriverGpuVm>(ARef<GpuVm<T>>);
+
+impl<T: DriverGpuVm> Deref for UniqueVm<T> {
+    type Target = GpuVm<T>;
+
+    fn deref(&self) -> &GpuVm<T> {
+        &self.0
+    }
+}
+
+impl<T: DriverGpuVm> Drop for UniqueVm<T> {
+    fn drop(&mut self) {
+        let mut vm = self.0.lock();
+        vm.clear();
+    }
+}
+
+impl<T: DriverGpuVm> GpuVm<T> {
+    const OPS: bindings::drm_gpuvm_ops = {
+        let mut ops: bindings::drm_gpuvm_ops = pin_init::zeroed();
+        ops.vm_free = Some(vm_free_callback::<T>);
+        ops.vm_bo_alloc = Some(vm_bo_alloc_callback::<T>);
+        ops.vm_bo_free = Some(vm_bo_free_callback::<T>);
+        ops.sm_step_map = Some(step_map_callback::<T>);
+        ops.sm_step_unmap = Some(step_unmap_callback::<T>);
+        ops.sm_step_remap = Some(step_remap_callback::<T>);
+        ops
+    };
+
+    /// Creates a VM of `dev` named `name`, covering `[start, start + range)`, with driver
+    /// state `data` (behind the VM's mutex: it needs no locks of its own).
+    ///
+    /// Fails with `EINVAL` when the range is empty or overflows.
+    pub fn new(
+        dev: &Device<<T::Object as DriverObject>::Driver>,
+        name: &'static CStr,
+        start: u64,
+        range: u64,
+        data: T,
+    ) -> Result<UniqueVm<T>> {
+        if range == 0 || start.checked_add(range).is_none() {
+            return Err(EINVAL);
+        }
+        let boxed = KBox::pin_init(
+            try_pin_init!(Self {
+                vm: Opaque::zeroed(),
+                inner <- new_mutex!(data),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The device is live.
+        let r_obj = from_err_ptr(unsafe { bindings::drm_gpuvm_resv_object_alloc(dev.as_raw()) })?;
+        // SAFETY: The VM stays pinned in its box until `vm_free_callback` frees it.
+        let this = KBox::into_raw(unsafe { Pin::into_inner_unchecked(boxed) });
+        // SAFETY: `this` is valid; `drm_gpuvm_init()` takes references to the device and to
+        // `r_obj` (a private GEM object that is never given a handle), and sets the refcount to
+        // one, which the `ARef` owns. The name is static.
+        unsafe {
+            bindings::drm_gpuvm_init(
+                (*this).vm.get(),
+                name.as_char_ptr(),
+                0,
+                dev.as_raw(),
+                r_obj,
+                start,
+                range,
+                0,
+                0,
+                &Self::OPS,
+            );
+            bindings::drm_gem_object_put(r_obj);
+        }
+        // INVARIANT: initialised with our ops, in a `KBox`.
+        // SAFETY: We own the initial reference.
+        Ok(UniqueVm(unsafe {
+            ARef::from_raw(NonNull::new_unchecked(this))
+        }))
+    }
+
+    /// Locks the VM: its state and its mappings.
+    pub fn lock(&self) -> LockedVm<'_, T> {
+        LockedVm {
+            vm: self,
+            guard: self.inner.lock(),
+        }
+    }
+
+    fn as_raw(&self) -> *mut bindings::drm_gpuvm {
+        self.vm.get()
+    }
+
+    /// The start of the VM's address range.
+    pub fn start(&self) -> u64 {
+        // SAFETY: Set at init, never changed.
+        unsafe { (*self.as_raw()).mm_start }
+    }
+
+    /// The length of the VM's address range.
+    pub fn range(&self) -> u64 {
+        // SAFETY: Set at init, never changed.
+        unsafe { (*self.as_raw()).mm_range }
+    }
+}
+
+/// A locked [`GpuVm`]: access to the driver's state (through `Deref`) and to the mappings.
+pub struct LockedVm<'a, T: DriverGpuVm> {
+    vm: &'a GpuVm<T>,
+    guard: MutexGuard<'a, T>,
+}
+
+impl<T: DriverGpuVm> Deref for LockedVm<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: DriverGpuVm> DerefMut for LockedVm<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+/// What the step callbacks get through the C core's `priv` pointer.
+struct StepArgs<T: DriverGpuVm> {
+    state: *mut T,
+    ctx: *mut T::StepContext,
+    book: Book<T>,
+}
+
+/// The layer's bookkeeping during the steps of a `map` or `unmap`.
+struct Book<T: DriverGpuVm> {
+    /// The VM object of a map request.
+    vm_bo: *mut bindings::drm_gpuvm_bo,
+    /// Objects whose mappings were removed: kept until the reservation locks are dropped, so
+    /// that their last reference is not put inside the acquire context.
+    keep: KVec<ARef<Object<T::Object>>>,
+    /// The first error of the bookkeeping.
+    error: Option<Error>,
+}
+
+impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
+    /// Maps `range` bytes of `obj` at `offset` to `addr`, through the driver's steps.
+    ///
+    /// Existing mappings in the range are cut or removed first (`step_remap`, `step_unmap`),
+    /// then the new one is added (`step_map`). Fails with `EINVAL` when the range is empty,
+    /// overflows, is not inside the VM or not inside the object, and with the steps' errors.
+    pub fn map(
+        &mut self,
+        ctx: &mut T::StepContext,
+        obj: &Object<T::Object>,
+        offset: u64,
+        addr: u64,
+        range: u64,
+    ) -> Result {
+        let end = offset.checked_add(range).ok_or(EINVAL)?;
+        if range == 0 || end > obj.size() as u64 || !self.range_valid(addr, range) {
+            return Err(EINVAL);
+        }
+        let mut req: bindings::drm_gpuvm_map_req = pin_init::zeroed();
+        req.map.va.addr = addr;
+        req.map.va.range = range;
+        req.map.gem.obj = obj.as_raw();
+        req.map.gem.offset = offset;
+        let vm = self.vm.as_raw();
+        let keep;
+        {
+            let (_locked, ()) = crate::drm::gem::resv::Exec::lock_all(true, |l| {
+                // SAFETY: `vm` is live and locked against concurrent changes of its tree; this
+                // locks the object and every object the request's steps touch.
+                l.call_raw(|exec| unsafe {
+                    bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, &mut req)
+                })
+            })?;
+            // SAFETY: The object's reservation lock is held.
+            let vm_bo =
+                from_err_ptr(unsafe { bindings::drm_gpuvm_bo_obtain_locked(vm, obj.as_raw()) })?;
+            let mut args = StepArgs::<T> {
+                state: &mut *self.guard,
+                ctx,
+                book: Book {
+                    vm_bo,
+                    keep: KVec::new(),
+                    error: None,
+                },
+            };
+            // SAFETY: The tree is ours (`self`), the reservation locks of every object involved
+            // are held; `args` outlives the call.
+            let ret = unsafe { bindings::drm_gpuvm_sm_map(vm, (&raw mut args).cast(), &req) };
+            // The mappings hold their own references to the VM object.
+            // SAFETY: The object's reservation lock is still held, as the put may destroy it.
+            unsafe { bindings::drm_gpuvm_bo_put(vm_bo) };
+            keep = core::mem::take(&mut args.book.keep);
+            if let Some(e) = args.book.error {
+                return Err(e);
+            }
+            to_result(ret)?;
+        }
+        drop(keep);
+        Ok(())
+    }
+
+    /// Removes the mappings of `[addr, addr + range)`, through the driver's steps: mappings
+    /// inside it are removed (`step_unmap`), mappings across its edges are cut (`step_remap`).
+    ///
+    /// Fails with `EINVAL` when the range is empty, overflows or is not inside the VM, and
+    /// with the steps' errors.
+    pub fn unmap(&mut self, ctx: &mut T::StepContext, addr: u64, range: u64) -> Result {
+        if range == 0 || !self.range_valid(addr, range) {
+            return Err(EINVAL);
+        }
+        let vm = self.vm.as_raw();
+        let keep;
+        {
+            let (_locked, ()) = crate::drm::gem::resv::Exec::lock_all(true, |l| {
+                // SAFETY: `vm` is live and its tree locked; this locks every object whose
+                // mappings the steps change.
+                l.call_raw(|exec| unsafe {
+                    bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range)
+                })
+            })?;
+            let mut args = StepArgs::<T> {
+                state: &mut *self.guard,
+                ctx,
+                book: Book {
+                    vm_bo: ptr::null_mut(),
+                    keep: KVec::new(),
+                    error: None,
+                },
+            };
+            // SAFETY: As in `map`.
+            let ret =
+                unsafe { bindings::drm_gpuvm_sm_unmap(vm, (&raw mut args).cast(), addr, range) };
+            keep = core::mem::take(&mut args.book.keep);
+            if let Some(e) = args.book.error {
+                return Err(e);
+            }
+            to_result(ret)?;
+        }
+        drop(keep);
+        Ok(())
+    }
+
+    fn range_valid(&self, addr: u64, range: u64) -> bool {
+        // SAFETY: The VM is live; the check reads immutable fields.
+        unsafe { bindings::drm_gpuvm_range_valid(self.vm.as_raw(), addr, range) }
+    }
+
+    /// The mappings, in address order.
+    pub fn vas(&self) -> impl Iterator<Item = &Va<T>> + '_ {
+        let head = {
+            // SAFETY: Only a place is computed.
+            unsafe { &raw mut (*self.vm.as_raw()).rb.list }
+        };
+        // SAFETY: The list is initialised; it changes only with the tree, which `&self` locks.
+        let mut pos = unsafe { (*head).next };
+        core::iter::from_fn(move || {
+            if pos == head {
+                return None;
+            }
+            // SAFETY: `pos` is the `rb.entry` of a `drm_gpuva` in the tree, which is a `Va<T>`
+            // (the layer inserts only those) that lives while it is in the tree.
+            let va = unsafe {
+                let raw = crate::container_of!(pos, bindings::drm_gpuva, rb.entry);
+                pos = (*pos).next;
+                &*raw.cast::<Va<T>>()
+            };
+            Some(va)
+        })
+    }
+
+    /// The mapping that contains `addr`, if any.
+    pub fn find(&self, addr: u64) -> Option<&Va<T>> {
+        // SAFETY: The tree is locked (`&self`).
+        let va = unsafe { bindings::drm_gpuva_find_first(self.vm.as_raw(), addr, 1) };
+        // SAFETY: Every mapping in the tree is a live `Va<T>`.
+        NonNull::new(va).map(|va| unsafe { &*va.as_ptr().cast::<Va<T>>() })
+    }
+
+    /// Removes every mapping without calling the steps.
+    fn clear(&mut self) {
+        let mut vas = KVec::new();
+        for va in self.vas() {
+            if vas.push(ptr::from_ref(va).cast_mut(), GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+        for va in vas {
+            // SAFETY: `va` is a mapping of the tree, which we own; its object is live (the VM
+            // object holds a reference).
+            let obj = unsafe { (*va).obj_raw() };
+            // SAFETY: As above. The object's reservation lock is taken for the unlink, which
+            // may destroy the VM object.
+            unsafe {
+                bindings::dma_resv_lock((*obj).resv, ptr::null_mut());
+                bindings::drm_gem_object_get(obj);
+                bindings::drm_gpuva_remove((*va).va.get());
+                bindings::drm_gpuva_unlink((*va).va.get());
+                bindings::dma_resv_unlock((*obj).resv);
+                bindings::drm_gem_object_put(obj);
+                drop(KBox::from_raw(va));
+            }
+        }
+    }
+}
+
+/// A mapping of a [`GpuVm`], with the driver's data.
+///
+/// # Invariants
+///
+/// `va` is a `struct drm_gpuva` in its VM's tree and linked to a VM object, from
+/// [`OpMap::insert`] or [`OpRemap::remap`] until it is removed.
+#[repr(C)]
+pub struct Va<T: DriverGpuVm> {
+    va: Opaque<bindings::drm_gpuva>,
+    data: T::VaData,
+}
+
+impl<T: DriverGpuVm> Va<T> {
+    /// The start address.
+    pub fn addr(&self) -> u64 {
+        // SAFETY: Fixed while the mapping is in the tree.
+        unsafe { (*self.va.get()).va.addr }
+    }
+
+    /// The length in bytes.
+    pub fn range(&self) -> u64 {
+        // SAFETY: As above.
+        unsafe { (*self.va.get()).va.range }
+    }
+
+    /// The offset in the object.
+    pub fn offset(&self) -> u64 {
+        // SAFETY: As above.
+        unsafe { (*self.va.get()).gem.offset }
+    }
+
+    fn obj_raw(&self) -> *mut bindings::drm_gem_object {
+        // SAFETY: As above.
+        unsafe { (*self.va.get()).gem.obj }
+    }
+
+    /// The mapped object.
+    pub fn object(&self) -> &Object<T::Object> {
+        // SAFETY: The VM object the mapping is linked to holds a reference to the object, which
+        // is of the VM's object type (the layer maps only those).
+        unsafe { &*self.obj_raw().cast::<Object<T::Object>>() }
+    }
+
+    /// The VM object of the mapping: its (VM, object) data.
+    pub fn vm_bo(&self) -> &VmBo<T> {
+        // SAFETY: Linked mappings hold a reference to their VM object, a `VmBo<T>`.
+        unsafe { &*(*self.va.get()).vm_bo.cast::<VmBo<T>>() }
+    }
+
+    /// The driver's data.
+    pub fn data(&self) -> &T::VaData {
+        &self.data
+    }
+}
+
+/// A mapping removed from its VM: the driver gets its data back.
+pub struct RemovedVa<T: DriverGpuVm> {
+    addr: u64,
+    range: u64,
+    offset: u64,
+    data: T::VaData,
+}
+
+impl<T: DriverGpuVm> RemovedVa<T> {
+    /// The start address it had.
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+    /// The length it had.
+    pub fn range(&self) -> u64 {
+        self.range
+    }
+    /// The object offset it had.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+    /// The driver's data.
+    pub fn into_data(self) -> T::VaData {
+        self.data
+    }
+}
+
+/// The (VM, object) pair of mappings, with the driver's data.
+#[repr(C)]
+pub struct VmBo<T: DriverGpuVm> {
+    bo: Opaque<bindings::drm_gpuvm_bo>,
+    data: T::VmBoData,
+}
+
+impl<T: DriverGpuVm> VmBo<T> {
+    /// The driver's data.
+    pub fn data(&self) -> &T::VmBoData {
+        &self.data
+    }
+}
+
+/// A step's new mapping.
+pub struct OpMap<'op, T: DriverGpuVm> {
+    op: &'op bindings::drm_gpuva_op_map,
+    book: *mut Book<T>,
+    _op: PhantomData<&'op ()>,
+}
+
+impl<'op, T: DriverGpuVm> OpMap<'op, T> {
+    /// The start address of the new mapping.
+    pub fn addr(&self) -> u64 {
+        self.op.va.addr
+    }
+    /// Its length.
+    pub fn range(&self) -> u64 {
+        self.op.va.range
+    }
+    /// Its offset in the object.
+    pub fn offset(&self) -> u64 {
+        self.op.gem.offset
+    }
+    /// The object.
+    pub fn object(&self) -> &Object<T::Object> {
+        // SAFETY: The request's object, held by the caller of `map` for the call.
+        unsafe { &*self.op.gem.obj.cast::<Object<T::Object>>() }
+    }
+
+    /// Inserts the mapping into the tree with data `data`, linked to the request's VM object.
+    pub fn insert(self, data: T::VaData) -> Result<StepDone<'op>> {
+        let va = KBox::new(
+            Va::<T> {
+                va: Opaque::zeroed(),
+                data,
+            },
+            GFP_KERNEL,
+        )?;
+        let va = KBox::into_raw(va);
+        // SAFETY: `args` is the live step context; `va` is new and ours until inserted; the
+        // tree is locked, and the object's reservation lock is held for the link.
+        unsafe {
+            bindings::drm_gpuva_map((*(*self.book).vm_bo).vm, (*va).va.get(), self.op);
+            bindings::drm_gpuva_link((*va).va.get(), (*self.book).vm_bo);
+        }
+        Ok(StepDone(PhantomData))
+    }
+}
+
+/// A step's mapping to remove.
+pub struct OpUnmap<'op, T: DriverGpuVm> {
+    op: &'op bindings::drm_gpuva_op_unmap,
+    book: *mut Book<T>,
+    _op: PhantomData<&'op ()>,
+}
+
+impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
+    /// The mapping.
+    pub fn va(&self) -> &Va<T> {
+        // SAFETY: A mapping of the tree, a `Va<T>`.
+        unsafe { &*self.op.va.cast::<Va<T>>() }
+    }
+
+    /// Removes the mapping from the tree and unlinks it; returns it.
+    pub fn remove(self) -> (StepDone<'op>, RemovedVa<T>) {
+        // SAFETY: The bookkeeping is live (the step runs).
+        let removed = unsafe { remove_va::<T>(self.op.va, &mut *self.book) };
+        (StepDone(PhantomData), removed)
+    }
+}
+
+/// Removes and unlinks the mapping `va`, keeping its object for after the locks.
+///
+/// # Safety
+///
+/// `va` must be a `Va<T>` in the locked tree whose object's reservation lock is held.
+unsafe fn remove_va<T: DriverGpuVm>(
+    va: *mut bindings::drm_gpuva,
+    args: &mut Book<T>,
+) -> RemovedVa<T> {
+    let this = va.cast::<Va<T>>();
+    // SAFETY: By the safety requirements.
+    let (obj, addr, range, offset) = unsafe {
+        let v = &*this;
+        (v.obj_raw(), v.addr(), v.range(), v.offset())
+    };
+    // SAFETY: The object is live (the mapping's VM object holds it); we take a reference to put
+    // after the locks are dropped.
+    let keep: ARef<Object<T::Object>> = unsafe { (&*obj.cast::<Object<T::Object>>()).into() };
+    if args.keep.push(keep, GFP_KERNEL).is_err() && args.error.is_none() {
+        // The reference is dropped now, while the lock is held: only a lockdep concern, and
+        // only under memory pressure. Report it.
+        args.error = Some(ENOMEM);
+    }
+    // SAFETY: By the safety requirements; after this nothing refers to the mapping.
+    unsafe {
+        bindings::drm_gpuva_remove(va);
+        bindings::drm_gpuva_unlink(va);
+    }
+    // SAFETY: The mapping was boxed by `OpMap::insert` or `OpRemap::remap` and is ours again.
+    let boxed = unsafe { KBox::from_raw(this) };
+    RemovedVa {
+        addr,
+        range,
+        offset,
+        data: KBox::into_inner(boxed).data,
+    }
+}
+
+/// A step's mapping to cut: the parts before (`prev`) and after (`next`) the affected range
+/// stay, as new mappings.
+pub struct OpRemap<'op, T: DriverGpuVm> {
+    op: &'op bindings::drm_gpuva_op_remap,
+    book: *mut Book<T>,
+    _op: PhantomData<&'op ()>,
+}
+
+/// The address range, and the object offset, of a part of an [`OpRemap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// Start address.
+    pub addr: u64,
+    /// Length.
+    pub range: u64,
+    /// Object offset.
+    pub offset: u64,
+}
+
+impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
+    /// The mapping being cut.
+    pub fn va(&self) -> &Va<T> {
+        // SAFETY: `unmap` and its mapping are set for remap steps; the mapping is in the tree.
+        unsafe { &*(*self.op.unmap).va.cast::<Va<T>>() }
+    }
+
+    fn part(m: *const bindings::drm_gpuva_op_map) -> Option<Part> {
+        // SAFETY: A non-NULL part is valid during the step.
+        (!m.is_null()).then(|| unsafe {
+            Part {
+                addr: (*m).va.addr,
+                range: (*m).va.range,
+                offset: (*m).gem.offset,
+            }
+        })
+    }
+
+    /// The part before the affected range that stays, if any.
+    pub fn prev(&self) -> Option<Part> {
+        Self::part(self.op.prev)
+    }
+
+    /// The part after the affected range that stays, if any.
+    pub fn next(&self) -> Option<Part> {
+        Self::part(self.op.next)
+    }
+
+    /// Cuts the mapping: removes it and inserts the parts that stay, with the data `split`
+    /// gives for each (`prev` first), from the old mapping's data. Returns the old mapping.
+    pub fn remap(
+        self,
+        mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
+    ) -> Result<(StepDone<'op>, RemovedVa<T>)> {
+        let old = self.va();
+        let mut new_va = |m: *const bindings::drm_gpuva_op_map| -> Result<*mut Va<T>> {
+            match Self::part(m) {
+                None => Ok(ptr::null_mut()),
+                Some(p) => Ok(KBox::into_raw(KBox::new(
+                    Va::<T> {
+                        va: Opaque::zeroed(),
+                        data: split(&old.data, p),
+                    },
+                    GFP_KERNEL,
+                )?)),
+            }
+        };
+        let prev = new_va(self.op.prev)?;
+        let next = match new_va(self.op.next) {
+            Ok(n) => n,
+            Err(e) => {
+                if !prev.is_null() {
+                    // SAFETY: Boxed just above, not inserted.
+                    drop(unsafe { KBox::from_raw(prev) });
+                }
+                return Err(e);
+            }
+        };
+        let old_raw = ptr::from_ref(old).cast_mut().cast::<bindings::drm_gpuva>();
+        // SAFETY: The old mapping is linked to a VM object, which stays alive while the new
+        // parts take their references below.
+        let vm_bo = unsafe { (*old_raw).vm_bo };
+        // SAFETY: The bookkeeping is live; the mapping's object's reservation lock is held.
+        let args = unsafe { &mut *self.book };
+        // Removes the old mapping from the tree (keeping our reference to its memory) and
+        // inserts the parts.
+        let raw = |v: *mut Va<T>| -> *mut bindings::drm_gpuva {
+            if v.is_null() {
+                ptr::null_mut()
+            } else {
+                // SAFETY: A boxed new mapping.
+                unsafe { (*v).va.get() }
+            }
+        };
+        // SAFETY: The parts are new; the tree is locked; `op` is this remap step.
+        unsafe {
+            bindings::drm_gpuva_remap(raw(prev), raw(next), self.op);
+            if !prev.is_null() {
+                bindings::drm_gpuva_link(raw(prev), vm_bo);
+            }
+            if !next.is_null() {
+                bindings::drm_gpuva_link(raw(next), vm_bo);
+            }
+        }
+        // The old mapping is out of the tree already; unlink and free it.
+        // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked.
+        let removed = unsafe { unlink_removed::<T>(old_raw, args) };
+        Ok((StepDone(PhantomData), removed))
+    }
+}
+
+/// Unlinks a mapping already removed from the tree and gives its data back.
+///
+/// # Safety
+///
+/// `va` must be a `Va<T>` out of the tree, linked, whose object's reservation lock is held.
+unsafe fn unlink_removed<T: DriverGpuVm>(
+    va: *mut bindings::drm_gpuva,
+    args: &mut Book<T>,
+) -> RemovedVa<T> {
+    let this = va.cast::<Va<T>>();
+    // SAFETY: By the safety requirements.
+    let (obj, addr, range, offset) = unsafe {
+        let v = &*this;
+        (v.obj_raw(), v.addr(), v.range(), v.offset())
+    };
+    // SAFETY: As in `remove_va`.
+    let keep: ARef<Object<T::Object>> = unsafe { (&*obj.cast::<Object<T::Object>>()).into() };
+    if args.keep.push(keep, GFP_KERNEL).is_err() && args.error.is_none() {
+        args.error = Some(ENOMEM);
+    }
+    // SAFETY: By the safety requirements.
+    unsafe { bindings::drm_gpuva_unlink(va) };
+    // SAFETY: Boxed by the layer, ours again.
+    let boxed = unsafe { KBox::from_raw(this) };
+    RemovedVa {
+        addr,
+        range,
+        offset,
+        data: KBox::into_inner(boxed).data,
+    }
+}
+
+/// `drm_gpuvm_ops.vm_free`: frees the VM once its last reference is gone.
+///
+/// # Safety
+///
+/// Called by the C core only, once, for a `GpuVm<T>` whose refcount dropped to zero.
+unsafe extern "C" fn vm_free_callback<T: DriverGpuVm>(vm: *mut bindings::drm_gpuvm) {
+    // SAFETY: `vm` is the first field of a boxed `GpuVm<T>` that no one reaches any more.
+    drop(unsafe { KBox::from_raw(vm.cast::<GpuVm<T>>()) });
+}
+
+/// `drm_gpuvm_ops.vm_bo_alloc`: a zeroed `VmBo<T>` with default data.
+///
+/// # Safety
+///
+/// Called by the C core only.
+unsafe extern "C" fn vm_bo_alloc_callback<T: DriverGpuVm>() -> *mut bindings::drm_gpuvm_bo {
+    match KBox::new(
+        VmBo::<T> {
+            bo: Opaque::zeroed(),
+            data: T::VmBoData::default(),
+        },
+        GFP_KERNEL,
+    ) {
+        Ok(b) => KBox::into_raw(b).cast(),
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+/// `drm_gpuvm_ops.vm_bo_free`.
+///
+/// # Safety
+///
+/// Called by the C core only, once, with a `VmBo<T>` of `vm_bo_alloc_callback`.
+unsafe extern "C" fn vm_bo_free_callback<T: DriverGpuVm>(vm_bo: *mut bindings::drm_gpuvm_bo) {
+    // SAFETY: By the safety requirements.
+    drop(unsafe { KBox::from_raw(vm_bo.cast::<VmBo<T>>()) });
+}
+
+/// Runs a driver step and turns its result into the C return value.
+///
+/// # Safety
+///
+/// `priv_` must be the `StepArgs<T>` of the running `map` or `unmap`.
+unsafe fn run_step<T: DriverGpuVm>(
+    priv_: *mut c_void,
+    f: impl FnOnce(&mut T, &mut T::StepContext, *mut Book<T>) -> Result,
+) -> c_int {
+    let args = priv_.cast::<StepArgs<T>>();
+    // SAFETY: By the safety requirements: the state and context are exclusively borrowed by
+    // `map`/`unmap` for the C call, and reached only here; the step's operation reaches the
+    // bookkeeping, a distinct field, through its raw pointer.
+    let (state, ctx, book) = unsafe {
+        (
+            &mut *(*args).state,
+            &mut *(*args).ctx,
+            &raw mut (*args).book,
+        )
+    };
+    match f(state, ctx, book) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `drm_gpuvm_ops.sm_step_map`.
+///
+/// # Safety
+///
+/// Called by the C core only, from `drm_gpuvm_sm_map()` of `LockedVm::map`.
+unsafe extern "C" fn step_map_callback<T: DriverGpuVm>(
+    op: *mut bindings::drm_gpuva_op,
+    priv_: *mut c_void,
+) -> c_int {
+    // SAFETY: `priv_` is our `StepArgs`; `op` is a map step, valid during the call.
+    unsafe {
+        run_step::<T>(priv_, |state, ctx, book| {
+            let op = OpMap {
+                op: &(*op).__bindgen_anon_1.map,
+                book,
+                _op: PhantomData,
+            };
+            state.step_map(op, ctx).map(|_| ())
+        })
+    }
+}
+
+/// `drm_gpuvm_ops.sm_step_unmap`.
+///
+/// # Safety
+///
+/// Called by the C core only, from `drm_gpuvm_sm_map()` or `drm_gpuvm_sm_unmap()` of a
+/// `LockedVm`.
+unsafe extern "C" fn step_unmap_callback<T: DriverGpuVm>(
+    op: *mut bindings::drm_gpuva_op,
+    priv_: *mut c_void,
+) -> c_int {
+    // SAFETY: As in `step_map_callback`, for an unmap step.
+    unsafe {
+        run_step::<T>(priv_, |state, ctx, book| {
+            let op = OpUnmap {
+                op: &(*op).__bindgen_anon_1.unmap,
+                book,
+                _op: PhantomData,
+            };
+            state.step_unmap(op, ctx).map(|_| ())
+        })
+    }
+}
+
+/// `drm_gpuvm_ops.sm_step_remap`.
+///
+/// # Safety
+///
+/// As for `step_unmap_callback`, for a remap step.
+unsafe extern "C" fn step_remap_callback<T: DriverGpuVm>(
+    op: *mut bindings::drm_gpuva_op,
+    priv_: *mut c_void,
+) -> c_int {
+    // SAFETY: As in `step_map_callback`, for a remap step.
+    unsafe {
+        run_step::<T>(priv_, |state, ctx, book| {
+            let op = OpRemap {
+                op: &(*op).__bindgen_anon_1.remap,
+                book,
+                _op: PhantomData,
+            };
+            state.step_remap(op, ctx).map(|_| ())
+        })
+    }
+}
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_drm_gpuvm)]
+mod tests {
+    use super::*;
+    use crate::drm::{
+        gem::Caching,
+        testing::{
+            GemDevice,
+            TestBo,
+            LIVE_BOS, //
+        },
+    };
+    use crate::sync::atomic::Relaxed;
+
+    /// A VM that logs its steps and tags each mapping.
+    #[derive(Default)]
+    struct TestVm {
+        maps: u32,
+        unmaps: u32,
+        remaps: u32,
+    }
+
+    impl DriverGpuVm for TestVm {
+        type Object = TestBo;
+        type VaData = u32;
+        type VmBoData = ();
+        type StepContext = u32;
+
+        fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<StepDone<'op>> {
+            self.maps += 1;
+            op.insert(*tag)
+        }
+
+        fn step_unmap<'op>(
+            &mut self,
+            op: OpUnmap<'op, Self>,
+            _: &mut u32,
+        ) -> Result<StepDone<'op>> {
+            self.unmaps += 1;
+            Ok(op.remove().0)
+        }
+
+        fn step_remap<'op>(
+            &mut self,
+            op: OpRemap<'op, Self>,
+            _: &mut u32,
+        ) -> Result<StepDone<'op>> {
+            self.remaps += 1;
+            // The parts keep the tag of the mapping they come from.
+            Ok(op.remap(|tag, _part| *tag)?.0)
+        }
+    }
+
+    const PAGE: u64 = 4096;
+    const VM_START: u64 = 0x10_0000;
+    const VM_RANGE: u64 = 0x100_0000;
+
+    /// The mappings as (addr, range, offset, tag, which object).
+    fn state(
+        vm: &LockedVm<'_, TestVm>,
+        objs: &[&Object<TestBo>],
+    ) -> Result<KVec<(u64, u64, u64, u32, usize)>> {
+        let mut v = KVec::new();
+        for va in vm.vas() {
+            let which = objs
+                .iter()
+                .position(|o| core::ptr::eq(*o, va.object()))
+                .ok_or(EINVAL)?;
+            v.push(
+                (va.addr(), va.range(), va.offset(), *va.data(), which),
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(v)
+    }
+
+    fn setup() -> Result<(GemDevice, UniqueVm<TestVm>)> {
+        let t = GemDevice::new(c"rust-drm-kunit-gpuvm", false)?;
+        let vm = GpuVm::new(&t.dev, c"kunit", VM_START, VM_RANGE, TestVm::default())?;
+        Ok((t, vm))
+    }
+
+    fn bo(t: &GemDevice, pages: u64) -> Result<ARef<Object<TestBo>>> {
+        Object::new(
+            &t.dev,
+            (pages * PAGE) as usize,
+            Caching::Cached,
+            TestBo::new(0),
+        )
+    }
+
+    #[test]
+    fn split_and_unmap_cases() -> Result {
+        let (t, vm) = setup()?;
+        let (a, b) = (bo(&t, 64)?, bo(&t, 64)?);
+        let objs = [&*a, &*b];
+        let mut l = vm.lock();
+        let s = VM_START;
+
+        // A map inside an existing mapping splits it in three.
+        l.map(&mut 1, &a, 0, s, 16 * PAGE)?;
+        l.map(&mut 2, &b, 8 * PAGE, s + 4 * PAGE, 4 * PAGE)?;
+        assert_eq!(
+            &state(&l, &objs)?[..],
+            &[
+                (s, 4 * PAGE, 0, 1, 0),
+                (s + 4 * PAGE, 4 * PAGE, 8 * PAGE, 2, 1),
+                (s + 8 * PAGE, 8 * PAGE, 8 * PAGE, 1, 0),
+            ]
+        );
+        assert_eq!((l.maps, l.remaps), (2, 1));
+
+        // Unmap of a middle part of one mapping leaves two.
+        l.unmap(&mut 0, s + 10 * PAGE, 2 * PAGE)?;
+        assert_eq!(
+            &state(&l, &objs)?[..],
+            &[
+                (s, 4 * PAGE, 0, 1, 0),
+                (s + 4 * PAGE, 4 * PAGE, 8 * PAGE, 2, 1),
+                (s + 8 * PAGE, 2 * PAGE, 8 * PAGE, 1, 0),
+                (s + 12 * PAGE, 4 * PAGE, 12 * PAGE, 1, 0),
+            ]
+        );
+
+        // An unmap across several: cuts the first and last, removes those inside.
+        l.unmap(&mut 0, s + 2 * PAGE, 12 * PAGE)?;
+        assert_eq!(
+            &state(&l, &objs)?[..],
+            &[
+                (s, 2 * PAGE, 0, 1, 0),
+                (s + 14 * PAGE, 2 * PAGE, 14 * PAGE, 1, 0)
+            ]
+        );
+
+        // A map over the exact range of a mapping replaces it; at an edge, it cuts.
+        l.map(&mut 3, &b, 0, s, 2 * PAGE)?;
+        l.map(&mut 4, &b, 0, s + 15 * PAGE, 4 * PAGE)?;
+        assert_eq!(
+            &state(&l, &objs)?[..],
+            &[
+                (s, 2 * PAGE, 0, 3, 1),
+                (s + 14 * PAGE, PAGE, 14 * PAGE, 1, 0),
+                (s + 15 * PAGE, 4 * PAGE, 0, 4, 1),
+            ]
+        );
+        assert!(l.find(s + 15 * PAGE + 5).is_some_and(|va| *va.data() == 4));
+        assert!(l.find(s + 3 * PAGE).is_none());
+        // Unmapping where nothing is mapped is fine.
+        l.unmap(&mut 0, s + 100 * PAGE, PAGE)?;
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_ranges() -> Result {
+        let (t, vm) = setup()?;
+        let a = bo(&t, 4)?;
+        let mut l = vm.lock();
+        let s = VM_START;
+        for (off, addr, range) in [
+            (0, s, 0),                          // empty
+            (0, s - PAGE, 2 * PAGE),            // starts before the VM
+            (0, s + VM_RANGE - PAGE, 2 * PAGE), // ends after it
+            (0, u64::MAX - PAGE, 2 * PAGE),     // overflows
+            (2 * PAGE, s, 4 * PAGE),            // past the end of the object
+            (u64::MAX, s, PAGE),                // offset overflows
+        ] {
+            assert_eq!(l.map(&mut 0, &a, off, addr, range), Err(EINVAL));
+        }
+        assert_eq!(l.unmap(&mut 0, s, 0), Err(EINVAL));
+        assert_eq!(l.unmap(&mut 0, u64::MAX, 2), Err(EINVAL));
+        assert_eq!(l.vas().count(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn lifetimes() -> Result {
+        let base = LIVE_BOS.load(Relaxed);
+        let (t, vm) = setup()?;
+        let a = bo(&t, 8)?;
+        {
+            let mut l = vm.lock();
+            l.map(&mut 1, &a, 0, VM_START, 8 * PAGE)?;
+            l.map(&mut 2, &a, 0, VM_START + 0x10000, 8 * PAGE)?;
+            // Both mappings share one VM object.
+            let mut vas = l.vas().map(|va| ptr::from_ref(va.vm_bo()));
+            let (first, second) = (vas.next(), vas.next());
+            assert!(first.is_some() && first == second && vas.next().is_none());
+        }
+        // The object, dropped while mapped, lives while a mapping does.
+        drop(a);
+        assert_eq!(LIVE_BOS.load(Relaxed), base + 1);
+        vm.lock().unmap(&mut 0, VM_START, 8 * PAGE)?;
+        assert_eq!(LIVE_BOS.load(Relaxed), base + 1);
+        // Dropping the VM with a mapping left removes it, and the object goes.
+        drop(vm);
+        assert_eq!(LIVE_BOS.load(Relaxed), base);
+        drop(t);
+        Ok(())
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// The model: non-overlapping (start, end, offset, tag, object) intervals, sorted.
+    type Model = KVec<(u64, u64, u64, u32, usize)>;
+
+    /// Cuts `[a, b)` out of the model.
+    fn model_cut(m: &Model, a: u64, b: u64) -> Result<Model> {
+        let mut out = KVec::new();
+        for &(s, e, off, tag, o) in m.iter() {
+            if e <= a || s >= b {
+                out.push((s, e, off, tag, o), GFP_KERNEL)?;
+                continue;
+            }
+            if s < a {
+                out.push((s, a, off, tag, o), GFP_KERNEL)?;
+            }
+            if e > b {
+                out.push((b, e, off + (b - s), tag, o), GFP_KERNEL)?;
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn random_against_model() -> Result {
+        let (t, vm) = setup()?;
+        let (a, b) = (bo(&t, 64)?, bo(&t, 64)?);
+        let objs = [&*a, &*b];
+        let mut rng = Rng(0x5eed_1234_abcd);
+        let mut model = Model::new();
+        let mut l = vm.lock();
+        const SPAN: u64 = 256;
+        for i in 0..2000u32 {
+            let addr = VM_START + rng.below(SPAN) * PAGE;
+            let range = (1 + rng.below(24)) * PAGE;
+            if rng.below(3) == 0 {
+                l.unmap(&mut 0, addr, range)?;
+                model = model_cut(&model, addr, addr + range)?;
+            } else {
+                let which = rng.below(2) as usize;
+                let offset = rng.below(64 - range / PAGE + 1) * PAGE;
+                let mut tag = i;
+                l.map(&mut tag, objs[which], offset, addr, range)?;
+                model = model_cut(&model, addr, addr + range)?;
+                model.push((addr, addr + range, offset, i, which), GFP_KERNEL)?;
+                model.sort_unstable_by_key(|m| m.0);
+            }
+            let got = state(&l, &objs)?;
+            assert_eq!(got.len(), model.len());
+            for (g, m) in got.iter().zip(model.iter()) {
+                assert_eq!(*g, (m.0, m.1 - m.0, m.2, m.3, m.4));
+            }
+        }
+        Ok(())
+    }
+}
