@@ -53,6 +53,10 @@ use kernel::{
             self,
             shmem, //
         },
+        gpuvm::{
+            self,
+            GpuVm, //
+        },
         ioctl, //
     },
     faux,
@@ -66,6 +70,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        Arc,
         Mutex, //
     },
     uaccess::{
@@ -97,6 +102,8 @@ struct VrustData {
     open_files: Mutex<u64>,
     /// Buffers of the device still allocated.
     live_buffers: Atomic<i64>,
+    /// The id of the next buffer.
+    next_bo_id: Atomic<u64>,
 }
 
 /// The largest buffer, `VRUST_BO_MAX_SIZE`.
@@ -110,6 +117,8 @@ type Bo = shmem::Object<VrustBo>;
 struct VrustBo {
     /// `VRUST_BO_*`.
     flags: u32,
+    /// Unique on the device.
+    id: u64,
     /// The device, to count live buffers.
     dev: ARef<drm::Device<Vrust>>,
 }
@@ -120,6 +129,7 @@ impl VrustBo {
         // Counted before the buffer exists: if making it fails, the drop uncounts it.
         Ok(VrustBo {
             flags,
+            id: dev.next_bo_id.fetch_add(1, Relaxed),
             dev: dev.into(),
         })
     }
@@ -157,6 +167,107 @@ struct VrustFile {
     /// The `COUNTER` of this file.
     #[pin]
     counter: Mutex<u64>,
+    /// The GPU VMs of this file.
+    #[pin]
+    vms: Mutex<VmTable>,
+}
+
+/// The GPU VMs of a file, by id.
+#[derive(Default)]
+struct VmTable {
+    next_id: u32,
+    vms: KVec<(u32, Arc<gpuvm::UniqueVm<VrustVm>>)>,
+}
+
+impl VrustFile {
+    /// The VM `id` of this file.
+    fn vm(&self, id: u32) -> Result<Arc<gpuvm::UniqueVm<VrustVm>>> {
+        let table = self.vms.lock();
+        let (_, vm) = table.vms.iter().find(|(i, _)| *i == id).ok_or(ENOENT)?;
+        Ok(vm.clone())
+    }
+}
+
+/// The state of a GPU VM: the software GPU has no page tables, it resolves addresses through
+/// the VM's mappings when it runs; the state counts them, for the limit.
+#[derive(Default)]
+struct VrustVm {
+    mappings: usize,
+}
+
+impl gpuvm::DriverGpuVm for VrustVm {
+    type Object = VrustBo;
+    type VaData = ();
+    type VmBoData = ();
+    type StepContext = ();
+
+    fn step_map<'op>(
+        &mut self,
+        op: gpuvm::OpMap<'op, Self>,
+        _: &mut (),
+    ) -> Result<gpuvm::StepDone<'op>> {
+        let done = op.insert(())?;
+        self.mappings += 1;
+        Ok(done)
+    }
+
+    fn step_unmap<'op>(
+        &mut self,
+        op: gpuvm::OpUnmap<'op, Self>,
+        _: &mut (),
+    ) -> Result<gpuvm::StepDone<'op>> {
+        let (done, _removed) = op.remove();
+        self.mappings -= 1;
+        Ok(done)
+    }
+
+    fn step_remap<'op>(
+        &mut self,
+        op: gpuvm::OpRemap<'op, Self>,
+        _: &mut (),
+    ) -> Result<gpuvm::StepDone<'op>> {
+        let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
+        let (done, _removed) = op.remap(|_, _| ())?;
+        self.mappings = self.mappings - 1 + parts;
+        Ok(done)
+    }
+}
+
+/// Where a GPU address range lies: `(va index in the walk, object, offset, length)` chunks.
+struct Chunk {
+    bo: ARef<Bo>,
+    offset: usize,
+    len: usize,
+}
+
+/// The mapping chunk at GPU address `addr`, at most `len` bytes long.
+fn resolve(vm: &gpuvm::LockedVm<'_, VrustVm>, addr: u64, len: u64) -> Result<Chunk> {
+    let va = vm.find(addr).ok_or(EFAULT)?;
+    let in_va = addr - va.addr();
+    let n = len.min(va.range() - in_va);
+    Ok(Chunk {
+        bo: va.object().into(),
+        offset: usize::try_from(va.offset() + in_va)?,
+        len: usize::try_from(n)?,
+    })
+}
+
+/// A kernel mapping kept across the chunks of a command, while they hit the same buffer.
+#[derive(Default)]
+struct MapCache(Option<shmem::VMap<VrustBo>>);
+
+impl MapCache {
+    fn get(&mut self, bo: &Bo) -> Result<&shmem::VMap<VrustBo>> {
+        let hit = self
+            .0
+            .as_ref()
+            .is_some_and(|m| core::ptr::eq(m.object(), bo));
+        if !hit {
+            self.0 = None;
+            self.0 = Some(bo.vmap()?);
+        }
+        self.0.as_ref().ok_or(EINVAL)
+    }
 }
 
 impl drm::DriverFile for VrustFile {
@@ -166,6 +277,7 @@ impl drm::DriverFile for VrustFile {
         try_pin_init!(VrustFile {
             dev: dev.into(),
             counter <- new_mutex!(0),
+            vms <- new_mutex!(VmTable::default()),
         })
         // Counted once the file is sure to open; the drop uncounts it.
         .pin_chain(|file| {
@@ -279,6 +391,7 @@ impl Vrust {
         arg.flags = bo.flags;
         arg.size = bo.size() as u64;
         arg.offset = bo.mmap_offset();
+        arg.id = bo.id;
         Ok(0)
     }
 
@@ -344,6 +457,203 @@ impl Vrust {
     }
 }
 
+/// The size of a `struct drm_vrust_cmd`.
+const CMD_SIZE: usize = core::mem::size_of::<uapi::drm_vrust_cmd>();
+
+impl Vrust {
+    fn vm_create(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &mut uapi::drm_vrust_vm_create,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        if arg.pad != 0 {
+            return Err(EINVAL);
+        }
+        let mut table = file.vms.lock();
+        if table.vms.len() >= uapi::VRUST_MAX_VMS_PER_FILE as usize {
+            return Err(ENOSPC);
+        }
+        let vm = GpuVm::new(
+            &file.dev,
+            c"vrust",
+            uapi::VRUST_VM_START.into(),
+            uapi::VRUST_VM_SIZE,
+            VrustVm::default(),
+        )?;
+        table.next_id = table.next_id.checked_add(1).ok_or(ENOSPC)?;
+        let id = table.next_id;
+        table
+            .vms
+            .push((id, Arc::new(vm, GFP_KERNEL)?), GFP_KERNEL)?;
+        arg.vm_id = id;
+        Ok(0)
+    }
+
+    fn vm_destroy(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &uapi::drm_vrust_vm_destroy,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        if arg.pad != 0 {
+            return Err(EINVAL);
+        }
+        let vm = {
+            let mut table = file.vms.lock();
+            let i = table
+                .vms
+                .iter()
+                .position(|(id, _)| *id == arg.vm_id)
+                .ok_or(ENOENT)?;
+            table.vms.remove(i)?
+        };
+        // Its mappings go when the last user (a running EXEC, say) lets go, outside the table
+        // lock.
+        drop(vm);
+        Ok(0)
+    }
+
+    fn vm_bind(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &uapi::drm_vrust_vm_bind,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        let page = PAGE_SIZE as u64;
+        if arg.pad != 0 || (arg.addr | arg.range | arg.offset) % page != 0 {
+            return Err(EINVAL);
+        }
+        let vm = file.vm(arg.vm_id)?;
+        let mut vm = vm.lock();
+        let max = uapi::VRUST_VM_MAX_MAPPINGS as usize;
+        match arg.op {
+            uapi::VRUST_BIND_MAP => {
+                // A map can cut one mapping in two around the new one.
+                if vm.mappings + 2 > max {
+                    return Err(ENOSPC);
+                }
+                let bo = Bo::lookup(file, arg.handle)?;
+                vm.map(&mut (), &bo, arg.offset, arg.addr, arg.range)?;
+            }
+            uapi::VRUST_BIND_UNMAP => {
+                if arg.handle != 0 || arg.offset != 0 {
+                    return Err(EINVAL);
+                }
+                // An unmap can cut one mapping in two.
+                if vm.mappings + 1 > max {
+                    return Err(ENOSPC);
+                }
+                vm.unmap(&mut (), arg.addr, arg.range)?;
+            }
+            _ => return Err(EINVAL),
+        }
+        Ok(0)
+    }
+
+    fn vm_query(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &mut uapi::drm_vrust_vm_query,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        let vm = file.vm(arg.vm_id)?;
+        let vm = vm.lock();
+        let room = usize::try_from(arg.count)?;
+        let size = core::mem::size_of::<uapi::drm_vrust_vm_mapping>();
+        let ptr = UserPtr::from_addr(usize::try_from(arg.mappings).map_err(|_| EFAULT)?);
+        let mut writer = UserSlice::new(ptr, room.checked_mul(size).ok_or(EINVAL)?).writer();
+        let mut total = 0u32;
+        for va in vm.vas() {
+            if (total as usize) < room {
+                let mut m = [0u8; 32];
+                for (i, v) in [va.addr(), va.range(), va.offset(), va.object().id]
+                    .into_iter()
+                    .enumerate()
+                {
+                    m[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+                }
+                writer.write_slice(&m)?;
+            }
+            total += 1;
+        }
+        arg.count = total;
+        Ok(0)
+    }
+
+    /// `FILL`: sets `len` bytes at GPU address `dst` to `value`.
+    fn gpu_fill(vm: &gpuvm::LockedVm<'_, VrustVm>, dst: u64, len: u64, value: u8) -> Result {
+        dst.checked_add(len).ok_or(EINVAL)?;
+        let (mut at, mut left) = (dst, len);
+        let mut cache = MapCache::default();
+        while left > 0 {
+            let c = resolve(vm, at, left)?;
+            cache.get(&c.bo)?.fill(c.offset, c.len, value)?;
+            at += c.len as u64;
+            left -= c.len as u64;
+        }
+        Ok(())
+    }
+
+    /// `COPY`: copies `len` bytes from GPU address `src` to `dst`.
+    fn gpu_copy(vm: &gpuvm::LockedVm<'_, VrustVm>, src: u64, dst: u64, len: u64) -> Result {
+        let (src_end, dst_end) = (
+            src.checked_add(len).ok_or(EINVAL)?,
+            dst.checked_add(len).ok_or(EINVAL)?,
+        );
+        if src < dst_end && dst < src_end {
+            return Err(EINVAL);
+        }
+        let (mut s, mut d, mut left) = (src, dst, len);
+        let (mut src_maps, mut dst_maps) = (MapCache::default(), MapCache::default());
+        while left > 0 {
+            let from = resolve(vm, s, left)?;
+            let to = resolve(vm, d, from.len as u64)?;
+            let n = to.len;
+            let src_map = src_maps.get(&from.bo)?;
+            dst_maps
+                .get(&to.bo)?
+                .copy_from(to.offset, src_map, from.offset, n)?;
+            s += n as u64;
+            d += n as u64;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    fn exec(
+        _dev: &drm::Registered<'_, Self>,
+        arg: &mut uapi::drm_vrust_exec,
+        file: &drm::File<Self>,
+    ) -> Result<u32> {
+        arg.done = 0;
+        if arg.pad != 0 || arg.count > uapi::VRUST_EXEC_MAX_CMDS {
+            return Err(EINVAL);
+        }
+        // The commands are copied in before any lock is taken.
+        let len = usize::try_from(arg.count)? * CMD_SIZE;
+        let ptr = UserPtr::from_addr(usize::try_from(arg.cmds).map_err(|_| EFAULT)?);
+        let mut raw = KVVec::with_capacity(len, GFP_KERNEL)?;
+        UserSlice::new(ptr, len).read_all(&mut raw, GFP_KERNEL)?;
+        let vm = file.vm(arg.vm_id)?;
+        let vm = vm.lock();
+        for cmd in raw.chunks_exact(CMD_SIZE) {
+            let u32_at =
+                |i: usize| u32::from_ne_bytes([cmd[i], cmd[i + 1], cmd[i + 2], cmd[i + 3]]);
+            let u64_at = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&cmd[i..i + 8]);
+                u64::from_ne_bytes(b)
+            };
+            let (op, value, src, dst, len) =
+                (u32_at(0), u32_at(4), u64_at(8), u64_at(16), u64_at(24));
+            match op {
+                uapi::VRUST_CMD_FILL => Self::gpu_fill(&vm, dst, len, value as u8)?,
+                uapi::VRUST_CMD_COPY => Self::gpu_copy(&vm, src, dst, len)?,
+                _ => return Err(EINVAL),
+            }
+            arg.done += 1;
+        }
+        Ok(0)
+    }
+}
+
 #[vtable]
 impl drm::Driver for Vrust {
     type Data = VrustData;
@@ -370,6 +680,12 @@ impl drm::Driver for Vrust {
         (IOWR, DRM_IOCTL_VRUST_GEM_INFO, drm_vrust_gem_info, Vrust::gem_info, RENDER_ALLOW),
         (IOW, DRM_IOCTL_VRUST_GEM_PWRITE, drm_vrust_gem_rw, Vrust::gem_pwrite, RENDER_ALLOW),
         (IOW, DRM_IOCTL_VRUST_GEM_PREAD, drm_vrust_gem_rw, Vrust::gem_pread, RENDER_ALLOW),
+        (IOWR, DRM_IOCTL_VRUST_VM_CREATE, drm_vrust_vm_create, Vrust::vm_create, RENDER_ALLOW),
+        (IOW, DRM_IOCTL_VRUST_VM_DESTROY, drm_vrust_vm_destroy, Vrust::vm_destroy,
+            RENDER_ALLOW),
+        (IOW, DRM_IOCTL_VRUST_VM_BIND, drm_vrust_vm_bind, Vrust::vm_bind, RENDER_ALLOW),
+        (IOWR, DRM_IOCTL_VRUST_VM_QUERY, drm_vrust_vm_query, Vrust::vm_query, RENDER_ALLOW),
+        (IOWR, DRM_IOCTL_VRUST_EXEC, drm_vrust_exec, Vrust::exec, RENDER_ALLOW),
     };
 }
 
@@ -390,6 +706,7 @@ impl Live {
                 value <- new_mutex!(0),
                 open_files <- new_mutex!(0),
                 live_buffers: Atomic::new(0),
+                next_bo_id: Atomic::new(1),
             }),
         )?;
         Ok(Self {

@@ -55,6 +55,26 @@ extern "C" {
 /* The buffer was made by DRM_IOCTL_MODE_CREATE_DUMB. */
 #define VRUST_BO_DUMB			(1 << 2)
 
+/* GPU VMs (DRM_IOCTL_VRUST_VM_*): the address range of every VM. */
+#define VRUST_VM_START			(1ULL << 20)
+#define VRUST_VM_SIZE			(1ULL << 40)
+/* The most mappings a VM holds; a bind that could need more fails with -ENOSPC. */
+#define VRUST_VM_MAX_MAPPINGS		4096
+/* The most VMs a file holds; VM_CREATE fails with -ENOSPC beyond. */
+#define VRUST_MAX_VMS_PER_FILE		64
+
+/* Operations of DRM_IOCTL_VRUST_VM_BIND. */
+#define VRUST_BIND_MAP			1
+#define VRUST_BIND_UNMAP		2
+
+/* Commands of DRM_IOCTL_VRUST_EXEC, run by the software GPU on a VM's mappings. */
+/* Sets len bytes at GPU address dst to the low byte of value. */
+#define VRUST_CMD_FILL			1
+/* Copies len bytes from GPU address src to GPU address dst (the ranges must not overlap). */
+#define VRUST_CMD_COPY			2
+/* The most commands of one EXEC. */
+#define VRUST_EXEC_MAX_CMDS		1024
+
 /* The largest buffer DRM_IOCTL_VRUST_GEM_CREATE makes, and imports accept, in bytes. */
 #define VRUST_BO_MAX_SIZE		(1ULL << 30)
 
@@ -126,6 +146,8 @@ struct drm_vrust_gem_info {
 	__u64 size;
 	/** @offset: out, the offset to mmap() the buffer at, on the node the file opened */
 	__u64 offset;
+	/** @id: out, a number unique to the buffer on this device (VM_QUERY reports it) */
+	__u64 id;
 };
 
 /*
@@ -145,6 +167,96 @@ struct drm_vrust_gem_rw {
 	__u64 ptr;
 };
 
+struct drm_vrust_vm_create {
+	/** @vm_id: out, the id of the new VM in the calling file (never 0) */
+	__u32 vm_id;
+	/** @pad: must be zero */
+	__u32 pad;
+};
+
+struct drm_vrust_vm_destroy {
+	/** @vm_id: in, a VM of the calling file; an unknown one fails with -ENOENT */
+	__u32 vm_id;
+	/** @pad: must be zero */
+	__u32 pad;
+};
+
+/*
+ * Argument of DRM_IOCTL_VRUST_VM_BIND. MAP maps @range bytes of buffer @handle at @offset to
+ * GPU address @addr, replacing what was mapped there; UNMAP removes the mappings of
+ * [@addr, @addr + @range), cutting those across its edges. Addresses, offsets and lengths must
+ * be page aligned, non-zero, inside the VM and (MAP) inside the buffer, or -EINVAL.
+ */
+struct drm_vrust_vm_bind {
+	/** @vm_id: in, a VM of the calling file, or -ENOENT */
+	__u32 vm_id;
+	/** @op: in, VRUST_BIND_MAP or VRUST_BIND_UNMAP */
+	__u32 op;
+	/** @handle: in, MAP: a buffer handle of the calling file, or -ENOENT; UNMAP: 0 */
+	__u32 handle;
+	/** @pad: must be zero */
+	__u32 pad;
+	/** @addr: in, GPU address */
+	__u64 addr;
+	/** @range: in, length in bytes */
+	__u64 range;
+	/** @offset: in, MAP: offset in the buffer; UNMAP: 0 */
+	__u64 offset;
+};
+
+/* One mapping, as DRM_IOCTL_VRUST_VM_QUERY reports it. */
+struct drm_vrust_vm_mapping {
+	/** @addr: GPU address */
+	__u64 addr;
+	/** @range: length in bytes */
+	__u64 range;
+	/** @offset: offset in the buffer */
+	__u64 offset;
+	/** @bo_id: the buffer's id (DRM_IOCTL_VRUST_GEM_INFO) */
+	__u64 bo_id;
+};
+
+struct drm_vrust_vm_query {
+	/** @vm_id: in, a VM of the calling file, or -ENOENT */
+	__u32 vm_id;
+	/** @count: in, room in @mappings; out, the number of mappings (all of them) */
+	__u32 count;
+	/** @mappings: in, user address of an array of struct drm_vrust_vm_mapping, by address */
+	__u64 mappings;
+};
+
+/* One command of DRM_IOCTL_VRUST_EXEC. */
+struct drm_vrust_cmd {
+	/** @op: VRUST_CMD_FILL or VRUST_CMD_COPY */
+	__u32 op;
+	/** @value: FILL: the byte (low 8 bits) */
+	__u32 value;
+	/** @src: COPY: GPU source address */
+	__u64 src;
+	/** @dst: GPU destination address */
+	__u64 dst;
+	/** @len: bytes */
+	__u64 len;
+};
+
+/*
+ * Argument of DRM_IOCTL_VRUST_EXEC: runs @count commands in order on VM @vm_id. An access to
+ * an address that is not mapped stops the stream with -EFAULT; @done says how many commands
+ * completed.
+ */
+struct drm_vrust_exec {
+	/** @vm_id: in, a VM of the calling file, or -ENOENT */
+	__u32 vm_id;
+	/** @count: in, number of commands, at most VRUST_EXEC_MAX_CMDS */
+	__u32 count;
+	/** @cmds: in, user address of an array of struct drm_vrust_cmd */
+	__u64 cmds;
+	/** @done: out, commands completed */
+	__u32 done;
+	/** @pad: must be zero */
+	__u32 pad;
+};
+
 #define DRM_VRUST_GET_PARAM		0x00
 #define DRM_VRUST_COUNTER		0x01
 #define DRM_VRUST_SET_DEVICE_VALUE	0x02
@@ -153,6 +265,11 @@ struct drm_vrust_gem_rw {
 #define DRM_VRUST_GEM_INFO		0x05
 #define DRM_VRUST_GEM_PWRITE		0x06
 #define DRM_VRUST_GEM_PREAD		0x07
+#define DRM_VRUST_VM_CREATE		0x08
+#define DRM_VRUST_VM_DESTROY		0x09
+#define DRM_VRUST_VM_BIND		0x0a
+#define DRM_VRUST_VM_QUERY		0x0b
+#define DRM_VRUST_EXEC			0x0c
 
 /* Note: an enum rather than macros, so that Rust bindgen resolves the values. */
 enum {
@@ -172,6 +289,16 @@ enum {
 					     struct drm_vrust_gem_rw),
 	DRM_IOCTL_VRUST_GEM_PREAD = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_GEM_PREAD,
 					    struct drm_vrust_gem_rw),
+	DRM_IOCTL_VRUST_VM_CREATE = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_VM_CREATE,
+					     struct drm_vrust_vm_create),
+	DRM_IOCTL_VRUST_VM_DESTROY = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_VM_DESTROY,
+					     struct drm_vrust_vm_destroy),
+	DRM_IOCTL_VRUST_VM_BIND = DRM_IOW(DRM_COMMAND_BASE + DRM_VRUST_VM_BIND,
+					  struct drm_vrust_vm_bind),
+	DRM_IOCTL_VRUST_VM_QUERY = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_VM_QUERY,
+					    struct drm_vrust_vm_query),
+	DRM_IOCTL_VRUST_EXEC = DRM_IOWR(DRM_COMMAND_BASE + DRM_VRUST_EXEC,
+					struct drm_vrust_exec),
 };
 
 #if defined(__cplusplus)

@@ -44,7 +44,10 @@ use crate::{
 use core::{
     ops::Deref,
     pin::Pin,
-    ptr::NonNull, //
+    ptr::{
+        self,
+        NonNull, //
+    },
 };
 
 /// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
@@ -579,6 +582,46 @@ impl<D: DriverObject> VMap<D> {
         unsafe {
             bindings::iosys_map_memset((&raw const self.map).cast_mut(), offset, value.into(), len)
         };
+        Ok(())
+    }
+}
+
+impl<D: DriverObject> VMap<D> {
+    /// Copies `len` bytes at `src_offset` of `src` to `offset` of this mapping, as `memmove()`
+    /// does (the ranges may overlap, within one object).
+    ///
+    /// Fails with `EINVAL` when a range is not inside its mapping.
+    pub fn copy_from<E: DriverObject>(
+        &self,
+        offset: usize,
+        src: &VMap<E>,
+        src_offset: usize,
+        len: usize,
+    ) -> Result {
+        self.check(offset, len)?;
+        src.check(src_offset, len)?;
+        if !self.is_iomem() && !src.is_iomem() {
+            // SAFETY: Both ranges are inside live system-memory mappings (type invariants); the
+            // copy handles overlap.
+            unsafe {
+                ptr::copy(
+                    src.map.__bindgen_anon_1.vaddr.cast::<u8>().add(src_offset),
+                    self.map.__bindgen_anon_1.vaddr.cast::<u8>().add(offset),
+                    len,
+                )
+            };
+            return Ok(());
+        }
+        // I/O memory on either side: through a bounce buffer, front to back (mappings of
+        // different objects do not overlap; I/O memory is not mapped twice in one object).
+        let mut buf = [0u8; 256];
+        let mut done = 0;
+        while done < len {
+            let n = buf.len().min(len - done);
+            src.read(src_offset + done, &mut buf[..n])?;
+            self.write(offset + done, &buf[..n])?;
+            done += n;
+        }
         Ok(())
     }
 }

@@ -572,7 +572,7 @@ TEST_F(instance, reverse_nonzero_pad)
 }
 
 /* The number of vrust's ioctls. */
-#define VRUST_NR_IOCTLS		(DRM_VRUST_GEM_PREAD + 1)
+#define VRUST_NR_IOCTLS		(DRM_VRUST_EXEC + 1)
 
 /* Driver ioctl numbers past vrust's table: -EINVAL from the core, on both nodes. */
 TEST_F(instance, ioctl_past_driver_table)

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the GPUVM layer through vrust: VM_CREATE/VM_DESTROY, VM_BIND (map and unmap of
+ * arbitrary page-aligned ranges, checked after every step against an interval model kept
+ * here), VM_QUERY, and EXEC on the software GPU (FILL and COPY through the VM's mappings,
+ * checked byte for byte through mmap), with bad input, isolation between clients, limits and
+ * release of everything on close.
+ *
+ * Each test gets a fresh instance with an open render node. Needs root, configfs and the vrust
+ * module loaded. VRUST_VM_SEED sets the seed of the random test (printed either way).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xf86drm.h>
+
+#include "vrust_util.h"
+#include "kselftest_harness.h"
+
+#define PAGE		4096ULL
+#define S		VRUST_VM_START
+
+/**
+ * struct vm_fixture - what a test gets
+ * @inst: the test's instance
+ * @fd: a file on its render node
+ * @other: another file a test may open; the teardown closes it
+ */
+struct vm_fixture {
+	struct vrust_instance inst;
+	int fd;
+	int other;
+};
+
+FIXTURE(vm)
+{
+	struct vm_fixture f;
+};
+
+static int vm_fixture_release(struct vm_fixture *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->other >= 0)
+		close(f->other);
+	f->fd = f->other = -1;
+	return vrust_instance_destroy(&f->inst);
+}
+
+FIXTURE_SETUP(vm)
+{
+	self->f.fd = self->f.other = -1;
+	ASSERT_EQ(0, vrust_instance_up(&self->f.inst));
+	self->f.fd = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	if (self->f.fd < 0) {
+		vm_fixture_release(&self->f);
+		ASSERT_TRUE(false);
+	}
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	EXPECT_EQ(0, vm_fixture_release(&self->f));
+}
+
+static int vm_create(int fd, __u32 *id)
+{
+	struct drm_vrust_vm_create arg = {};
+	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_CREATE, &arg);
+
+	if (!ret)
+		*id = arg.vm_id;
+	return ret;
+}
+
+static int vm_destroy(int fd, __u32 id)
+{
+	struct drm_vrust_vm_destroy arg = { .vm_id = id };
+
+	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_DESTROY, &arg);
+}
+
+static int vm_map(int fd, __u32 vm, __u32 handle, __u64 offset, __u64 addr, __u64 range)
+{
+	struct drm_vrust_vm_bind arg = {
+		.vm_id = vm, .op = VRUST_BIND_MAP, .handle = handle,
+		.addr = addr, .range = range, .offset = offset,
+	};
+
+	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg);
+}
+
+static int vm_unmap(int fd, __u32 vm, __u64 addr, __u64 range)
+{
+	struct drm_vrust_vm_bind arg = {
+		.vm_id = vm, .op = VRUST_BIND_UNMAP, .addr = addr, .range = range,
+	};
+
+	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg);
+}
+
+/* VM_QUERY into @m (room for @room); returns the number of mappings or -errno. */
+static int vm_query(int fd, __u32 vm, struct drm_vrust_vm_mapping *m, __u32 room)
+{
+	struct drm_vrust_vm_query arg = { .vm_id = vm, .count = room, .mappings = (uintptr_t)m };
+	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_QUERY, &arg);
+
+	return ret ? ret : (int)arg.count;
+}
+
+static int exec(int fd, __u32 vm, struct drm_vrust_cmd *cmds, __u32 n, __u32 *done)
+{
+	struct drm_vrust_exec arg = { .vm_id = vm, .count = n, .cmds = (uintptr_t)cmds };
+	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &arg);
+
+	if (done)
+		*done = arg.done;
+	return ret;
+}
+
+static struct drm_vrust_cmd fill(__u64 dst, __u64 len, __u8 v)
+{
+	return (struct drm_vrust_cmd){ .op = VRUST_CMD_FILL, .value = v, .dst = dst, .len = len };
+}
+
+static struct drm_vrust_cmd copy(__u64 src, __u64 dst, __u64 len)
+{
+	return (struct drm_vrust_cmd){ .op = VRUST_CMD_COPY, .src = src, .dst = dst, .len = len };
+}
+
+/* A buffer of @pages pages: its handle, id and a CPU mapping. */
+struct bo {
+	__u32 handle;
+	__u64 id;
+	__u64 size;
+	unsigned char *map;
+};
+
+static int bo_new(int fd, __u64 pages, struct bo *bo)
+{
+	struct drm_vrust_gem_create c = { .size = pages * PAGE };
+	struct drm_vrust_gem_info info = {};
+	int ret;
+
+	ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &c);
+	if (ret)
+		return ret;
+	info.handle = c.handle;
+	ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_INFO, &info);
+	if (ret)
+		return ret;
+	bo->handle = c.handle;
+	bo->id = info.id;
+	bo->size = info.size;
+	bo->map = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, info.offset);
+	return bo->map == MAP_FAILED ? -errno : 0;
+}
+
+static int bo_close(int fd, __u32 handle)
+{
+	struct drm_gem_close arg = { .handle = handle };
+
+	return vrust_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &arg);
+}
+
+static long long live_buffers(int fd)
+{
+	__u64 v;
+
+	return vrust_get_param(fd, VRUST_PARAM_LIVE_BUFFERS, &v) ? -1 : (long long)v;
+}
+
+/* The model of a VM: sorted, non-overlapping mappings. */
+struct model {
+	struct drm_vrust_vm_mapping m[VRUST_VM_MAX_MAPPINGS + 8];
+	int n;
+};
+
+/* Cuts [a, b) out of the model. */
+static void model_cut(struct model *md, __u64 a, __u64 b)
+{
+	static struct drm_vrust_vm_mapping out[VRUST_VM_MAX_MAPPINGS + 8];
+	int i, n = 0;
+
+	for (i = 0; i < md->n; i++) {
+		struct drm_vrust_vm_mapping m = md->m[i];
+		__u64 e = m.addr + m.range;
+
+		if (e <= a || m.addr >= b) {
+			out[n++] = m;
+			continue;
+		}
+		if (m.addr < a)
+			out[n++] = (struct drm_vrust_vm_mapping){ m.addr, a - m.addr, m.offset, m.bo_id };
+		if (e > b)
+			out[n++] = (struct drm_vrust_vm_mapping){ b, e - b, m.offset + (b - m.addr),
+								 m.bo_id };
+	}
+	memcpy(md->m, out, n * sizeof(out[0]));
+	md->n = n;
+}
+
+static void model_map(struct model *md, __u64 addr, __u64 range, __u64 offset, __u64 id)
+{
+	int i;
+
+	model_cut(md, addr, addr + range);
+	for (i = md->n; i > 0 && md->m[i - 1].addr > addr; i--)
+		md->m[i] = md->m[i - 1];
+	md->m[i] = (struct drm_vrust_vm_mapping){ addr, range, offset, id };
+	md->n++;
+}
+
+static __u64 rng_state;
+
+static __u64 rnd(__u64 n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state % n;
+}
+
+/* 10,000 random binds, each checked against the model through VM_QUERY. */
+TEST_F(vm, random_binds_against_model)
+{
+	static struct model md;
+	static struct drm_vrust_vm_mapping got[VRUST_VM_MAX_MAPPINGS];
+	const int ops = 10000;
+	struct bo bos[3];
+	const char *env = getenv("VRUST_VM_SEED");
+	__u64 seed = env ? strtoull(env, NULL, 0) : 0x5eed2026;
+	int i, b, n, bad = 0;
+	__u32 vm;
+
+	rng_state = seed;
+	TH_LOG("seed %#llx (set VRUST_VM_SEED to repeat)", (unsigned long long)seed);
+	for (b = 0; b < 3; b++)
+		ASSERT_EQ(0, bo_new(self->f.fd, 32, &bos[b]));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	md.n = 0;
+	for (i = 0; i < ops && !bad; i++) {
+		__u64 addr = S + rnd(512) * PAGE, range = (1 + rnd(32)) * PAGE;
+
+		if (rnd(3) == 0) {
+			ASSERT_EQ(0, vm_unmap(self->f.fd, vm, addr, range));
+			model_cut(&md, addr, addr + range);
+		} else {
+			struct bo *bo = &bos[rnd(3)];
+			__u64 offset = rnd(32 - range / PAGE + 1) * PAGE;
+
+			ASSERT_EQ(0, vm_map(self->f.fd, vm, bo->handle, offset, addr, range));
+			model_map(&md, addr, range, offset, bo->id);
+		}
+		n = vm_query(self->f.fd, vm, got, VRUST_VM_MAX_MAPPINGS);
+		if (n != md.n || memcmp(got, md.m, n * sizeof(got[0]))) {
+			TH_LOG("op %d: %d mappings, model %d", i, n, md.n);
+			bad = 1;
+		}
+	}
+	EXPECT_EQ(0, bad);
+	TH_LOG("%d operations checked, %d mappings at the end", i, md.n);
+	EXPECT_EQ(ops, i);
+	/* A query with less room reports the total and writes only what fits. */
+	memset(got, 0xff, 2 * sizeof(got[0]));
+	EXPECT_EQ(md.n, vm_query(self->f.fd, vm, got, 1));
+	EXPECT_EQ(md.m[0].addr, got[0].addr);
+	EXPECT_EQ(~0ULL, got[1].addr);
+	EXPECT_EQ(0, vm_destroy(self->f.fd, vm));
+}
+
+/* EXEC FILL and COPY through mappings that split buffers, checked through the CPU mappings. */
+TEST_F(vm, exec_fill_copy)
+{
+	struct bo a, b;
+	struct drm_vrust_cmd cmds[4];
+	unsigned char *want_a, *want_b;
+	__u32 vm, done;
+	__u64 i;
+
+	ASSERT_EQ(0, bo_new(self->f.fd, 16, &a));
+	ASSERT_EQ(0, bo_new(self->f.fd, 16, &b));
+	want_a = calloc(1, a.size);
+	want_b = calloc(1, b.size);
+	ASSERT_NE(NULL, want_a);
+	ASSERT_NE(NULL, want_b);
+	for (i = 0; i < a.size; i++)
+		a.map[i] = want_a[i] = (unsigned char)(i * 13 + (i >> 12));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	/* a whole at S; b's two halves swapped at S + 64 pages, adjacent. */
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 16 * PAGE));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 8 * PAGE, S + 64 * PAGE, 8 * PAGE));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 72 * PAGE, 8 * PAGE));
+
+	cmds[0] = fill(S + 100, 3 * PAGE, 0xab);
+	/* Across the two mappings of b: the end of b's upper half, the start of the lower. */
+	cmds[1] = copy(S + 2 * PAGE + 5, S + 70 * PAGE + 7, 4 * PAGE);
+	cmds[2] = fill(S + 79 * PAGE, PAGE, 0x11);
+	ASSERT_EQ(0, exec(self->f.fd, vm, cmds, 3, &done));
+	EXPECT_EQ(3U, done);
+
+	memset(want_a + 100, 0xab, 3 * PAGE);
+	for (i = 0; i < 4 * PAGE; i++) {
+		__u64 gpu = 70 * PAGE + 7 + i - 64 * PAGE; /* offset in the b region */
+		__u64 boff = gpu < 8 * PAGE ? gpu + 8 * PAGE : gpu - 8 * PAGE;
+
+		want_b[boff] = want_a[2 * PAGE + 5 + i];
+	}
+	memset(want_b + 7 * PAGE, 0x11, PAGE);
+	EXPECT_EQ(0, memcmp(want_a, a.map, a.size));
+	EXPECT_EQ(0, memcmp(want_b, b.map, b.size));
+
+	/* A copy within one buffer, between its own two places. */
+	cmds[0] = copy(S, S + 8 * PAGE, 8 * PAGE);
+	ASSERT_EQ(0, exec(self->f.fd, vm, cmds, 1, &done));
+	memcpy(want_a + 8 * PAGE, want_a, 8 * PAGE);
+	EXPECT_EQ(0, memcmp(want_a, a.map, a.size));
+	free(want_a);
+	free(want_b);
+}
+
+/* Unmapped addresses fault cleanly: -EFAULT, and done says where the stream stopped. */
+TEST_F(vm, exec_faults_and_bad_commands)
+{
+	struct drm_vrust_cmd cmds[VRUST_EXEC_MAX_CMDS + 1];
+	struct bo a;
+	__u32 vm, done;
+
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
+	cmds[0] = fill(S, PAGE, 1);
+	cmds[1] = fill(S + 8 * PAGE, 1, 2);
+	cmds[2] = fill(S, PAGE, 3);
+	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, cmds, 3, &done));
+	EXPECT_EQ(1U, done);
+	EXPECT_EQ(1, a.map[0]);
+	/* Running off the end of a mapping faults too. */
+	cmds[0] = copy(S, S + 3 * PAGE, 2 * PAGE);
+	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, cmds, 1, &done));
+	EXPECT_EQ(0U, done);
+	/* Below the VM, and wrapping around. */
+	cmds[0] = fill(0, 1, 0);
+	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, cmds, 1, NULL));
+	cmds[0] = fill(~0ULL - 1, 4, 0);
+	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, 1, NULL));
+	/* Bad commands. */
+	cmds[0] = (struct drm_vrust_cmd){ .op = 77 };
+	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, 1, NULL));
+	cmds[0] = copy(S, S + 100, PAGE);
+	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, 1, NULL));
+	memset(cmds, 0, sizeof(cmds));
+	for (done = 0; done <= VRUST_EXEC_MAX_CMDS; done++)
+		cmds[done] = fill(S, 1, 0);
+	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, VRUST_EXEC_MAX_CMDS + 1, NULL));
+	EXPECT_EQ(0, exec(self->f.fd, vm, cmds, VRUST_EXEC_MAX_CMDS, NULL));
+	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, (void *)8, 1, NULL));
+	EXPECT_EQ(-ENOENT, exec(self->f.fd, vm + 1, cmds, 1, NULL));
+	/* An empty stream is fine. */
+	EXPECT_EQ(0, exec(self->f.fd, vm, NULL, 0, &done));
+	EXPECT_EQ(0U, done);
+}
+
+/* Invalid binds: unaligned, empty, overflowing, outside the VM or the buffer, unknown ids. */
+TEST_F(vm, invalid_binds)
+{
+	struct drm_vrust_vm_bind arg = {};
+	struct bo a;
+	__u32 vm;
+
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S + 1, PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S, PAGE + 1));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 1, S, PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S, 0));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S - PAGE, PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S + VRUST_VM_SIZE, PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S + VRUST_VM_SIZE - PAGE,
+				  2 * PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, -PAGE, 2 * PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 2 * PAGE, S, 4 * PAGE));
+	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, -PAGE, S, PAGE));
+	EXPECT_EQ(-EINVAL, vm_unmap(self->f.fd, vm, S, 0));
+	EXPECT_EQ(-EINVAL, vm_unmap(self->f.fd, vm, -PAGE, 2 * PAGE));
+	EXPECT_EQ(-ENOENT, vm_map(self->f.fd, vm, a.handle + 100, 0, S, PAGE));
+	EXPECT_EQ(-ENOENT, vm_map(self->f.fd, vm + 1, a.handle, 0, S, PAGE));
+	EXPECT_EQ(-ENOENT, vm_destroy(self->f.fd, vm + 1));
+	arg.vm_id = vm;
+	arg.op = 3;
+	arg.range = PAGE;
+	arg.addr = S;
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	arg.op = VRUST_BIND_UNMAP;
+	arg.handle = a.handle;
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	EXPECT_EQ(0, vm_query(self->f.fd, vm, NULL, 0));
+}
+
+/* Two clients' VMs are separate: ids are per file, and so are the mappings. */
+TEST_F(vm, clients_isolated)
+{
+	struct drm_vrust_vm_mapping m[2];
+	struct bo a;
+	__u32 vm, vm2;
+
+	self->f.other = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, self->f.other);
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
+	EXPECT_EQ(-ENOENT, vm_query(self->f.other, vm, m, 2));
+	EXPECT_EQ(-ENOENT, vm_unmap(self->f.other, vm, S, PAGE));
+	EXPECT_EQ(-ENOENT, vm_destroy(self->f.other, vm));
+	ASSERT_EQ(0, vm_create(self->f.other, &vm2));
+	EXPECT_EQ(vm, vm2);
+	EXPECT_EQ(0, vm_query(self->f.other, vm2, m, 2));
+	/* The other client's handles are not ours either. */
+	EXPECT_EQ(-ENOENT, vm_map(self->f.other, vm2, a.handle, 0, S, PAGE));
+	EXPECT_EQ(1, vm_query(self->f.fd, vm, m, 2));
+}
+
+/* Buffers closed while mapped live until unmapped; closing the file releases everything. */
+TEST_F(vm, release_on_close)
+{
+	struct drm_vrust_cmd c;
+	struct bo a, b;
+	__u32 vm, vm2;
+	int fd2;
+
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &b));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
+	munmap(a.map, a.size);
+	munmap(b.map, b.size);
+	ASSERT_EQ(0, bo_close(self->f.fd, a.handle));
+	ASSERT_EQ(0, bo_close(self->f.fd, b.handle));
+	EXPECT_EQ(2, live_buffers(self->f.fd));
+	/* Still usable by the GPU. */
+	c = fill(S, 8 * PAGE, 5);
+	EXPECT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
+	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S, 4 * PAGE));
+	EXPECT_EQ(1, live_buffers(self->f.fd));
+	ASSERT_EQ(0, vm_destroy(self->f.fd, vm));
+	EXPECT_EQ(0, live_buffers(self->f.fd));
+
+	/* A file closed with VMs and mappings left releases them all. */
+	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, bo_new(fd2, 8, &a));
+	ASSERT_EQ(0, vm_create(fd2, &vm));
+	ASSERT_EQ(0, vm_create(fd2, &vm2));
+	ASSERT_EQ(0, vm_map(fd2, vm, a.handle, 0, S, 8 * PAGE));
+	ASSERT_EQ(0, vm_map(fd2, vm2, a.handle, 4 * PAGE, S, 4 * PAGE));
+	munmap(a.map, a.size);
+	EXPECT_EQ(1, live_buffers(self->f.fd));
+	close(fd2);
+	EXPECT_EQ(0, live_buffers(self->f.fd));
+}
+
+/* The per-VM mapping limit: -ENOSPC, and the VM stays usable. */
+TEST_F(vm, mapping_limit)
+{
+	struct bo a;
+	__u32 vm;
+	int i, ret = 0;
+
+	ASSERT_EQ(0, bo_new(self->f.fd, 1, &a));
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	for (i = 0; i < VRUST_VM_MAX_MAPPINGS + 2 && !ret; i++)
+		ret = vm_map(self->f.fd, vm, a.handle, 0, S + 2 * i * PAGE, PAGE);
+	/* A map needs room for two more: it stops one short of the limit. */
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS, i);
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS - 1, vm_query(self->f.fd, vm, NULL, 0));
+	EXPECT_EQ(0, vm_unmap(self->f.fd, vm, S, PAGE));
+	EXPECT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, PAGE));
+	/* VMs per file are limited too. */
+	for (i = 1, ret = 0; i < VRUST_MAX_VMS_PER_FILE + 1 && !ret; i++)
+		ret = vm_create(self->f.fd, &vm);
+	EXPECT_EQ(-ENOSPC, ret);
+}
+
+TEST_HARNESS_MAIN
