@@ -37,6 +37,7 @@ use crate::{
         KVec, //
     },
     bindings,
+    drm::gem::resv::Exec,
     drm::{
         gem::{
             shmem::Object,
@@ -82,6 +83,13 @@ use core::{
 /// object involved held. Each gets one operation and must consume it, which applies it to the
 /// tree; between that and returning, the driver updates its own view of the VM (page tables,
 /// for a real GPU). An error stops the remaining steps: the steps done so far stay done.
+///
+/// Inside a step, the task holds a `drm_exec` acquire context: a step must not map or unmap in
+/// another VM, drop a [`UniqueVm`], or take reservation locks. The lock order is the VM's mutex
+/// first, then reservation locks: never lock a VM while holding a [`ResvGuard`] or an
+/// [`Exec`].
+///
+/// [`ResvGuard`]: crate::drm::gem::resv::ResvGuard
 pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     /// The per-object data of the GEM objects this VM maps.
     type Object: DriverObject;
@@ -136,7 +144,14 @@ pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
 pub struct GpuVm<T: DriverGpuVm> {
     vm: Opaque<bindings::drm_gpuvm>,
     #[pin]
-    inner: Mutex<T>,
+    inner: Mutex<VmState<T>>,
+}
+
+/// What the VM's mutex protects, with its tree of mappings.
+struct VmState<T> {
+    /// The [`UniqueVm`] is gone: no new mappings (they would keep the VM alive forever).
+    closed: bool,
+    driver: T,
 }
 
 // SAFETY: The C VM is thread safe given its locking rules, which the layer follows (the tree is
@@ -174,6 +189,7 @@ impl<T: DriverGpuVm> Deref for UniqueVm<T> {
 impl<T: DriverGpuVm> Drop for UniqueVm<T> {
     fn drop(&mut self) {
         let mut vm = self.0.lock();
+        vm.guard.closed = true;
         vm.clear();
     }
 }
@@ -207,12 +223,18 @@ impl<T: DriverGpuVm> GpuVm<T> {
         let boxed = KBox::pin_init(
             try_pin_init!(Self {
                 vm: Opaque::zeroed(),
-                inner <- new_mutex!(data),
+                inner <- new_mutex!(VmState {
+                    closed: false,
+                    driver: data,
+                }),
             }? Error),
             GFP_KERNEL,
         )?;
-        // SAFETY: The device is live.
-        let r_obj = from_err_ptr(unsafe { bindings::drm_gpuvm_resv_object_alloc(dev.as_raw()) })?;
+        // SAFETY: The device is live. The function returns NULL on failure.
+        let r_obj = unsafe { bindings::drm_gpuvm_resv_object_alloc(dev.as_raw()) };
+        if r_obj.is_null() {
+            return Err(ENOMEM);
+        }
         // SAFETY: The VM stays pinned in its box until `vm_free_callback` frees it.
         let this = KBox::into_raw(unsafe { Pin::into_inner_unchecked(boxed) });
         // SAFETY: `this` is valid; `drm_gpuvm_init()` takes references to the device and to
@@ -268,20 +290,59 @@ impl<T: DriverGpuVm> GpuVm<T> {
 /// A locked [`GpuVm`]: access to the driver's state (through `Deref`) and to the mappings.
 pub struct LockedVm<'a, T: DriverGpuVm> {
     vm: &'a GpuVm<T>,
-    guard: MutexGuard<'a, T>,
+    guard: MutexGuard<'a, VmState<T>>,
 }
 
 impl<T: DriverGpuVm> Deref for LockedVm<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.guard
+        &self.guard.driver
     }
 }
 
 impl<T: DriverGpuVm> DerefMut for LockedVm<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
+        &mut self.guard.driver
+    }
+}
+
+/// The locks of a `map` or `unmap`, and a reference to every object they lock.
+///
+/// The references are taken before any step runs (so no step can fail for want of memory
+/// after changing the tree) and put after the locks are dropped (fields drop in order): no step
+/// and no drop of driver data puts the last reference of a locked object inside the acquire
+/// context, whose release would take its reservation lock again.
+struct Locks<'a> {
+    _exec: Exec<'a>,
+    _held: KVec<ObjRef>,
+}
+
+/// A GEM object reference, put on drop.
+struct ObjRef(*mut bindings::drm_gem_object);
+
+impl Drop for ObjRef {
+    fn drop(&mut self) {
+        // SAFETY: The reference was taken in `Locks::new`.
+        unsafe { bindings::drm_gem_object_put(self.0) };
+    }
+}
+
+impl<'a> Locks<'a> {
+    fn new(lock: impl FnMut(*mut bindings::drm_exec) -> c_int) -> Result<Self> {
+        let mut lock = lock;
+        let (exec, ()) = Exec::lock_all(true, |l| l.call_raw(&mut lock))?;
+        let mut held = KVec::with_capacity(exec.num_locked(), GFP_KERNEL)?;
+        for obj in exec.locked_objects() {
+            // SAFETY: The exec holds a reference to each object it locked.
+            unsafe { bindings::drm_gem_object_get(obj) };
+            // Cannot fail: the capacity is there.
+            let _ = held.push(ObjRef(obj), GFP_KERNEL);
+        }
+        Ok(Self {
+            _exec: exec,
+            _held: held,
+        })
     }
 }
 
@@ -296,11 +357,7 @@ struct StepArgs<T: DriverGpuVm> {
 struct Book<T: DriverGpuVm> {
     /// The VM object of a map request.
     vm_bo: *mut bindings::drm_gpuvm_bo,
-    /// Objects whose mappings were removed: kept until the reservation locks are dropped, so
-    /// that their last reference is not put inside the acquire context.
-    keep: KVec<ARef<Object<T::Object>>>,
-    /// The first error of the bookkeeping.
-    error: Option<Error>,
+    _t: PhantomData<T>,
 }
 
 impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
@@ -321,47 +378,42 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         if range == 0 || end > obj.size() as u64 || !self.range_valid(addr, range) {
             return Err(EINVAL);
         }
+        if self.guard.closed {
+            return Err(ENODEV);
+        }
+        // SAFETY: `drm` is set at init and never changes.
+        if obj.dev().as_raw() != unsafe { (*self.vm.as_raw()).drm } {
+            return Err(EINVAL);
+        }
         let mut req: bindings::drm_gpuvm_map_req = pin_init::zeroed();
         req.map.va.addr = addr;
         req.map.va.range = range;
         req.map.gem.obj = obj.as_raw();
         req.map.gem.offset = offset;
         let vm = self.vm.as_raw();
-        let keep;
-        {
-            let (_locked, ()) = crate::drm::gem::resv::Exec::lock_all(true, |l| {
-                // SAFETY: `vm` is live and locked against concurrent changes of its tree; this
-                // locks the object and every object the request's steps touch.
-                l.call_raw(|exec| unsafe {
-                    bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, &mut req)
-                })
-            })?;
-            // SAFETY: The object's reservation lock is held.
-            let vm_bo =
-                from_err_ptr(unsafe { bindings::drm_gpuvm_bo_obtain_locked(vm, obj.as_raw()) })?;
-            let mut args = StepArgs::<T> {
-                state: &mut *self.guard,
-                ctx,
-                book: Book {
-                    vm_bo,
-                    keep: KVec::new(),
-                    error: None,
-                },
-            };
-            // SAFETY: The tree is ours (`self`), the reservation locks of every object involved
-            // are held; `args` outlives the call.
-            let ret = unsafe { bindings::drm_gpuvm_sm_map(vm, (&raw mut args).cast(), &req) };
-            // The mappings hold their own references to the VM object.
-            // SAFETY: The object's reservation lock is still held, as the put may destroy it.
-            unsafe { bindings::drm_gpuvm_bo_put(vm_bo) };
-            keep = core::mem::take(&mut args.book.keep);
-            if let Some(e) = args.book.error {
-                return Err(e);
-            }
-            to_result(ret)?;
-        }
-        drop(keep);
-        Ok(())
+        // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until the steps
+        // ran; this locks the object and every object the steps touch. `obj` outlives the locks.
+        let _locks = Locks::new(|exec| unsafe {
+            bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, &mut req)
+        })?;
+        // SAFETY: The object's reservation lock is held.
+        let vm_bo =
+            from_err_ptr(unsafe { bindings::drm_gpuvm_bo_obtain_locked(vm, obj.as_raw()) })?;
+        let mut args = StepArgs::<T> {
+            state: &mut self.guard.driver,
+            ctx,
+            book: Book {
+                vm_bo,
+                _t: PhantomData,
+            },
+        };
+        // SAFETY: The tree is ours (`self`), the reservation locks of every object involved
+        // are held; `args` outlives the call.
+        let ret = unsafe { bindings::drm_gpuvm_sm_map(vm, (&raw mut args).cast(), &req) };
+        // The mappings hold their own references to the VM object.
+        // SAFETY: The object's reservation lock is still held, as the put may destroy it.
+        unsafe { bindings::drm_gpuvm_bo_put(vm_bo) };
+        to_result(ret)
     }
 
     /// Removes the mappings of `[addr, addr + range)`, through the driver's steps: mappings
@@ -373,36 +425,25 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         if range == 0 || !self.range_valid(addr, range) {
             return Err(EINVAL);
         }
-        let vm = self.vm.as_raw();
-        let keep;
-        {
-            let (_locked, ()) = crate::drm::gem::resv::Exec::lock_all(true, |l| {
-                // SAFETY: `vm` is live and its tree locked; this locks every object whose
-                // mappings the steps change.
-                l.call_raw(|exec| unsafe {
-                    bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range)
-                })
-            })?;
-            let mut args = StepArgs::<T> {
-                state: &mut *self.guard,
-                ctx,
-                book: Book {
-                    vm_bo: ptr::null_mut(),
-                    keep: KVec::new(),
-                    error: None,
-                },
-            };
-            // SAFETY: As in `map`.
-            let ret =
-                unsafe { bindings::drm_gpuvm_sm_unmap(vm, (&raw mut args).cast(), addr, range) };
-            keep = core::mem::take(&mut args.book.keep);
-            if let Some(e) = args.book.error {
-                return Err(e);
-            }
-            to_result(ret)?;
+        if self.guard.closed {
+            return Err(ENODEV);
         }
-        drop(keep);
-        Ok(())
+        let vm = self.vm.as_raw();
+        // SAFETY: `vm` is live and its tree locked; this locks every object whose mappings the
+        // steps change.
+        let _locks = Locks::new(|exec| unsafe {
+            bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range)
+        })?;
+        let mut args = StepArgs::<T> {
+            state: &mut self.guard.driver,
+            ctx,
+            book: Book {
+                vm_bo: ptr::null_mut(),
+                _t: PhantomData,
+            },
+        };
+        // SAFETY: As in `map`.
+        to_result(unsafe { bindings::drm_gpuvm_sm_unmap(vm, (&raw mut args).cast(), addr, range) })
     }
 
     fn range_valid(&self, addr: u64, range: u64) -> bool {
@@ -443,26 +484,25 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
 
     /// Removes every mapping without calling the steps.
     fn clear(&mut self) {
-        let mut vas = KVec::new();
-        for va in self.vas() {
-            if vas.push(ptr::from_ref(va).cast_mut(), GFP_KERNEL).is_err() {
-                break;
-            }
-        }
-        for va in vas {
-            // SAFETY: `va` is a mapping of the tree, which we own; its object is live (the VM
-            // object holds a reference).
-            let obj = unsafe { (*va).obj_raw() };
-            // SAFETY: As above. The object's reservation lock is taken for the unlink, which
-            // may destroy the VM object.
+        // SAFETY: Only a place is computed.
+        let head = unsafe { &raw mut (*self.vm.as_raw()).rb.list };
+        // SAFETY: The list is initialised and ours (the VM is locked).
+        while unsafe { (*head).next } != head {
+            // SAFETY: The first entry is the `rb.entry` of a mapping, a boxed `Va<T>` of the tree.
+            let va = unsafe { crate::container_of!((*head).next, bindings::drm_gpuva, rb.entry) };
+            // SAFETY: As above; the object is live (the mapping's VM object holds it).
+            let obj = unsafe { (*va).gem.obj };
+            // SAFETY: The object's reservation lock is taken for the unlink, which may destroy
+            // the VM object and its reference to the object: ours keeps it until after the
+            // unlock. The mapping is then out of the tree and unlinked, and ours to free.
             unsafe {
-                bindings::dma_resv_lock((*obj).resv, ptr::null_mut());
                 bindings::drm_gem_object_get(obj);
-                bindings::drm_gpuva_remove((*va).va.get());
-                bindings::drm_gpuva_unlink((*va).va.get());
+                bindings::dma_resv_lock((*obj).resv, ptr::null_mut());
+                bindings::drm_gpuva_remove(va);
+                bindings::drm_gpuva_unlink(va);
                 bindings::dma_resv_unlock((*obj).resv);
                 bindings::drm_gem_object_put(obj);
-                drop(KBox::from_raw(va));
+                drop(KBox::from_raw(va.cast::<Va<T>>()));
             }
         }
     }
@@ -592,20 +632,29 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
 
     /// Inserts the mapping into the tree with data `data`, linked to the request's VM object.
     pub fn insert(self, data: T::VaData) -> Result<StepDone<'op>> {
-        let va = KBox::new(
+        let va = KBox::into_raw(KBox::new(
             Va::<T> {
                 va: Opaque::zeroed(),
                 data,
             },
             GFP_KERNEL,
-        )?;
-        let va = KBox::into_raw(va);
-        // SAFETY: `args` is the live step context; `va` is new and ours until inserted; the
-        // tree is locked, and the object's reservation lock is held for the link.
-        unsafe {
-            bindings::drm_gpuva_map((*(*self.book).vm_bo).vm, (*va).va.get(), self.op);
-            bindings::drm_gpuva_link((*va).va.get(), (*self.book).vm_bo);
+        )?);
+        // SAFETY: `book` is the live step bookkeeping, `va` is new and ours; the tree is locked.
+        let ret = unsafe {
+            let raw = (*va).va.get();
+            (*raw).va.addr = self.op.va.addr;
+            (*raw).va.range = self.op.va.range;
+            (*raw).gem.obj = self.op.gem.obj;
+            (*raw).gem.offset = self.op.gem.offset;
+            bindings::drm_gpuva_insert((*(*self.book).vm_bo).vm, raw)
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: Not inserted: still ours.
+            drop(unsafe { KBox::from_raw(va) });
+            return Err(e);
         }
+        // SAFETY: The mapping is in the tree; the object's reservation lock is held.
+        unsafe { bindings::drm_gpuva_link((*va).va.get(), (*self.book).vm_bo) };
         Ok(StepDone(PhantomData))
     }
 }
@@ -613,8 +662,7 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
 /// A step's mapping to remove.
 pub struct OpUnmap<'op, T: DriverGpuVm> {
     op: &'op bindings::drm_gpuva_op_unmap,
-    book: *mut Book<T>,
-    _op: PhantomData<&'op ()>,
+    _t: PhantomData<(&'op (), T)>,
 }
 
 impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
@@ -626,56 +674,29 @@ impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
 
     /// Removes the mapping from the tree and unlinks it; returns it.
     pub fn remove(self) -> (StepDone<'op>, RemovedVa<T>) {
-        // SAFETY: The bookkeeping is live (the step runs).
-        let removed = unsafe { remove_va::<T>(self.op.va, &mut *self.book) };
+        // SAFETY: The mapping is in the locked tree, its object's reservation lock held.
+        let removed = unsafe { remove_va::<T>(self.op.va) };
         (StepDone(PhantomData), removed)
     }
 }
 
-/// Removes and unlinks the mapping `va`, keeping its object for after the locks.
+/// Removes and unlinks the mapping `va`, and gives its data back.
 ///
 /// # Safety
 ///
 /// `va` must be a `Va<T>` in the locked tree whose object's reservation lock is held.
-unsafe fn remove_va<T: DriverGpuVm>(
-    va: *mut bindings::drm_gpuva,
-    args: &mut Book<T>,
-) -> RemovedVa<T> {
-    let this = va.cast::<Va<T>>();
+unsafe fn remove_va<T: DriverGpuVm>(va: *mut bindings::drm_gpuva) -> RemovedVa<T> {
     // SAFETY: By the safety requirements.
-    let (obj, addr, range, offset) = unsafe {
-        let v = &*this;
-        (v.obj_raw(), v.addr(), v.range(), v.offset())
-    };
-    // SAFETY: The object is live (the mapping's VM object holds it); we take a reference to put
-    // after the locks are dropped.
-    let keep: ARef<Object<T::Object>> = unsafe { (&*obj.cast::<Object<T::Object>>()).into() };
-    if args.keep.push(keep, GFP_KERNEL).is_err() && args.error.is_none() {
-        // The reference is dropped now, while the lock is held: only a lockdep concern, and
-        // only under memory pressure. Report it.
-        args.error = Some(ENOMEM);
-    }
-    // SAFETY: By the safety requirements; after this nothing refers to the mapping.
-    unsafe {
-        bindings::drm_gpuva_remove(va);
-        bindings::drm_gpuva_unlink(va);
-    }
-    // SAFETY: The mapping was boxed by `OpMap::insert` or `OpRemap::remap` and is ours again.
-    let boxed = unsafe { KBox::from_raw(this) };
-    RemovedVa {
-        addr,
-        range,
-        offset,
-        data: KBox::into_inner(boxed).data,
-    }
+    unsafe { bindings::drm_gpuva_remove(va) };
+    // SAFETY: Out of the tree, still linked.
+    unsafe { unlink_removed::<T>(va) }
 }
 
 /// A step's mapping to cut: the parts before (`prev`) and after (`next`) the affected range
 /// stay, as new mappings.
 pub struct OpRemap<'op, T: DriverGpuVm> {
     op: &'op bindings::drm_gpuva_op_remap,
-    book: *mut Book<T>,
-    _op: PhantomData<&'op ()>,
+    _t: PhantomData<(&'op (), T)>,
 }
 
 /// The address range, and the object offset, of a part of an [`OpRemap`].
@@ -747,12 +768,11 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
                 return Err(e);
             }
         };
-        let old_raw = ptr::from_ref(old).cast_mut().cast::<bindings::drm_gpuva>();
+        // SAFETY: `unmap` is set for remap steps.
+        let old_raw = unsafe { (*self.op.unmap).va };
         // SAFETY: The old mapping is linked to a VM object, which stays alive while the new
         // parts take their references below.
         let vm_bo = unsafe { (*old_raw).vm_bo };
-        // SAFETY: The bookkeeping is live; the mapping's object's reservation lock is held.
-        let args = unsafe { &mut *self.book };
         // Removes the old mapping from the tree (keeping our reference to its memory) and
         // inserts the parts.
         let raw = |v: *mut Va<T>| -> *mut bindings::drm_gpuva {
@@ -775,7 +795,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         }
         // The old mapping is out of the tree already; unlink and free it.
         // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked.
-        let removed = unsafe { unlink_removed::<T>(old_raw, args) };
+        let removed = unsafe { unlink_removed::<T>(old_raw) };
         Ok((StepDone(PhantomData), removed))
     }
 }
@@ -784,26 +804,19 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
 ///
 /// # Safety
 ///
-/// `va` must be a `Va<T>` out of the tree, linked, whose object's reservation lock is held.
-unsafe fn unlink_removed<T: DriverGpuVm>(
-    va: *mut bindings::drm_gpuva,
-    args: &mut Book<T>,
-) -> RemovedVa<T> {
-    let this = va.cast::<Va<T>>();
-    // SAFETY: By the safety requirements.
-    let (obj, addr, range, offset) = unsafe {
-        let v = &*this;
-        (v.obj_raw(), v.addr(), v.range(), v.offset())
+/// `va` must be a boxed `Va<T>` out of the tree, linked, whose object's reservation lock is
+/// held.
+unsafe fn unlink_removed<T: DriverGpuVm>(va: *mut bindings::drm_gpuva) -> RemovedVa<T> {
+    // SAFETY: By the safety requirements. The unlink may drop the VM object's last reference;
+    // the object itself is held by the `Locks` of the running `map`/`unmap`.
+    let (addr, range, offset) = unsafe {
+        let r = (*va).va;
+        let o = (*va).gem.offset;
+        bindings::drm_gpuva_unlink(va);
+        (r.addr, r.range, o)
     };
-    // SAFETY: As in `remove_va`.
-    let keep: ARef<Object<T::Object>> = unsafe { (&*obj.cast::<Object<T::Object>>()).into() };
-    if args.keep.push(keep, GFP_KERNEL).is_err() && args.error.is_none() {
-        args.error = Some(ENOMEM);
-    }
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::drm_gpuva_unlink(va) };
-    // SAFETY: Boxed by the layer, ours again.
-    let boxed = unsafe { KBox::from_raw(this) };
+    // SAFETY: Boxed by the layer, unlinked and out of the tree: ours again.
+    let boxed = unsafe { KBox::from_raw(va.cast::<Va<T>>()) };
     RemovedVa {
         addr,
         range,
@@ -910,11 +923,10 @@ unsafe extern "C" fn step_unmap_callback<T: DriverGpuVm>(
 ) -> c_int {
     // SAFETY: As in `step_map_callback`, for an unmap step.
     unsafe {
-        run_step::<T>(priv_, |state, ctx, book| {
+        run_step::<T>(priv_, |state, ctx, _book| {
             let op = OpUnmap {
                 op: &(*op).__bindgen_anon_1.unmap,
-                book,
-                _op: PhantomData,
+                _t: PhantomData,
             };
             state.step_unmap(op, ctx).map(|_| ())
         })
@@ -932,11 +944,10 @@ unsafe extern "C" fn step_remap_callback<T: DriverGpuVm>(
 ) -> c_int {
     // SAFETY: As in `step_map_callback`, for a remap step.
     unsafe {
-        run_step::<T>(priv_, |state, ctx, book| {
+        run_step::<T>(priv_, |state, ctx, _book| {
             let op = OpRemap {
                 op: &(*op).__bindgen_anon_1.remap,
-                book,
-                _op: PhantomData,
+                _t: PhantomData,
             };
             state.step_remap(op, ctx).map(|_| ())
         })

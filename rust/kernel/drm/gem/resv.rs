@@ -265,6 +265,16 @@ impl<'a> Exec<'a> {
         // SAFETY: `exec` is initialised; only this task touches it.
         unsafe { (*self.exec.get()).num_objects as usize }
     }
+
+    /// The objects locked, each with a reference the `Exec` holds.
+    pub(crate) fn locked_objects(
+        &self,
+    ) -> impl Iterator<Item = *mut bindings::drm_gem_object> + '_ {
+        // SAFETY: `exec` is initialised; `objects` holds `num_objects` entries.
+        let objects = unsafe { (*self.exec.get()).objects };
+        // SAFETY: As above; the array does not change while `&self` is borrowed.
+        (0..self.num_locked()).map(move |i| unsafe { *objects.add(i) })
+    }
 }
 
 #[cfg(CONFIG_DRM_EXEC = "y")]
