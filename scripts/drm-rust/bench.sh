@@ -26,18 +26,18 @@ for i in $(seq 1 "$boots"); do
 done
 
 echo
-printf '%-6s %-18s %s\n' boot benchmark result
+printf "%-6s %-22s %s\n" boot benchmark result
 fail=0
 for i in $(seq 1 "$boots"); do
 	log="$RUN/kunit-bench$i.log"
-	lines=$(sed -n 's/.*bench_rust_drm: \([a-z_]*\): \(.*\)/\1|\2/p' "$log")
+	lines=$(sed -n 's/.*bench_rust_drm: \([a-z0-9_]*\): \(.*\)/\1|\2/p' "$log")
 	if [ -z "$lines" ] || ! grep -q '^ok .*bench_' "$log"; then
 		echo "boot $i: no benchmark result (see $log)" >&2
 		fail=1
 		continue
 	fi
 	while IFS='|' read -r name result; do
-		printf '%-6s %-18s %s\n' "$i" "$name" "$result"
+		printf '%-6s %-22s %s\n' "$i" "$name" "$result"
 	done <<<"$lines"
 	line=$(sed -n 's/.*drm_bench: \([a-z_]*\): \(.*\)/\1 (user)|\2/p' "$RUN/user$i/console.log")
 	if [ -z "$line" ]; then
@@ -45,6 +45,6 @@ for i in $(seq 1 "$boots"); do
 		fail=1
 		continue
 	fi
-	printf '%-6s %-18s %s\n' "$i" "${line%%|*}" "${line#*|}"
+	printf '%-6s %-22s %s\n' "$i" "${line%%|*}" "${line#*|}"
 done
 exit $fail

@@ -15,7 +15,11 @@
 //!   both released: [`shmem::Object::export`]/[`shmem::Object::import`] against
 //!   `drm_gem_prime_handle_to_dmabuf()`/`drm_gem_shmem_prime_import_no_map()`. The dma-buf's
 //!   release is delayed work in a kernel thread; both paths flush it each time, so that the
-//!   next export makes a new dma-buf.
+//!   next export makes a new dma-buf;
+//! * `gpuvm_map_unmap_<n>`: a one-page map and its unmap, in a hole of a VM that holds `n`
+//!   one-page mappings (1,000 and 100,000): [`gpuvm::LockedVm`] against the same sequence driven
+//!   through the C `drm_gpuvm` API (locking with `drm_exec`, split/merge steps). The line also
+//!   prints the growth from 1,000 to 100,000 mappings.
 //!
 //! The suite's name matches neither `rust*` nor `drm*`, so `make test` does not run it.
 
@@ -36,6 +40,7 @@ use crate::{
             self,
             shmem, //
         },
+        gpuvm,
         testing::{
             GemDevice,
             TestBo, //
@@ -69,6 +74,22 @@ extern "C" {
         file: *mut bindings::drm_file,
         size: usize,
     ) -> c_int;
+
+    /// The C peer's VM, opaque here.
+    fn drm_rust_bench_peer_vm_create(
+        dev: *mut bindings::drm_device,
+        start: u64,
+        range: u64,
+    ) -> *mut c_void;
+    fn drm_rust_bench_peer_vm_map(
+        vm: *mut c_void,
+        obj: *mut bindings::drm_gem_object,
+        offset: u64,
+        addr: u64,
+        range: u64,
+    ) -> c_int;
+    fn drm_rust_bench_peer_vm_unmap(vm: *mut c_void, addr: u64, range: u64) -> c_int;
+    fn drm_rust_bench_peer_vm_destroy(vm: *mut c_void);
 
     /// The C peer of a PRIME round trip.
     fn drm_rust_bench_peer_prime_round_trip(
@@ -124,13 +145,13 @@ fn time_n(n: u64, mut f: impl FnMut() -> Result) -> Result<u64> {
 }
 
 /// Runs `rust` and `c` (each timing a batch, in ns/op) in `ROUNDS` interleaved rounds after a
-/// warm-up, and prints the medians, ranges and ratio under `name`.
+/// warm-up, prints the medians, ranges and ratio under `name`, and returns the medians.
 fn compare(
     name: &str,
     what: &str,
     mut rust: impl FnMut() -> Result<u64>,
     mut c: impl FnMut() -> Result<u64>,
-) -> Result {
+) -> Result<(u64, u64)> {
     rust()?;
     c()?;
     let mut r = [0u64; ROUNDS];
@@ -151,7 +172,7 @@ fn compare(
         "bench_rust_drm: {}: rust {} ns/op ({}..{}), c {} ns/op ({}..{}), ratio {}.{:03} ({} rounds of {})\n",
         name, mr, min_r, max_r, mc, min_c, max_c, ratio / 1000, ratio % 1000, ROUNDS, what
     );
-    Ok(())
+    Ok((mr, mc))
 }
 
 /// The median of `v`.
@@ -176,7 +197,8 @@ mod suite {
             "100000 calls",
             || time_batch(&file, desc.func(), desc.flags()),
             || time_batch(&file, peer, desc.flags()),
-        )
+        )?;
+        Ok(())
     }
 
     /// The size of the benchmark's objects.
@@ -211,7 +233,8 @@ mod suite {
                 })
             })
         };
-        compare("gem_create_close", "2000 objects", rust, c)
+        compare("gem_create_close", "2000 objects", rust, c)?;
+        Ok(())
     }
 
     #[test]
@@ -252,6 +275,124 @@ mod suite {
                 Ok(())
             })
         };
-        compare("prime_round_trip", "2000 round trips", rust, c)
+        compare("prime_round_trip", "2000 round trips", rust, c)?;
+        Ok(())
+    }
+
+    /// The VM state of the GPUVM benchmark: mappings without data, like the C peer's.
+    struct BenchVm;
+
+    impl gpuvm::DriverGpuVm for BenchVm {
+        type Object = TestBo;
+        type VaData = ();
+        type VmBoData = ();
+        type StepContext = ();
+
+        fn step_map<'op>(
+            &mut self,
+            op: gpuvm::OpMap<'op, Self>,
+            _: &mut (),
+        ) -> Result<gpuvm::StepDone<'op>> {
+            op.insert(())
+        }
+
+        fn step_unmap<'op>(
+            &mut self,
+            op: gpuvm::OpUnmap<'op, Self>,
+            _: &mut (),
+        ) -> Result<gpuvm::StepDone<'op>> {
+            Ok(op.remove().0)
+        }
+
+        fn step_remap<'op>(
+            &mut self,
+            op: gpuvm::OpRemap<'op, Self>,
+            _: &mut (),
+        ) -> Result<gpuvm::StepDone<'op>> {
+            Ok(op.remap(|_, _| ())?.0)
+        }
+    }
+
+    /// Pairs per timed batch.
+    const PAIRS: u64 = 2_000;
+
+    #[test]
+    fn gpuvm_map_unmap() -> Result {
+        const PAGE: u64 = crate::page::PAGE_SIZE as u64;
+        const START: u64 = 1 << 20;
+        const RANGE: u64 = 1 << 40;
+        let t = GemDevice::new(c"rust-drm-bench-gpuvm", false)?;
+        let bo = shmem::Object::<TestBo>::new(
+            &t.dev,
+            PAGE as usize,
+            gem::Caching::Cached,
+            TestBo::new(0),
+        )?;
+        let mut per_n = [(0u64, 0u64); 2];
+        for (slot, n) in [1_000u64, 100_000].into_iter().enumerate() {
+            let vm = gpuvm::GpuVm::new(&t.dev, c"bench", START, RANGE, BenchVm)?;
+            // SAFETY: The device is live.
+            let cvm = unsafe { drm_rust_bench_peer_vm_create(t.dev.as_raw(), START, RANGE) };
+            if cvm.is_null() {
+                return Err(ENOMEM);
+            }
+            // One-page mappings every other page; the holes between them are what the timed
+            // pairs map and unmap.
+            let mut populated = Ok(());
+            for i in 0..n {
+                let addr = START + 2 * i * PAGE;
+                populated = populated.and_then(|()| vm.lock().map(&mut (), &bo, 0, addr, PAGE));
+                // SAFETY: `cvm` is live and `bo` outlives it.
+                populated = populated.and_then(|()| {
+                    to_result(unsafe {
+                        drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, addr, PAGE)
+                    })
+                });
+            }
+            let hole = |k: u64| START + (2 * ((k * 7919) % n) + 1) * PAGE;
+            let mut k = 0;
+            let rust = || {
+                time_n(PAIRS, || {
+                    k += 1;
+                    let mut l = vm.lock();
+                    l.map(&mut (), &bo, 0, hole(k), PAGE)?;
+                    l.unmap(&mut (), hole(k), PAGE)
+                })
+            };
+            let mut kc = 0;
+            let c = || {
+                time_n(PAIRS, || {
+                    kc += 1;
+                    // SAFETY: `cvm` is live and `bo` outlives it.
+                    to_result(unsafe {
+                        drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, hole(kc), PAGE)
+                    })?;
+                    // SAFETY: As above.
+                    to_result(unsafe { drm_rust_bench_peer_vm_unmap(cvm, hole(kc), PAGE) })
+                })
+            };
+            let result = populated.and_then(|()| {
+                let name = if n == 1_000 {
+                    "gpuvm_map_unmap_1k"
+                } else {
+                    "gpuvm_map_unmap_100k"
+                };
+                compare(name, "2000 map+unmap pairs", rust, c)
+            });
+            drop(vm);
+            // SAFETY: `cvm` is live; nothing uses it afterwards.
+            unsafe { drm_rust_bench_peer_vm_destroy(cvm) };
+            per_n[slot] = result?;
+        }
+        let growth = |a: u64, b: u64| b * 1000 / a.max(1);
+        let (gr, gc) = (
+            growth(per_n[0].0, per_n[1].0),
+            growth(per_n[0].1, per_n[1].1),
+        );
+        pr_info!(
+            "bench_rust_drm: gpuvm_growth: rust {}.{:03}x, c {}.{:03}x from 1,000 to 100,000 mappings\n",
+            gr / 1000, gr % 1000, gc / 1000, gc % 1000
+        );
+        Ok(())
     }
 }

@@ -307,45 +307,6 @@ impl<T: DriverGpuVm> DerefMut for LockedVm<'_, T> {
     }
 }
 
-/// The locks of a `map` or `unmap`, and a reference to every object they lock.
-///
-/// The references are taken before any step runs (so no step can fail for want of memory
-/// after changing the tree) and put after the locks are dropped (fields drop in order): no step
-/// and no drop of driver data puts the last reference of a locked object inside the acquire
-/// context, whose release would take its reservation lock again.
-struct Locks<'a> {
-    _exec: Exec<'a>,
-    _held: KVec<ObjRef>,
-}
-
-/// A GEM object reference, put on drop.
-struct ObjRef(*mut bindings::drm_gem_object);
-
-impl Drop for ObjRef {
-    fn drop(&mut self) {
-        // SAFETY: The reference was taken in `Locks::new`.
-        unsafe { bindings::drm_gem_object_put(self.0) };
-    }
-}
-
-impl<'a> Locks<'a> {
-    fn new(lock: impl FnMut(*mut bindings::drm_exec) -> c_int) -> Result<Self> {
-        let mut lock = lock;
-        let (exec, ()) = Exec::lock_all(true, |l| l.call_raw(&mut lock))?;
-        let mut held = KVec::with_capacity(exec.num_locked(), GFP_KERNEL)?;
-        for obj in exec.locked_objects() {
-            // SAFETY: The exec holds a reference to each object it locked.
-            unsafe { bindings::drm_gem_object_get(obj) };
-            // Cannot fail: the capacity is there.
-            let _ = held.push(ObjRef(obj), GFP_KERNEL);
-        }
-        Ok(Self {
-            _exec: exec,
-            _held: held,
-        })
-    }
-}
-
 /// What the step callbacks get through the C core's `priv` pointer.
 struct StepArgs<T: DriverGpuVm> {
     state: *mut T,
@@ -358,6 +319,33 @@ struct Book<T: DriverGpuVm> {
     /// The VM object of a map request.
     vm_bo: *mut bindings::drm_gpuvm_bo,
     _t: PhantomData<T>,
+}
+
+/// A GEM object reference, put on drop.
+struct ObjRef(*mut bindings::drm_gem_object);
+
+impl Drop for ObjRef {
+    fn drop(&mut self) {
+        // SAFETY: The reference was taken in `hold`.
+        unsafe { bindings::drm_gem_object_put(self.0) };
+    }
+}
+
+/// Takes a reference to every object `exec` locked.
+///
+/// Taken before any step runs (so no step can fail for want of memory after changing the tree)
+/// and put after the locks are dropped: no step and no drop of driver data puts the last
+/// reference of a locked object inside the acquire context, whose release would take its
+/// reservation lock again.
+fn hold(exec: &Exec<'_>) -> Result<KVec<ObjRef>> {
+    let mut held = KVec::with_capacity(exec.num_locked(), GFP_KERNEL)?;
+    for obj in exec.locked_objects() {
+        // SAFETY: The exec holds a reference to each object it locked.
+        unsafe { bindings::drm_gem_object_get(obj) };
+        // Cannot fail: the capacity is there.
+        let _ = held.push(ObjRef(obj), GFP_KERNEL);
+    }
+    Ok(held)
 }
 
 impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
@@ -391,28 +379,43 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         req.map.gem.obj = obj.as_raw();
         req.map.gem.offset = offset;
         let vm = self.vm.as_raw();
-        // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until the steps
-        // ran; this locks the object and every object the steps touch. `obj` outlives the locks.
-        let _locks = Locks::new(|exec| unsafe {
-            bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, &mut req)
-        })?;
-        // SAFETY: The object's reservation lock is held.
-        let vm_bo =
-            from_err_ptr(unsafe { bindings::drm_gpuvm_bo_obtain_locked(vm, obj.as_raw()) })?;
-        let mut args = StepArgs::<T> {
-            state: &mut self.guard.driver,
-            ctx,
-            book: Book {
-                vm_bo,
-                _t: PhantomData,
+        let state = &mut self.guard.driver;
+        // Both closures use the request; it lives in this frame until the end.
+        let req = &raw mut req;
+        let (held, ret) = Exec::scoped(
+            true,
+            // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until the
+            // steps ran; this locks the object and every object the steps touch, all of which
+            // outlive the locks (`obj` is borrowed, the others are mapped).
+            |l| {
+                l.call_raw(|exec| unsafe { bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, req) })
             },
-        };
-        // SAFETY: The tree is ours (`self`), the reservation locks of every object involved
-        // are held; `args` outlives the call.
-        let ret = unsafe { bindings::drm_gpuvm_sm_map(vm, (&raw mut args).cast(), &req) };
-        // The mappings hold their own references to the VM object.
-        // SAFETY: The object's reservation lock is still held, as the put may destroy it.
-        unsafe { bindings::drm_gpuvm_bo_put(vm_bo) };
+            |exec, ()| {
+                let held = hold(exec)?;
+                // SAFETY: The object's reservation lock is held.
+                let vm_bo = from_err_ptr(unsafe {
+                    bindings::drm_gpuvm_bo_obtain_locked(vm, obj.as_raw())
+                })?;
+                let mut args = StepArgs::<T> {
+                    state,
+                    ctx,
+                    book: Book {
+                        vm_bo,
+                        _t: PhantomData,
+                    },
+                };
+                // SAFETY: The tree is ours (`self`), the reservation locks of every object
+                // involved are held; `args` outlives the call.
+                let ret = unsafe { bindings::drm_gpuvm_sm_map(vm, (&raw mut args).cast(), req) };
+                // The mappings hold their own references to the VM object.
+                // SAFETY: The object's reservation lock is still held, as the put may destroy
+                // the VM object.
+                unsafe { bindings::drm_gpuvm_bo_put(vm_bo) };
+                Ok((held, ret))
+            },
+        )?;
+        // After the locks.
+        drop(held);
         to_result(ret)
     }
 
@@ -429,21 +432,35 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             return Err(ENODEV);
         }
         let vm = self.vm.as_raw();
-        // SAFETY: `vm` is live and its tree locked; this locks every object whose mappings the
-        // steps change.
-        let _locks = Locks::new(|exec| unsafe {
-            bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range)
-        })?;
-        let mut args = StepArgs::<T> {
-            state: &mut self.guard.driver,
-            ctx,
-            book: Book {
-                vm_bo: ptr::null_mut(),
-                _t: PhantomData,
+        let state = &mut self.guard.driver;
+        let (held, ret) = Exec::scoped(
+            true,
+            // SAFETY: `vm` is live and its tree locked; this locks every object whose mappings
+            // the steps change, which outlive the locks (they are mapped).
+            |l| {
+                l.call_raw(|exec| unsafe {
+                    bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range)
+                })
             },
-        };
-        // SAFETY: As in `map`.
-        to_result(unsafe { bindings::drm_gpuvm_sm_unmap(vm, (&raw mut args).cast(), addr, range) })
+            |exec, ()| {
+                let held = hold(exec)?;
+                let mut args = StepArgs::<T> {
+                    state,
+                    ctx,
+                    book: Book {
+                        vm_bo: ptr::null_mut(),
+                        _t: PhantomData,
+                    },
+                };
+                // SAFETY: As in `map`.
+                let ret = unsafe {
+                    bindings::drm_gpuvm_sm_unmap(vm, (&raw mut args).cast(), addr, range)
+                };
+                Ok((held, ret))
+            },
+        )?;
+        drop(held);
+        to_result(ret)
     }
 
     fn range_valid(&self, addr: u64, range: u64) -> bool {

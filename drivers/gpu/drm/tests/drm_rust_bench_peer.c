@@ -4,14 +4,16 @@
  * the work of each benchmark written the way a C driver does it, so that both can run on the
  * same device and file and be timed against each other: an ioctl handler doing what the Rust
  * test driver's GETPARAM does, a GEM object cycle and a PRIME round trip with the C shmem
- * helpers.
+ * helpers, and a GPU VM driven through the C drm_gpuvm API.
  */
 
 #include <linux/dma-buf.h>
 #include <drm/drm_drv.h>
+#include <drm/drm_exec.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_gem_shmem_helper.h>
+#include <drm/drm_gpuvm.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_prime.h>
 #include <uapi/drm/nova_drm.h>
@@ -111,4 +113,252 @@ int drm_rust_bench_peer_prime_round_trip(struct drm_device *dev, struct drm_file
 		return PTR_ERR(obj);
 	drm_gem_object_put(obj);
 	return 0;
+}
+
+/*
+ * GPUVM: a VM driven through the C drm_gpuvm API the way a C driver does it, with the same
+ * work per operation as the Rust layer: the objects involved locked with drm_exec, a VM BO
+ * obtained, the split/merge steps allocating, inserting and linking mappings, and a reference
+ * to each locked object held across the steps.
+ */
+
+struct drm_rust_bench_peer_vm {
+	struct drm_gpuvm base;
+	struct mutex lock;
+	struct drm_gpuvm_bo *vm_bo;
+};
+
+static int peer_step_map(struct drm_gpuva_op *op, void *priv)
+{
+	struct drm_rust_bench_peer_vm *vm = priv;
+	struct drm_gpuva *va = kzalloc_obj(*va);
+	int ret;
+
+	if (!va)
+		return -ENOMEM;
+	va->va.addr = op->map.va.addr;
+	va->va.range = op->map.va.range;
+	va->gem.obj = op->map.gem.obj;
+	va->gem.offset = op->map.gem.offset;
+	ret = drm_gpuva_insert(&vm->base, va);
+	if (ret) {
+		kfree(va);
+		return ret;
+	}
+	drm_gpuva_link(va, vm->vm_bo);
+	return 0;
+}
+
+static int peer_step_unmap(struct drm_gpuva_op *op, void *priv)
+{
+	struct drm_gpuva *va = op->unmap.va;
+
+	drm_gpuva_remove(va);
+	drm_gpuva_unlink(va);
+	kfree(va);
+	return 0;
+}
+
+static int peer_step_remap(struct drm_gpuva_op *op, void *priv)
+{
+	struct drm_gpuva *old = op->remap.unmap->va;
+	struct drm_gpuva *prev = NULL, *next = NULL;
+
+	if (op->remap.prev) {
+		prev = kzalloc_obj(*prev);
+		if (!prev)
+			return -ENOMEM;
+	}
+	if (op->remap.next) {
+		next = kzalloc_obj(*next);
+		if (!next) {
+			kfree(prev);
+			return -ENOMEM;
+		}
+	}
+	drm_gpuva_remap(prev, next, &op->remap);
+	if (prev)
+		drm_gpuva_link(prev, old->vm_bo);
+	if (next)
+		drm_gpuva_link(next, old->vm_bo);
+	drm_gpuva_unlink(old);
+	kfree(old);
+	return 0;
+}
+
+static void peer_vm_free(struct drm_gpuvm *gpuvm)
+{
+	struct drm_rust_bench_peer_vm *vm = container_of(gpuvm, typeof(*vm), base);
+
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+}
+
+static const struct drm_gpuvm_ops peer_vm_ops = {
+	.vm_free = peer_vm_free,
+	.sm_step_map = peer_step_map,
+	.sm_step_unmap = peer_step_unmap,
+	.sm_step_remap = peer_step_remap,
+};
+
+struct drm_rust_bench_peer_vm *drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start,
+							       u64 range);
+int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem_object *obj,
+			       u64 offset, u64 addr, u64 range);
+int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range);
+void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm);
+
+/**
+ * drm_rust_bench_peer_vm_create - create a VM driven through the C API
+ * @dev: the DRM device
+ * @start: start of the VM's range
+ * @range: length of the VM's range
+ *
+ * Returns:
+ * The VM, or NULL when out of memory.
+ */
+struct drm_rust_bench_peer_vm *drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start,
+							       u64 range)
+{
+	struct drm_rust_bench_peer_vm *vm = kzalloc_obj(*vm);
+	struct drm_gem_object *r_obj;
+
+	if (!vm)
+		return NULL;
+	r_obj = drm_gpuvm_resv_object_alloc(dev);
+	if (!r_obj) {
+		kfree(vm);
+		return NULL;
+	}
+	mutex_init(&vm->lock);
+	drm_gpuvm_init(&vm->base, "bench-peer", 0, dev, r_obj, start, range, 0, 0, &peer_vm_ops);
+	drm_gem_object_put(r_obj);
+	return vm;
+}
+
+/* Takes a reference to every object @exec locked, into @held (room for all of them). */
+static struct drm_gem_object **peer_hold(struct drm_exec *exec)
+{
+	struct drm_gem_object **held, *obj;
+	unsigned long i = 0;
+
+	held = kmalloc_array(exec->num_objects + 1, sizeof(*held), GFP_KERNEL);
+	if (!held)
+		return NULL;
+	drm_exec_for_each_locked_object(exec, obj) {
+		drm_gem_object_get(obj);
+		held[i++] = obj;
+	}
+	held[i] = NULL;
+	return held;
+}
+
+static void peer_release(struct drm_gem_object **held)
+{
+	struct drm_gem_object **p;
+
+	for (p = held; *p; p++)
+		drm_gem_object_put(*p);
+	kfree(held);
+}
+
+/**
+ * drm_rust_bench_peer_vm_map - map @range bytes of @obj at @offset to @addr
+ * @vm: the VM
+ * @obj: the object
+ * @offset: offset in @obj
+ * @addr: GPU address
+ * @range: length
+ *
+ * Returns:
+ * 0 on success, or a negative error code.
+ */
+int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem_object *obj,
+			       u64 offset, u64 addr, u64 range)
+{
+	struct drm_gpuvm_map_req req = {
+		.map.va.addr = addr, .map.va.range = range,
+		.map.gem.obj = obj, .map.gem.offset = offset,
+	};
+	struct drm_gem_object **held = NULL;
+	struct drm_exec exec;
+	int ret;
+
+	mutex_lock(&vm->lock);
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT | DRM_EXEC_IGNORE_DUPLICATES, 0);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_exec_prepare_array(&exec, NULL, 0, 0);
+		if (!ret)
+			ret = drm_gpuvm_sm_map_exec_lock(&vm->base, &exec, 1, &req);
+		drm_exec_retry_on_contention(&exec);
+		if (ret)
+			goto out;
+	}
+	held = peer_hold(&exec);
+	if (!held) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	vm->vm_bo = drm_gpuvm_bo_obtain_locked(&vm->base, obj);
+	if (IS_ERR(vm->vm_bo)) {
+		ret = PTR_ERR(vm->vm_bo);
+		goto out;
+	}
+	ret = drm_gpuvm_sm_map(&vm->base, vm, &req);
+	drm_gpuvm_bo_put(vm->vm_bo);
+out:
+	drm_exec_fini(&exec);
+	if (held)
+		peer_release(held);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/**
+ * drm_rust_bench_peer_vm_unmap - unmap [@addr, @addr + @range)
+ * @vm: the VM
+ * @addr: GPU address
+ * @range: length
+ *
+ * Returns:
+ * 0 on success, or a negative error code.
+ */
+int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range)
+{
+	struct drm_gem_object **held = NULL;
+	struct drm_exec exec;
+	int ret;
+
+	mutex_lock(&vm->lock);
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT | DRM_EXEC_IGNORE_DUPLICATES, 0);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_exec_prepare_array(&exec, NULL, 0, 0);
+		if (!ret)
+			ret = drm_gpuvm_sm_unmap_exec_lock(&vm->base, &exec, addr, range);
+		drm_exec_retry_on_contention(&exec);
+		if (ret)
+			goto out;
+	}
+	held = peer_hold(&exec);
+	if (!held) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = drm_gpuvm_sm_unmap(&vm->base, vm, addr, range);
+out:
+	drm_exec_fini(&exec);
+	if (held)
+		peer_release(held);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/**
+ * drm_rust_bench_peer_vm_destroy - unmap everything and drop the VM
+ * @vm: the VM
+ */
+void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm)
+{
+	drm_rust_bench_peer_vm_unmap(vm, vm->base.mm_start, vm->base.mm_range);
+	drm_gpuvm_put(&vm->base);
 }

@@ -32,7 +32,10 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
-    ptr, //
+    ptr::{
+        self,
+        NonNull, //
+    },
 };
 
 /// A reservation object (`struct dma_resv`).
@@ -186,13 +189,15 @@ impl Drop for ResvGuard<'_> {
 ///
 /// # Invariants
 ///
-/// `exec` is an initialised `struct drm_exec` that stays at its address (it is boxed and never
-/// moved out); it is finalised when the `Exec` is dropped. The objects it locks live for `'a`,
+/// `exec` is an initialised `struct drm_exec` that stays at its address (in `_storage`, or in
+/// the frame of [`Exec::scoped`]); it is finalised when the `Exec` is dropped. The objects it locks live for `'a`,
 /// so it never holds their last reference (freeing an object takes its reservation lock, which
 /// would nest in the acquire context).
 #[cfg(CONFIG_DRM_EXEC = "y")]
 pub struct Exec<'a> {
-    exec: KBox<Opaque<bindings::drm_exec>>,
+    exec: NonNull<bindings::drm_exec>,
+    /// Where `exec` lives, unless a caller's stack frame holds it ([`Exec::scoped`]).
+    _storage: Option<KBox<Opaque<bindings::drm_exec>>>,
     _objects: PhantomData<&'a ()>,
     _not_send: NotThreadSafe,
 }
@@ -215,30 +220,65 @@ impl<'a> Exec<'a> {
     /// everything.
     pub fn lock_all<R>(
         interruptible: bool,
+        f: impl FnMut(&mut Locker<'_, 'a>) -> Result<R>,
+    ) -> Result<(Self, R)> {
+        let storage = KBox::new(Opaque::<bindings::drm_exec>::uninit(), GFP_KERNEL)?;
+        // SAFETY: `Opaque::get` never returns NULL.
+        let raw = unsafe { NonNull::new_unchecked(storage.get()) };
+        // SAFETY: The box lives, unmoved, as long as the `Exec`.
+        unsafe { Self::lock_in(raw, Some(storage), interruptible, f) }
+    }
+
+    /// As [`lock_all`](Self::lock_all), with the `drm_exec` on this function's stack rather
+    /// than allocated: `body` runs with the locks, which are dropped when it returns.
+    pub(crate) fn scoped<R, S>(
+        interruptible: bool,
+        lock: impl FnMut(&mut Locker<'_, 'a>) -> Result<R>,
+        body: impl FnOnce(&Exec<'a>, R) -> Result<S>,
+    ) -> Result<S> {
+        let storage = Opaque::<bindings::drm_exec>::uninit();
+        // SAFETY: `Opaque::get` never returns NULL.
+        let raw = unsafe { NonNull::new_unchecked(storage.get()) };
+        // SAFETY: `storage` stays in this frame, unmoved, until after the `Exec` is dropped
+        // below; `body` only borrows the `Exec`.
+        let (exec, r) = unsafe { Self::lock_in(raw, None, interruptible, lock) }?;
+        let out = body(&exec, r);
+        drop(exec);
+        out
+    }
+
+    /// # Safety
+    ///
+    /// `raw` must be valid for writes and stay at its address until the returned `Exec` is
+    /// dropped (it is `storage`, or the caller keeps it).
+    unsafe fn lock_in<R>(
+        raw: NonNull<bindings::drm_exec>,
+        storage: Option<KBox<Opaque<bindings::drm_exec>>>,
+        interruptible: bool,
         mut f: impl FnMut(&mut Locker<'_, 'a>) -> Result<R>,
     ) -> Result<(Self, R)> {
-        let exec = KBox::new(Opaque::<bindings::drm_exec>::uninit(), GFP_KERNEL)?;
-        let raw = exec.get();
         let mut flags = bindings::DRM_EXEC_IGNORE_DUPLICATES;
         if interruptible {
             flags |= bindings::DRM_EXEC_INTERRUPTIBLE_WAIT;
         }
-        // SAFETY: `raw` is valid for writes; the box is not moved while the `Exec` lives.
-        unsafe { bindings::drm_exec_init(raw, flags, 0) };
+        let raw_ptr = raw.as_ptr();
+        // SAFETY: `raw` is valid for writes and stays put (safety requirements).
+        unsafe { bindings::drm_exec_init(raw_ptr, flags, 0) };
         // INVARIANT: initialised above, finalised by `Drop`.
         let this = Exec {
-            exec,
+            exec: raw,
+            _storage: storage,
             _objects: PhantomData,
             _not_send: NotThreadSafe,
         };
         let mut result = None;
         // SAFETY: `raw` is initialised; `drm_exec_cleanup()` starts the acquire context, and
         // after contention unlocks everything for the next round.
-        while unsafe { bindings::drm_exec_cleanup(raw) } {
+        while unsafe { bindings::drm_exec_cleanup(raw_ptr) } {
             // Wait for the object of the last round's contention first, whether or not `f`
             // locks it again: otherwise a round that locks nothing would retry forever.
             // SAFETY: `raw` is initialised; with no objects this only takes the contended lock.
-            to_result(unsafe { bindings::drm_exec_prepare_array(raw, ptr::null_mut(), 0, 0) })?;
+            to_result(unsafe { bindings::drm_exec_prepare_array(raw_ptr, ptr::null_mut(), 0, 0) })?;
             let mut locker = Locker {
                 exec: &this,
                 failed: false,
@@ -257,13 +297,13 @@ impl<'a> Exec<'a> {
 
     fn is_contended(&self) -> bool {
         // SAFETY: `exec` is initialised; only this task touches it.
-        !unsafe { (*self.exec.get()).contended }.is_null()
+        !unsafe { (*self.exec.as_ptr()).contended }.is_null()
     }
 
     /// The number of objects locked.
     pub fn num_locked(&self) -> usize {
         // SAFETY: `exec` is initialised; only this task touches it.
-        unsafe { (*self.exec.get()).num_objects as usize }
+        unsafe { (*self.exec.as_ptr()).num_objects as usize }
     }
 
     /// The objects locked, each with a reference the `Exec` holds.
@@ -271,7 +311,7 @@ impl<'a> Exec<'a> {
         &self,
     ) -> impl Iterator<Item = *mut bindings::drm_gem_object> + '_ {
         // SAFETY: `exec` is initialised; `objects` holds `num_objects` entries.
-        let objects = unsafe { (*self.exec.get()).objects };
+        let objects = unsafe { (*self.exec.as_ptr()).objects };
         // SAFETY: As above; the array does not change while `&self` is borrowed.
         (0..self.num_locked()).map(move |i| unsafe { *objects.add(i) })
     }
@@ -282,7 +322,7 @@ impl Drop for Exec<'_> {
     fn drop(&mut self) {
         // SAFETY: `exec` is initialised (type invariant); this unlocks and puts every object,
         // none of them for the last time (the objects outlive `'a`).
-        unsafe { bindings::drm_exec_fini(self.exec.get()) };
+        unsafe { bindings::drm_exec_fini(self.exec.as_ptr()) };
     }
 }
 
@@ -303,7 +343,7 @@ impl<'a> Locker<'_, 'a> {
             self.failed = true;
             return Err(EDEADLK);
         }
-        let ret = to_result(f(self.exec.exec.get()));
+        let ret = to_result(f(self.exec.exec.as_ptr()));
         self.failed = ret.is_err();
         ret
     }
