@@ -39,12 +39,14 @@ for i in $(seq 1 "$boots"); do
 	while IFS='|' read -r name result; do
 		printf '%-6s %-22s %s\n' "$i" "$name" "$result"
 	done <<<"$lines"
-	line=$(sed -n 's/.*drm_bench: \([a-z_]*\): \(.*\)/\1 (user)|\2/p' "$RUN/user$i/console.log")
-	if [ -z "$line" ]; then
+	user=$(sed -n 's/.*drm_bench: \([a-z_]*\): \(.*\)/\1 (user)|\2/p' "$RUN/user$i/console.log")
+	if [ -z "$user" ]; then
 		echo "boot $i: no userspace benchmark result (see $RUN/user$i/console.log)" >&2
 		fail=1
 		continue
 	fi
-	printf '%-6s %-22s %s\n' "$i" "${line%%|*}" "${line#*|}"
+	while IFS='|' read -r name result; do
+		printf '%-6s %-22s %s\n' "$i" "$name" "$result"
+	done <<<"$user"
 done
 exit $fail

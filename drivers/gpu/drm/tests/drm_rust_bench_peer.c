@@ -203,10 +203,6 @@ static const struct drm_gpuvm_ops peer_vm_ops = {
 
 struct drm_rust_bench_peer_vm *drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start,
 							       u64 range);
-int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem_object *obj,
-			       u64 offset, u64 addr, u64 range);
-int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range);
-void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm);
 
 /**
  * drm_rust_bench_peer_vm_create - create a VM driven through the C API
@@ -262,6 +258,9 @@ static void peer_release(struct drm_gem_object **held)
 	kfree(held);
 }
 
+int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem_object *obj,
+			       u64 offset, u64 addr, u64 range);
+
 /**
  * drm_rust_bench_peer_vm_map - map @range bytes of @obj at @offset to @addr
  * @vm: the VM
@@ -314,6 +313,8 @@ out:
 	return ret;
 }
 
+int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range);
+
 /**
  * drm_rust_bench_peer_vm_unmap - unmap [@addr, @addr + @range)
  * @vm: the VM
@@ -352,6 +353,8 @@ out:
 	mutex_unlock(&vm->lock);
 	return ret;
 }
+
+void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm);
 
 /**
  * drm_rust_bench_peer_vm_destroy - unmap everything and drop the VM
