@@ -53,10 +53,7 @@ use kernel::{
             self,
             shmem, //
         },
-        gpuvm::{
-            self,
-            GpuVm, //
-        },
+        gpuvm, //
         ioctl, //
     },
     faux,
@@ -204,7 +201,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
     fn step_map<'op>(
         &mut self,
         op: gpuvm::OpMap<'op, Self>,
-        _: &mut (),
+        _ctx: &mut (),
     ) -> Result<gpuvm::StepDone<'op>> {
         let done = op.insert(())?;
         self.mappings += 1;
@@ -214,7 +211,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
     fn step_unmap<'op>(
         &mut self,
         op: gpuvm::OpUnmap<'op, Self>,
-        _: &mut (),
+        _ctx: &mut (),
     ) -> Result<gpuvm::StepDone<'op>> {
         let (done, _removed) = op.remove();
         self.mappings -= 1;
@@ -224,10 +221,10 @@ impl gpuvm::DriverGpuVm for VrustVm {
     fn step_remap<'op>(
         &mut self,
         op: gpuvm::OpRemap<'op, Self>,
-        _: &mut (),
+        _ctx: &mut (),
     ) -> Result<gpuvm::StepDone<'op>> {
         let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
-        let (done, _removed) = op.remap(|_, _| ())?;
+        let (done, _removed) = op.remap(|_data, _part| ())?;
         self.mappings = self.mappings - 1 + parts;
         Ok(done)
     }
@@ -473,7 +470,7 @@ impl Vrust {
         if table.vms.len() >= uapi::VRUST_MAX_VMS_PER_FILE as usize {
             return Err(ENOSPC);
         }
-        let vm = GpuVm::new(
+        let vm = gpuvm::UniqueVm::new(
             &file.dev,
             c"vrust",
             uapi::VRUST_VM_START.into(),

@@ -291,7 +291,7 @@ mod suite {
         fn step_map<'op>(
             &mut self,
             op: gpuvm::OpMap<'op, Self>,
-            _: &mut (),
+            _ctx: &mut (),
         ) -> Result<gpuvm::StepDone<'op>> {
             op.insert(())
         }
@@ -299,7 +299,7 @@ mod suite {
         fn step_unmap<'op>(
             &mut self,
             op: gpuvm::OpUnmap<'op, Self>,
-            _: &mut (),
+            _ctx: &mut (),
         ) -> Result<gpuvm::StepDone<'op>> {
             Ok(op.remove().0)
         }
@@ -307,9 +307,9 @@ mod suite {
         fn step_remap<'op>(
             &mut self,
             op: gpuvm::OpRemap<'op, Self>,
-            _: &mut (),
+            _ctx: &mut (),
         ) -> Result<gpuvm::StepDone<'op>> {
-            Ok(op.remap(|_, _| ())?.0)
+            Ok(op.remap(|_data, _part| ())?.0)
         }
     }
 
@@ -330,7 +330,7 @@ mod suite {
         )?;
         let mut per_n = [(0u64, 0u64); 2];
         for (slot, n) in [1_000u64, 100_000].into_iter().enumerate() {
-            let vm = gpuvm::GpuVm::new(&t.dev, c"bench", START, RANGE, BenchVm)?;
+            let vm = gpuvm::UniqueVm::new(&t.dev, c"bench", START, RANGE, BenchVm)?;
             // SAFETY: The device is live.
             let cvm = unsafe { drm_rust_bench_peer_vm_create(t.dev.as_raw(), START, RANGE) };
             if cvm.is_null() {
@@ -342,8 +342,8 @@ mod suite {
             for i in 0..n {
                 let addr = START + 2 * i * PAGE;
                 populated = populated.and_then(|()| vm.lock().map(&mut (), &bo, 0, addr, PAGE));
-                // SAFETY: `cvm` is live and `bo` outlives it.
                 populated = populated.and_then(|()| {
+                    // SAFETY: `cvm` is live and `bo` outlives it.
                     to_result(unsafe {
                         drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, addr, PAGE)
                     })

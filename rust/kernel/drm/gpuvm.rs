@@ -178,34 +178,7 @@ unsafe impl<T: DriverGpuVm> AlwaysRefCounted for GpuVm<T> {
 /// steps: the VM is going away) and drops the driver's reference.
 pub struct UniqueVm<T: DriverGpuVm>(ARef<GpuVm<T>>);
 
-impl<T: DriverGpuVm> Deref for UniqueVm<T> {
-    type Target = GpuVm<T>;
-
-    fn deref(&self) -> &GpuVm<T> {
-        &self.0
-    }
-}
-
-impl<T: DriverGpuVm> Drop for UniqueVm<T> {
-    fn drop(&mut self) {
-        let mut vm = self.0.lock();
-        vm.guard.closed = true;
-        vm.clear();
-    }
-}
-
-impl<T: DriverGpuVm> GpuVm<T> {
-    const OPS: bindings::drm_gpuvm_ops = {
-        let mut ops: bindings::drm_gpuvm_ops = pin_init::zeroed();
-        ops.vm_free = Some(vm_free_callback::<T>);
-        ops.vm_bo_alloc = Some(vm_bo_alloc_callback::<T>);
-        ops.vm_bo_free = Some(vm_bo_free_callback::<T>);
-        ops.sm_step_map = Some(step_map_callback::<T>);
-        ops.sm_step_unmap = Some(step_unmap_callback::<T>);
-        ops.sm_step_remap = Some(step_remap_callback::<T>);
-        ops
-    };
-
+impl<T: DriverGpuVm> UniqueVm<T> {
     /// Creates a VM of `dev` named `name`, covering `[start, start + range)`, with driver
     /// state `data` (behind the VM's mutex: it needs no locks of its own).
     ///
@@ -216,12 +189,12 @@ impl<T: DriverGpuVm> GpuVm<T> {
         start: u64,
         range: u64,
         data: T,
-    ) -> Result<UniqueVm<T>> {
+    ) -> Result<Self> {
         if range == 0 || start.checked_add(range).is_none() {
             return Err(EINVAL);
         }
         let boxed = KBox::pin_init(
-            try_pin_init!(Self {
+            try_pin_init!(GpuVm::<T> {
                 vm: Opaque::zeroed(),
                 inner <- new_mutex!(VmState {
                     closed: false,
@@ -251,7 +224,7 @@ impl<T: DriverGpuVm> GpuVm<T> {
                 range,
                 0,
                 0,
-                &Self::OPS,
+                &GpuVm::<T>::OPS,
             );
             bindings::drm_gem_object_put(r_obj);
         }
@@ -261,6 +234,35 @@ impl<T: DriverGpuVm> GpuVm<T> {
             ARef::from_raw(NonNull::new_unchecked(this))
         }))
     }
+}
+
+impl<T: DriverGpuVm> Deref for UniqueVm<T> {
+    type Target = GpuVm<T>;
+
+    fn deref(&self) -> &GpuVm<T> {
+        &self.0
+    }
+}
+
+impl<T: DriverGpuVm> Drop for UniqueVm<T> {
+    fn drop(&mut self) {
+        let mut vm = self.0.lock();
+        vm.guard.closed = true;
+        vm.clear();
+    }
+}
+
+impl<T: DriverGpuVm> GpuVm<T> {
+    const OPS: bindings::drm_gpuvm_ops = {
+        let mut ops: bindings::drm_gpuvm_ops = pin_init::zeroed();
+        ops.vm_free = Some(vm_free_callback::<T>);
+        ops.vm_bo_alloc = Some(vm_bo_alloc_callback::<T>);
+        ops.vm_bo_free = Some(vm_bo_free_callback::<T>);
+        ops.sm_step_map = Some(step_map_callback::<T>);
+        ops.sm_step_unmap = Some(step_unmap_callback::<T>);
+        ops.sm_step_remap = Some(step_remap_callback::<T>);
+        ops
+    };
 
     /// Locks the VM: its state and its mappings.
     pub fn lock(&self) -> LockedVm<'_, T> {
@@ -384,11 +386,14 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let req = &raw mut req;
         let (held, ret) = Exec::scoped(
             true,
-            // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until the
-            // steps ran; this locks the object and every object the steps touch, all of which
-            // outlive the locks (`obj` is borrowed, the others are mapped).
             |l| {
-                l.call_raw(|exec| unsafe { bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, req) })
+                l.call_raw(|exec| {
+                    // SAFETY: `vm` is live and its tree locked against changes (`&mut self`)
+                    // until the steps ran; this locks the object and every object the steps
+                    // touch, all of which outlive the locks (`obj` is borrowed, the others are
+                    // mapped).
+                    unsafe { bindings::drm_gpuvm_sm_map_exec_lock(vm, exec, 1, req) }
+                })
             },
             |exec, ()| {
                 let held = hold(exec)?;
@@ -435,11 +440,11 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let state = &mut self.guard.driver;
         let (held, ret) = Exec::scoped(
             true,
-            // SAFETY: `vm` is live and its tree locked; this locks every object whose mappings
-            // the steps change, which outlive the locks (they are mapped).
             |l| {
-                l.call_raw(|exec| unsafe {
-                    bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range)
+                l.call_raw(|exec| {
+                    // SAFETY: `vm` is live and its tree locked; this locks every object whose
+                    // mappings the steps change, which outlive the locks (they are mapped).
+                    unsafe { bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range) }
                 })
             },
             |exec, ()| {
@@ -503,10 +508,14 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     fn clear(&mut self) {
         // SAFETY: Only a place is computed.
         let head = unsafe { &raw mut (*self.vm.as_raw()).rb.list };
-        // SAFETY: The list is initialised and ours (the VM is locked).
-        while unsafe { (*head).next } != head {
+        loop {
+            // SAFETY: The list is initialised and ours (the VM is locked).
+            let first = unsafe { (*head).next };
+            if first == head {
+                break;
+            }
             // SAFETY: The first entry is the `rb.entry` of a mapping, a boxed `Va<T>` of the tree.
-            let va = unsafe { crate::container_of!((*head).next, bindings::drm_gpuva, rb.entry) };
+            let va = unsafe { crate::container_of!(first, bindings::drm_gpuva, rb.entry) };
             // SAFETY: As above; the object is live (the mapping's VM object holds it).
             let obj = unsafe { (*va).gem.obj };
             // SAFETY: The object's reservation lock is taken for the unlink, which may destroy
@@ -1007,7 +1016,7 @@ mod tests {
         fn step_unmap<'op>(
             &mut self,
             op: OpUnmap<'op, Self>,
-            _: &mut u32,
+            _tag: &mut u32,
         ) -> Result<StepDone<'op>> {
             self.unmaps += 1;
             Ok(op.remove().0)
@@ -1016,7 +1025,7 @@ mod tests {
         fn step_remap<'op>(
             &mut self,
             op: OpRemap<'op, Self>,
-            _: &mut u32,
+            _tag: &mut u32,
         ) -> Result<StepDone<'op>> {
             self.remaps += 1;
             // The parts keep the tag of the mapping they come from.
@@ -1028,11 +1037,11 @@ mod tests {
     const VM_START: u64 = 0x10_0000;
     const VM_RANGE: u64 = 0x100_0000;
 
-    /// The mappings as (addr, range, offset, tag, which object).
-    fn state(
-        vm: &LockedVm<'_, TestVm>,
-        objs: &[&Object<TestBo>],
-    ) -> Result<KVec<(u64, u64, u64, u32, usize)>> {
+    /// A mapping as (addr, range, offset, tag, which object).
+    type Row = (u64, u64, u64, u32, usize);
+
+    /// The mappings.
+    fn state(vm: &LockedVm<'_, TestVm>, objs: &[&Object<TestBo>]) -> Result<KVec<Row>> {
         let mut v = KVec::new();
         for va in vm.vas() {
             let which = objs
@@ -1049,7 +1058,7 @@ mod tests {
 
     fn setup() -> Result<(GemDevice, UniqueVm<TestVm>)> {
         let t = GemDevice::new(c"rust-drm-kunit-gpuvm", false)?;
-        let vm = GpuVm::new(&t.dev, c"kunit", VM_START, VM_RANGE, TestVm::default())?;
+        let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_RANGE, TestVm::default())?;
         Ok((t, vm))
     }
 
@@ -1184,7 +1193,7 @@ mod tests {
     }
 
     /// The model: non-overlapping (start, end, offset, tag, object) intervals, sorted.
-    type Model = KVec<(u64, u64, u64, u32, usize)>;
+    type Model = KVec<Row>;
 
     /// Cuts `[a, b)` out of the model.
     fn model_cut(m: &Model, a: u64, b: u64) -> Result<Model> {
