@@ -186,46 +186,119 @@ impl VrustFile {
 }
 
 /// The state of a GPU VM: the software GPU has no page tables, it resolves addresses through
-/// the VM's mappings when it runs; the state counts them, for the limit.
+/// the VM's mappings when it runs. The state counts the mappings (for the limit) and keeps a
+/// kernel mapping of each buffer the GPU used while the buffer is mapped in the VM, as a GPU
+/// keeps its page tables: mapping a buffer into the kernel is far more costly than a copy.
 #[derive(Default)]
 struct VrustVm {
     mappings: usize,
+    buffers: KVec<VmBuffer>,
+}
+
+/// A buffer mapped in a VM.
+struct VmBuffer {
+    /// The buffer's id.
+    id: u64,
+    /// Its mappings in the VM.
+    mappings: usize,
+    /// Its kernel mapping, once `EXEC` used it.
+    map: Option<shmem::VMap<VrustBo>>,
+}
+
+/// Kernel mappings of buffers no longer mapped in a VM: dropped after the bind, when the
+/// reservation locks are released (dropping one takes its buffer's reservation lock).
+type Unused = KVec<shmem::VMap<VrustBo>>;
+
+impl VrustVm {
+    fn buffer(&mut self, id: u64) -> Option<&mut VmBuffer> {
+        self.buffers.iter_mut().find(|b| b.id == id)
+    }
+
+    /// Counts `n` more (or fewer) mappings of buffer `id`; its kernel mapping goes to `unused`
+    /// with its last mapping.
+    fn count(&mut self, id: u64, n: isize, unused: &mut Unused) -> Result {
+        let i = self.buffers.iter().position(|b| b.id == id).ok_or(EINVAL)?;
+        let b = &mut self.buffers[i];
+        b.mappings = b.mappings.checked_add_signed(n).ok_or(EINVAL)?;
+        if b.mappings == 0 {
+            if let Some(map) = self.buffers.remove(i)?.map {
+                // Room was reserved when the mapping was made.
+                unused.push(map, GFP_KERNEL)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure buffer `bo`, mapped in the VM, has a kernel mapping.
+    fn ensure_map(&mut self, bo: &Bo) -> Result {
+        let b = self.buffer(bo.id).ok_or(EFAULT)?;
+        if b.map.is_none() {
+            b.map = Some(bo.vmap()?);
+        }
+        Ok(())
+    }
+
+    /// The kernel mapping of buffer `id`, made by `ensure_map`.
+    fn kernel_map(&self, id: u64) -> Result<&shmem::VMap<VrustBo>> {
+        let b = self.buffers.iter().find(|b| b.id == id).ok_or(EFAULT)?;
+        b.map.as_ref().ok_or(EFAULT)
+    }
 }
 
 impl gpuvm::DriverGpuVm for VrustVm {
     type Object = VrustBo;
     type VaData = ();
     type VmBoData = ();
-    type StepContext = ();
+    type StepContext = Unused;
 
     fn step_map<'op>(
         &mut self,
         op: gpuvm::OpMap<'op, Self>,
-        _ctx: &mut (),
+        unused: &mut Unused,
     ) -> Result<gpuvm::StepDone<'op>> {
+        let id = op.object().id;
+        // Everything that can fail before the mapping is made.
+        unused.reserve(1, GFP_KERNEL)?;
+        if self.buffer(id).is_none() {
+            self.buffers.push(
+                VmBuffer {
+                    id,
+                    mappings: 0,
+                    map: None,
+                },
+                GFP_KERNEL,
+            )?;
+        }
         let done = op.insert(())?;
         self.mappings += 1;
+        self.count(id, 1, unused)?;
         Ok(done)
     }
 
     fn step_unmap<'op>(
         &mut self,
         op: gpuvm::OpUnmap<'op, Self>,
-        _ctx: &mut (),
+        unused: &mut Unused,
     ) -> Result<gpuvm::StepDone<'op>> {
+        let id = op.va().object().id;
+        unused.reserve(1, GFP_KERNEL)?;
         let (done, _removed) = op.remove();
         self.mappings -= 1;
+        self.count(id, -1, unused)?;
         Ok(done)
     }
 
     fn step_remap<'op>(
         &mut self,
         op: gpuvm::OpRemap<'op, Self>,
-        _ctx: &mut (),
+        unused: &mut Unused,
     ) -> Result<gpuvm::StepDone<'op>> {
+        let id = op.va().object().id;
         let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
         let (done, _removed) = op.remap(|_data, _part| ())?;
         self.mappings = self.mappings - 1 + parts;
+        // CAST: 0, 1 or 2 parts.
+        self.count(id, parts as isize - 1, unused)?;
         Ok(done)
     }
 }
@@ -247,24 +320,6 @@ fn resolve(vm: &gpuvm::LockedVm<'_, VrustVm>, addr: u64, len: u64) -> Result<Chu
         offset: usize::try_from(va.offset() + in_va)?,
         len: usize::try_from(n)?,
     })
-}
-
-/// A kernel mapping kept across the chunks of a command, while they hit the same buffer.
-#[derive(Default)]
-struct MapCache(Option<shmem::VMap<VrustBo>>);
-
-impl MapCache {
-    fn get(&mut self, bo: &Bo) -> Result<&shmem::VMap<VrustBo>> {
-        let hit = self
-            .0
-            .as_ref()
-            .is_some_and(|m| core::ptr::eq(m.object(), bo));
-        if !hit {
-            self.0 = None;
-            self.0 = Some(bo.vmap()?);
-        }
-        self.0.as_ref().ok_or(EINVAL)
-    }
 }
 
 impl drm::DriverFile for VrustFile {
@@ -528,7 +583,11 @@ impl Vrust {
                     return Err(ENOSPC);
                 }
                 let bo = Bo::lookup(file, arg.handle)?;
-                vm.map(&mut (), &bo, arg.offset, arg.addr, arg.range)?;
+                let mut unused = Unused::new();
+                let ret = vm.map(&mut unused, &bo, arg.offset, arg.addr, arg.range);
+                drop(vm);
+                drop(unused);
+                ret?;
             }
             uapi::VRUST_BIND_UNMAP => {
                 if arg.handle != 0 || arg.offset != 0 {
@@ -538,7 +597,11 @@ impl Vrust {
                 if vm.mappings + 1 > max {
                     return Err(ENOSPC);
                 }
-                vm.unmap(&mut (), arg.addr, arg.range)?;
+                let mut unused = Unused::new();
+                let ret = vm.unmap(&mut unused, arg.addr, arg.range);
+                drop(vm);
+                drop(unused);
+                ret?;
             }
             _ => return Err(EINVAL),
         }
@@ -575,13 +638,13 @@ impl Vrust {
     }
 
     /// `FILL`: sets `len` bytes at GPU address `dst` to `value`.
-    fn gpu_fill(vm: &gpuvm::LockedVm<'_, VrustVm>, dst: u64, len: u64, value: u8) -> Result {
+    fn gpu_fill(vm: &mut gpuvm::LockedVm<'_, VrustVm>, dst: u64, len: u64, value: u8) -> Result {
         dst.checked_add(len).ok_or(EINVAL)?;
         let (mut at, mut left) = (dst, len);
-        let mut cache = MapCache::default();
         while left > 0 {
             let c = resolve(vm, at, left)?;
-            cache.get(&c.bo)?.fill(c.offset, c.len, value)?;
+            vm.ensure_map(&c.bo)?;
+            vm.kernel_map(c.bo.id)?.fill(c.offset, c.len, value)?;
             at += c.len as u64;
             left -= c.len as u64;
         }
@@ -589,24 +652,25 @@ impl Vrust {
     }
 
     /// `COPY`: copies `len` bytes from GPU address `src` to `dst`.
-    fn gpu_copy(vm: &gpuvm::LockedVm<'_, VrustVm>, src: u64, dst: u64, len: u64) -> Result {
-        let (src_end, dst_end) = (
-            src.checked_add(len).ok_or(EINVAL)?,
-            dst.checked_add(len).ok_or(EINVAL)?,
-        );
+    fn gpu_copy(vm: &mut gpuvm::LockedVm<'_, VrustVm>, src: u64, dst: u64, len: u64) -> Result {
+        let src_end = src.checked_add(len).ok_or(EINVAL)?;
+        let dst_end = dst.checked_add(len).ok_or(EINVAL)?;
         if src < dst_end && dst < src_end {
             return Err(EINVAL);
         }
         let (mut s, mut d, mut left) = (src, dst, len);
-        let (mut src_maps, mut dst_maps) = (MapCache::default(), MapCache::default());
         while left > 0 {
             let from = resolve(vm, s, left)?;
             let to = resolve(vm, d, from.len as u64)?;
             let n = to.len;
-            let src_map = src_maps.get(&from.bo)?;
-            dst_maps
-                .get(&to.bo)?
-                .copy_from(to.offset, src_map, from.offset, n)?;
+            vm.ensure_map(&from.bo)?;
+            vm.ensure_map(&to.bo)?;
+            vm.kernel_map(to.bo.id)?.copy_from(
+                to.offset,
+                vm.kernel_map(from.bo.id)?,
+                from.offset,
+                n,
+            )?;
             s += n as u64;
             d += n as u64;
             left -= n as u64;
@@ -629,7 +693,7 @@ impl Vrust {
         let mut raw = KVVec::with_capacity(len, GFP_KERNEL)?;
         UserSlice::new(ptr, len).read_all(&mut raw, GFP_KERNEL)?;
         let vm = file.vm(arg.vm_id)?;
-        let vm = vm.lock();
+        let mut vm = vm.lock();
         for cmd in raw.chunks_exact(CMD_SIZE) {
             let u32_at =
                 |i: usize| u32::from_ne_bytes([cmd[i], cmd[i + 1], cmd[i + 2], cmd[i + 3]]);
@@ -641,8 +705,8 @@ impl Vrust {
             let (op, value, src, dst, len) =
                 (u32_at(0), u32_at(4), u64_at(8), u64_at(16), u64_at(24));
             match op {
-                uapi::VRUST_CMD_FILL => Self::gpu_fill(&vm, dst, len, value as u8)?,
-                uapi::VRUST_CMD_COPY => Self::gpu_copy(&vm, src, dst, len)?,
+                uapi::VRUST_CMD_FILL => Self::gpu_fill(&mut vm, dst, len, value as u8)?,
+                uapi::VRUST_CMD_COPY => Self::gpu_copy(&mut vm, src, dst, len)?,
                 _ => return Err(EINVAL),
             }
             arg.done += 1;
