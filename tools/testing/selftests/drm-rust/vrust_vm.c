@@ -225,12 +225,26 @@ static __u64 rnd(__u64 n)
 	return rng_state % n;
 }
 
-/* 10,000 random binds, each checked against the model through VM_QUERY. */
+/* The index in @bos of the buffer with id @id. */
+static int bo_index(struct bo *bos, __u64 id)
+{
+	int i;
+
+	for (i = 0; bos[i].id != id; i++)
+		;
+	return i;
+}
+
+/*
+ * 10,000 random binds, each checked against the model through VM_QUERY; then FILL and COPY on
+ * the resulting mappings, checked byte for byte.
+ */
 TEST_F(vm, random_binds_against_model)
 {
 	static struct model md;
 	static struct drm_vrust_vm_mapping got[VRUST_VM_MAX_MAPPINGS];
 	const int ops = 10000;
+	unsigned char *want[3];
 	struct bo bos[3];
 	const char *env = getenv("VRUST_VM_SEED");
 	__u64 seed = env ? strtoull(env, NULL, 0) : 0x5eed2026;
@@ -265,6 +279,38 @@ TEST_F(vm, random_binds_against_model)
 	EXPECT_EQ(0, bad);
 	TH_LOG("%d operations checked, %d mappings at the end", i, md.n);
 	EXPECT_EQ(ops, i);
+	ASSERT_LT(0, md.n);
+
+	/*
+	 * Then the software GPU on the resulting mappings: random FILLs and COPYs inside mappings,
+	 * the expected bytes computed through the model, compared through the CPU mappings.
+	 */
+	for (b = 0; b < 3; b++) {
+		want[b] = malloc(bos[b].size);
+		ASSERT_NE(NULL, want[b]);
+		memcpy(want[b], bos[b].map, bos[b].size);
+	}
+	for (i = 0; i < 500; i++) {
+		struct drm_vrust_vm_mapping *d = &md.m[rnd(md.n)], *sm = &md.m[rnd(md.n)];
+		__u64 len = 1 + rnd(d->range < sm->range ? d->range : sm->range);
+		__u64 doff = rnd(d->range - len + 1), soff = rnd(sm->range - len + 1);
+		struct drm_vrust_cmd cmd;
+		int db = bo_index(bos, d->bo_id), sb = bo_index(bos, sm->bo_id);
+
+		if (rnd(2) || (d->addr + doff < sm->addr + soff + len &&
+			       sm->addr + soff < d->addr + doff + len)) {
+			cmd = fill(d->addr + doff, len, (__u8)i);
+			memset(want[db] + d->offset + doff, (__u8)i, len);
+		} else {
+			cmd = copy(sm->addr + soff, d->addr + doff, len);
+			memmove(want[db] + d->offset + doff, want[sb] + sm->offset + soff, len);
+		}
+		ASSERT_EQ(0, exec(self->f.fd, vm, &cmd, 1, NULL));
+	}
+	for (b = 0; b < 3; b++) {
+		EXPECT_EQ(0, memcmp(want[b], bos[b].map, bos[b].size)) TH_LOG("buffer %d", b);
+		free(want[b]);
+	}
 	/* A query with less room reports the total and writes only what fits. */
 	memset(got, 0xff, 2 * sizeof(got[0]));
 	EXPECT_EQ(md.n, vm_query(self->f.fd, vm, got, 1));
