@@ -25,6 +25,13 @@ for i in $(seq 1 "$boots"); do
 	QUIET=1 FOLLOW=0 "$SCRIPTS/boot.sh" user "$RUN/user$i" bench
 done
 
+# show BOOT LINES: prints "name|result" lines as table rows of boot BOOT.
+show() {
+	while IFS='|' read -r name result; do
+		printf '%-6s %-22s %s\n' "$1" "$name" "$result"
+	done <<<"$2"
+}
+
 echo
 printf "%-6s %-22s %s\n" boot benchmark result
 fail=0
@@ -36,17 +43,13 @@ for i in $(seq 1 "$boots"); do
 		fail=1
 		continue
 	fi
-	while IFS='|' read -r name result; do
-		printf '%-6s %-22s %s\n' "$i" "$name" "$result"
-	done <<<"$lines"
+	show "$i" "$lines"
 	user=$(sed -n 's/.*drm_bench: \([a-z_]*\): \(.*\)/\1 (user)|\2/p' "$RUN/user$i/console.log")
 	if [ -z "$user" ]; then
 		echo "boot $i: no userspace benchmark result (see $RUN/user$i/console.log)" >&2
 		fail=1
 		continue
 	fi
-	while IFS='|' read -r name result; do
-		printf '%-6s %-22s %s\n' "$i" "$name" "$result"
-	done <<<"$user"
+	show "$i" "$user"
 done
 exit $fail

@@ -435,22 +435,6 @@ TEST_F(gem, clients_isolated)
 	EXPECT_EQ(1, live_buffers(self->f.render));
 }
 
-/* Reads MemAvailable from /proc/meminfo, in KiB. */
-static long mem_available_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* 10,000 create/touch/close cycles: every buffer is freed, and the memory comes back. */
 TEST_F(gem, create_close_cycles)
 {
@@ -464,7 +448,7 @@ TEST_F(gem, create_close_cycles)
 	/* One cycle first, so that caches that grow once are in the baseline. */
 	ASSERT_EQ(0, bo_create(self->f.render, 16 * PAGE, 0, &h));
 	ASSERT_EQ(0, bo_close(self->f.render, h));
-	before = mem_available_kb();
+	before = vrust_mem_available_kb();
 	ASSERT_LT(0, before);
 	for (i = 0; i < cycles && !failed; i++) {
 		failed |= bo_create(self->f.render, 16 * PAGE, 0, &h);
@@ -474,7 +458,7 @@ TEST_F(gem, create_close_cycles)
 	}
 	EXPECT_EQ(0, failed) TH_LOG("cycle %d failed", i);
 	EXPECT_EQ(0, live_buffers(self->f.render));
-	after = mem_available_kb();
+	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB after %d cycles", before, after, cycles);
 	EXPECT_LE(before - after, before / 100);
 }
@@ -632,14 +616,14 @@ TEST_F(gem, destroy_while_mapped_and_exported)
 	/* One round first, so that caches that grow once are in the baseline. */
 	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
 	EXPECT_EQ(0, bo_close(self->f.render, h));
-	before = mem_available_kb();
+	before = vrust_mem_available_kb();
 
 	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
 	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
 	map = bo_mmap(self->f.render, info.offset, len);
 	ASSERT_NE(MAP_FAILED, map);
 	memset(map, 0x77, len);
-	during = mem_available_kb();
+	during = vrust_mem_available_kb();
 	ASSERT_EQ(0, prime_export(self->f.render, h, &dmabuf));
 	self->f.fds[1] = dmabuf;
 	ASSERT_EQ(0, prime_import(vgem, dmabuf, &vh));
@@ -664,7 +648,7 @@ TEST_F(gem, destroy_while_mapped_and_exported)
 	close_fd(&self->f.fds[1]);
 	close_fd(&self->f.fds[2]);
 	EXPECT_EQ(0, bo_close(vgem, vh));
-	after = mem_available_kb();
+	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before,
 	       during, after);
 	EXPECT_GE(before - during, (long)(len / 1024 / 2));

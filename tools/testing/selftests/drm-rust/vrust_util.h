@@ -377,6 +377,26 @@ static inline int vrust_driver_name(int fd, char *name, size_t len)
 }
 
 /**
+ * vrust_mem_available_kb() - MemAvailable of /proc/meminfo
+ *
+ * Return: the available memory in KiB, or -1.
+ */
+static inline long vrust_mem_available_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/**
  * vrust_unload_module() - remove the vrust module, as rmmod does
  *
  * Retries for up to a second while the module is still referenced.

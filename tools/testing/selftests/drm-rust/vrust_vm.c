@@ -473,6 +473,7 @@ TEST_F(vm, clients_isolated)
 /* Buffers closed while mapped live until unmapped; closing the file releases everything. */
 TEST_F(vm, release_on_close)
 {
+	long before, during, after;
 	struct drm_vrust_cmd c;
 	struct bo a, b;
 	__u32 vm, vm2;
@@ -496,18 +497,30 @@ TEST_F(vm, release_on_close)
 	ASSERT_EQ(0, vm_destroy(self->f.fd, vm));
 	EXPECT_EQ(0, live_buffers(self->f.fd));
 
-	/* A file closed with VMs and mappings left releases them all. */
+	/*
+	 * A file closed with VMs and mappings left releases them all, and the memory: 16 MiB,
+	 * filled by the GPU, so that its pages exist.
+	 */
+	before = vrust_mem_available_kb();
 	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, bo_new(fd2, 8, &a));
+	ASSERT_EQ(0, bo_new(fd2, 4096, &a));
 	ASSERT_EQ(0, vm_create(fd2, &vm));
 	ASSERT_EQ(0, vm_create(fd2, &vm2));
-	ASSERT_EQ(0, vm_map(fd2, vm, a.handle, 0, S, 8 * PAGE));
+	ASSERT_EQ(0, vm_map(fd2, vm, a.handle, 0, S, 4096 * PAGE));
 	ASSERT_EQ(0, vm_map(fd2, vm2, a.handle, 4 * PAGE, S, 4 * PAGE));
+	c = fill(S, 4096 * PAGE, 9);
+	EXPECT_EQ(0, exec(fd2, vm, &c, 1, NULL));
 	munmap(a.map, a.size);
+	during = vrust_mem_available_kb();
 	EXPECT_EQ(1, live_buffers(self->f.fd));
 	close(fd2);
 	EXPECT_EQ(0, live_buffers(self->f.fd));
+	after = vrust_mem_available_kb();
+	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before, during,
+	       after);
+	EXPECT_GE(before - during, 8 * 1024L);
+	EXPECT_LE(before - after, before / 100);
 }
 
 /* The per-VM mapping limit: -ENOSPC, and the VM stays usable. */
