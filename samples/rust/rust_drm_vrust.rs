@@ -24,7 +24,11 @@
 //! * `GEM_CREATE`, `GEM_INFO`: shmem-backed buffers ([`drm::gem::shmem::Object`]) and their
 //!   `mmap()` offsets;
 //! * `GEM_PWRITE`, `GEM_PREAD`: copies between user memory and a buffer through the kernel's
-//!   mapping of it, so that tests can compare the CPU's and the kernel's views.
+//!   mapping of it, so that tests can compare the CPU's and the kernel's views;
+//! * `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`: GPU virtual address spaces per file
+//!   ([`drm::gpuvm`]), with mappings of buffer ranges made and cut by the split/merge steps;
+//! * `EXEC`: `FILL` and `COPY` commands run by a software "GPU", which resolves GPU addresses
+//!   through a VM's mappings to the buffers' pages.
 //!
 //! The C core adds, on top of the GEM layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`,
 //! `MODE_MAP_DUMB`), `mmap()` of buffers, and PRIME export and import of dma-bufs.
@@ -303,7 +307,8 @@ impl gpuvm::DriverGpuVm for VrustVm {
     }
 }
 
-/// Where a GPU address range lies: `(va index in the walk, object, offset, length)` chunks.
+/// A piece of a GPU address range that lies in one mapping: its buffer, the offset in it, and
+/// the length.
 struct Chunk {
     bo: ARef<Bo>,
     offset: usize,
