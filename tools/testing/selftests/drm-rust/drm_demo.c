@@ -6,7 +6,8 @@
  *
  * For each /dev/dri/card* whose driver is named (all cards when none is), prints the driver's
  * name, version and description, its device nodes, its capabilities and, for KMS drivers, the
- * CRTCs, planes, encoders and connectors with their modes. This is what `make run` shows.
+ * CRTCs, planes, encoders and connectors with their modes; for the sample, vrust, also a buffer
+ * filled by its software GPU through a GPU VM. This is what `make run` shows.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
@@ -147,6 +149,60 @@ static void print_vrust(int fd)
 	printf("\n");
 }
 
+/*
+ * The sample's buffers and GPU: a 1 MiB buffer, mapped in a GPU VM, filled by the software GPU
+ * and read back through mmap().
+ */
+static void demo_vrust_gpu(int fd)
+{
+	const __u64 size = 1 << 20;
+	struct drm_vrust_gem_create bo = { .size = size };
+	struct drm_vrust_gem_info info = {};
+	struct drm_vrust_vm_create vm = {};
+	struct drm_vrust_vm_destroy destroy = {};
+	struct drm_vrust_vm_bind bind = { .op = VRUST_BIND_MAP, .addr = VRUST_VM_START };
+	struct drm_vrust_cmd cmd = {
+		.op = VRUST_CMD_FILL, .value = 0x5a, .dst = VRUST_VM_START, .len = size,
+	};
+	struct drm_vrust_exec exec = { .count = 1, .cmds = (uintptr_t)&cmd };
+	struct drm_gem_close close_bo = {};
+	unsigned char *map;
+	__u64 i, seen = 0;
+
+	if (drmIoctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &bo)) {
+		printf("  GEM: GEM_CREATE failed: %s\n", strerror(errno));
+		return;
+	}
+	info.handle = close_bo.handle = bind.handle = bo.handle;
+	if (drmIoctl(fd, DRM_IOCTL_VRUST_GEM_INFO, &info))
+		goto close_bo;
+	printf("  GEM: a %llu KiB buffer, handle %u, id %llu, mmap offset %#llx\n",
+	       (unsigned long long)info.size >> 10, bo.handle, (unsigned long long)info.id,
+	       (unsigned long long)info.offset);
+	if (drmIoctl(fd, DRM_IOCTL_VRUST_VM_CREATE, &vm)) {
+		printf("  GPUVM: VM_CREATE failed: %s\n", strerror(errno));
+		goto close_bo;
+	}
+	bind.vm_id = exec.vm_id = destroy.vm_id = vm.vm_id;
+	bind.range = size;
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, info.offset);
+	if (map == MAP_FAILED || drmIoctl(fd, DRM_IOCTL_VRUST_VM_BIND, &bind) ||
+	    drmIoctl(fd, DRM_IOCTL_VRUST_EXEC, &exec)) {
+		printf("  GPUVM: mmap, VM_BIND or EXEC failed: %s\n", strerror(errno));
+	} else {
+		for (i = 0; i < size; i++)
+			seen += map[i] == 0x5a;
+		printf("  GPUVM: VM %u maps it at %#llx; EXEC FILL 0x5a: %llu of %llu bytes seen through mmap()\n",
+		       vm.vm_id, (unsigned long long)bind.addr, (unsigned long long)seen,
+		       (unsigned long long)size);
+	}
+	if (map != MAP_FAILED)
+		munmap(map, size);
+	drmIoctl(fd, DRM_IOCTL_VRUST_VM_DESTROY, &destroy);
+close_bo:
+	drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &close_bo);
+}
+
 static void print_card(const char *path, int fd, drmVersion *v)
 {
 	static const struct { uint64_t cap; const char *name; } caps[] = {
@@ -172,8 +228,10 @@ static void print_card(const char *path, int fd, drmVersion *v)
 		if (!drmGetCap(fd, caps[i].cap, &val))
 			printf(" %s=%llu", caps[i].name, (unsigned long long)val);
 	printf("\n");
-	if (!strcmp(v->name, "vrust"))
+	if (!strcmp(v->name, "vrust")) {
 		print_vrust(fd);
+		demo_vrust_gpu(fd);
+	}
 	print_kms(fd);
 }
 
