@@ -20,9 +20,10 @@
 //! * the tree of mappings is behind the VM's mutex: it is reached only through a [`LockedVm`]
 //!   guard, so no mapping can be read or changed concurrently;
 //! * the objects' lists of mappings are protected by their reservation locks (the VM is not in
-//!   immediate mode): a map or unmap locks, with one `drm_exec` acquire context, every object
-//!   whose mappings it changes, so mapping a shared object is safe against concurrent users of
-//!   its reservation lock;
+//!   immediate mode): a map or unmap locks, with one `drm_exec` acquire context, the VM's own
+//!   reservation object and every object whose mappings it changes, so mapping a shared object
+//!   is safe against concurrent users of its reservation lock, and the VM's fences (when the
+//!   fence layer adds them) can be updated in the same section;
 //! * a removed mapping is handed back to the driver by value ([`RemovedVa`]): nothing else
 //!   refers to it, so it cannot be used after removal.
 //!
@@ -388,6 +389,10 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             true,
             |l| {
                 l.call_raw(|exec| {
+                    // SAFETY: `vm` is live; its reservation object lives as long as it.
+                    unsafe { bindings::drm_exec_lock_obj(exec, (*vm).r_obj) }
+                })?;
+                l.call_raw(|exec| {
                     // SAFETY: `vm` is live and its tree locked against changes (`&mut self`)
                     // until the steps ran; this locks the object and every object the steps
                     // touch, all of which outlive the locks (`obj` is borrowed, the others are
@@ -441,6 +446,10 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let (held, ret) = Exec::scoped(
             true,
             |l| {
+                l.call_raw(|exec| {
+                    // SAFETY: `vm` is live; its reservation object lives as long as it.
+                    unsafe { bindings::drm_exec_lock_obj(exec, (*vm).r_obj) }
+                })?;
                 l.call_raw(|exec| {
                     // SAFETY: `vm` is live and its tree locked; this locks every object whose
                     // mappings the steps change, which outlive the locks (they are mapped).

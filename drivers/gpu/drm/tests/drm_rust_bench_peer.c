@@ -117,7 +117,8 @@ int drm_rust_bench_peer_prime_round_trip(struct drm_device *dev, struct drm_file
 
 /*
  * GPUVM: a VM driven through the C drm_gpuvm API the way a C driver does it, with the same
- * work per operation as the Rust layer: the objects involved locked with drm_exec, a VM BO
+ * work per operation as the Rust layer: the VM's reservation object and the objects involved
+ * locked with drm_exec, a VM BO
  * obtained, the split/merge steps allocating, inserting and linking mappings, and a reference
  * to each locked object held across the steps.
  */
@@ -288,6 +289,8 @@ int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem
 	drm_exec_until_all_locked(&exec) {
 		ret = drm_exec_prepare_array(&exec, NULL, 0, 0);
 		if (!ret)
+			ret = drm_exec_lock_obj(&exec, vm->base.r_obj);
+		if (!ret)
 			ret = drm_gpuvm_sm_map_exec_lock(&vm->base, &exec, 1, &req);
 		drm_exec_retry_on_contention(&exec);
 		if (ret)
@@ -334,6 +337,8 @@ int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u6
 	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT | DRM_EXEC_IGNORE_DUPLICATES, 0);
 	drm_exec_until_all_locked(&exec) {
 		ret = drm_exec_prepare_array(&exec, NULL, 0, 0);
+		if (!ret)
+			ret = drm_exec_lock_obj(&exec, vm->base.r_obj);
 		if (!ret)
 			ret = drm_gpuvm_sm_unmap_exec_lock(&vm->base, &exec, addr, range);
 		drm_exec_retry_on_contention(&exec);
