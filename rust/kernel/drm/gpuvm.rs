@@ -1183,7 +1183,16 @@ mod tests {
         vm.lock().unmap(&mut 0, VM_START, 8 * PAGE)?;
         assert_eq!(LIVE_BOS.load(Relaxed), base + 1);
         // Dropping the VM with a mapping left removes it, and the object goes.
+        let stray: ARef<GpuVm<TestVm>> = (&*vm).into();
         drop(vm);
+        assert_eq!(LIVE_BOS.load(Relaxed), base);
+        // A reference kept past the `UniqueVm` cannot add mappings, which would keep the VM
+        // alive forever.
+        let b = bo(&t, 1)?;
+        assert_eq!(stray.lock().map(&mut 0, &b, 0, VM_START, PAGE), Err(ENODEV));
+        assert_eq!(stray.lock().unmap(&mut 0, VM_START, PAGE), Err(ENODEV));
+        assert_eq!(stray.lock().vas().count(), 0);
+        drop((stray, b));
         assert_eq!(LIVE_BOS.load(Relaxed), base);
         drop(t);
         Ok(())

@@ -179,6 +179,10 @@ impl Drop for ResvGuard<'_> {
 /// assert_eq!(locked.num_locked(), 2);
 /// drop(locked); // unlocks both
 ///
+/// // The same, with the locks held for the closure only, and nothing allocated for them.
+/// let n = Exec::scoped(true, |exec| exec.lock(&bo_a), |locked, ()| Ok(locked.num_locked()))?;
+/// assert_eq!(n, 1);
+///
 /// // A single object: its own guard.
 /// let guard = bo_a.resv().lock_interruptible()?;
 /// guard.reserve_fences(1)?;
@@ -230,8 +234,9 @@ impl<'a> Exec<'a> {
     }
 
     /// As [`lock_all`](Self::lock_all), with the `drm_exec` on this function's stack rather
-    /// than allocated: `body` runs with the locks, which are dropped when it returns.
-    pub(crate) fn scoped<R, S>(
+    /// than allocated: `body` runs with the locks (and `lock`'s result), which are dropped when
+    /// it returns. For hot paths: it allocates nothing beyond what `drm_exec` does.
+    pub fn scoped<R, S>(
         interruptible: bool,
         lock: impl FnMut(&mut Locker<'_, 'a>) -> Result<R>,
         body: impl FnOnce(&Exec<'a>, R) -> Result<S>,
