@@ -136,6 +136,100 @@ pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
 /// owns it through a [`UniqueVm`], whose drop removes the remaining mappings, so that the last
 /// references can go.
 ///
+/// # Examples
+///
+/// A VM whose steps count its mappings; a map inside a mapping splits it:
+///
+/// ```
+/// # use kernel::{drm, drm::gem, faux, prelude::*};
+/// use kernel::drm::gpuvm::{self, DriverGpuVm, OpMap, OpRemap, OpUnmap, StepDone, UniqueVm};
+/// # struct Gpu;
+/// # struct Buffer;
+/// # impl gem::DriverObject for Buffer {
+/// #     type Driver = Gpu;
+/// #     fn create(_: &drm::Device<Gpu>, _: usize, _: gem::Origin<'_>)
+/// #         -> impl PinInit<Self, Error> { Ok::<_, Error>(Buffer) }
+/// # }
+/// # struct GpuFile;
+/// # impl drm::DriverFile for GpuFile {
+/// #     type Driver = Gpu;
+/// #     fn open(_: &drm::Device<Gpu>, _: &drm::Client) -> impl PinInit<Self, Error> {
+/// #         Ok::<_, Error>(GpuFile)
+/// #     }
+/// # }
+/// # #[vtable]
+/// # impl drm::Driver for Gpu {
+/// #     type Data = ();
+/// #     type File = GpuFile;
+/// #     type Object = gem::shmem::Object<Buffer>;
+/// #     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
+/// #     const INFO: drm::DriverInfo = drm::DriverInfo {
+/// #         major: 1, minor: 0, patchlevel: 0, name: c"gpu", desc: c"A GPU",
+/// #     };
+/// #     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
+/// # }
+/// #[derive(Default)]
+/// struct Vm {
+///     mappings: usize,
+/// }
+///
+/// impl DriverGpuVm for Vm {
+///     type Object = Buffer;
+///     type VaData = ();
+///     type VmBoData = ();
+///     type StepContext = ();
+///
+///     fn step_map<'op>(
+///         &mut self,
+///         op: OpMap<'op, Self>,
+///         _ctx: &mut (),
+///     ) -> Result<StepDone<'op>> {
+///         self.mappings += 1;
+///         op.insert(())
+///     }
+///
+///     fn step_unmap<'op>(
+///         &mut self,
+///         op: OpUnmap<'op, Self>,
+///         _ctx: &mut (),
+///     ) -> Result<StepDone<'op>> {
+///         self.mappings -= 1;
+///         Ok(op.remove().0)
+///     }
+///
+///     fn step_remap<'op>(
+///         &mut self,
+///         op: OpRemap<'op, Self>,
+///         _ctx: &mut (),
+///     ) -> Result<StepDone<'op>> {
+///         self.mappings += usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
+///         self.mappings -= 1;
+///         Ok(op.remap(|_data, _part| ())?.0)
+///     }
+/// }
+///
+/// # let parent = faux::Registration::new(c"drm-doctest-gpuvm", None)?;
+/// # let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;
+/// let bo =
+///     gem::shmem::Object::new(&dev, 16 * 4096, gem::Caching::Cached, Ok::<_, Error>(Buffer))?;
+/// let vm = UniqueVm::new(&dev, c"example", 1 << 20, 1 << 30, Vm::default())?;
+///
+/// let mut locked = vm.lock();
+/// locked.map(&mut (), &bo, 0, 1 << 20, 16 * 4096)?;
+/// locked.map(&mut (), &bo, 0, (1 << 20) + 4 * 4096, 4096)?;
+/// assert_eq!(locked.mappings, 3);
+/// // In address order: the part before, the new mapping, the part after.
+/// let mut vas = locked.vas().map(|va| (va.addr() - (1 << 20), va.range(), va.offset()));
+/// assert_eq!(vas.next(), Some((0, 4 * 4096, 0)));
+/// assert_eq!(vas.next(), Some((4 * 4096, 4096, 0)));
+/// assert_eq!(vas.next(), Some((5 * 4096, 11 * 4096, 5 * 4096)));
+/// drop(vas);
+/// assert!(locked.find((1 << 20) + 4 * 4096).is_some_and(|va| va.offset() == 0));
+/// locked.unmap(&mut (), 1 << 20, 16 * 4096)?;
+/// assert_eq!(locked.vas().count(), 0);
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in a `KBox`

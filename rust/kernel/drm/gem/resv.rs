@@ -194,9 +194,9 @@ impl Drop for ResvGuard<'_> {
 /// # Invariants
 ///
 /// `exec` is an initialised `struct drm_exec` that stays at its address (in `_storage`, or in
-/// the frame of `Exec::scoped`); it is finalised when the `Exec` is dropped. The objects it locks live for `'a`,
-/// so it never holds their last reference (freeing an object takes its reservation lock, which
-/// would nest in the acquire context).
+/// the frame of `Exec::scoped`); it is finalised when the `Exec` is dropped. The objects it
+/// locks live for `'a`, so it never holds their last reference (freeing an object takes its
+/// reservation lock, which would nest in the acquire context).
 #[cfg(CONFIG_DRM_EXEC = "y")]
 pub struct Exec<'a> {
     exec: NonNull<bindings::drm_exec>,
