@@ -116,13 +116,6 @@ static int bo_rw(int fd, unsigned long req, __u32 handle, __u64 offset, __u64 si
 	return vrust_ioctl(fd, req, &arg);
 }
 
-static int bo_close(int fd, __u32 handle)
-{
-	struct drm_gem_close arg = { .handle = handle };
-
-	return vrust_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &arg);
-}
-
 /* mmap() of a buffer of @fd at its fake offset; MAP_FAILED with errno on failure. */
 static void *bo_mmap(int fd, __u64 offset, size_t len)
 {
@@ -168,14 +161,6 @@ static int prime_import(int fd, int dmabuf, __u32 *handle)
 	return ret;
 }
 
-/* VRUST_PARAM_LIVE_BUFFERS, or -1. */
-static long long live_buffers(int fd)
-{
-	__u64 v;
-
-	return vrust_get_param(fd, VRUST_PARAM_LIVE_BUFFERS, &v) ? -1 : (long long)v;
-}
-
 /* A byte pattern that differs per offset and per seed. */
 static void pattern(unsigned char *buf, size_t len, unsigned int seed)
 {
@@ -214,7 +199,7 @@ TEST_F(gem, cpu_write_kernel_read)
 	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, PAGE + 10, PAGE, want));
 	EXPECT_EQ(0, memcmp(map + PAGE + 10, want, PAGE));
 	EXPECT_EQ(0, munmap(map, len));
-	EXPECT_EQ(0, bo_close(self->f.render, h));
+	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
 	free(want);
 	free(got);
 }
@@ -262,7 +247,7 @@ TEST_F(gem, dumb_buffer)
 			   (__u64)d.pitch * 479 + 639 * 4 - 252, sizeof(buf), buf));
 	EXPECT_EQ(0xdeadbeef, *(__u32 *)(buf + 252));
 	EXPECT_EQ(0, munmap(map, d.size));
-	EXPECT_EQ(0, bo_close(self->f.card, d.handle));
+	EXPECT_EQ(0, vrust_gem_close(self->f.card, d.handle));
 	/* Bad geometry: zero, overflowing pitch or size, unknown bpp. */
 	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 0, 480, 32, &d));
 	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 640, 0, 32, &d));
@@ -271,7 +256,7 @@ TEST_F(gem, dumb_buffer)
 	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 64, 64, 0, &d));
 	/* Dumb buffers are for KMS clients: not on the render node. */
 	EXPECT_EQ(-EACCES, dumb_create(self->f.render, 64, 64, 32, &d));
-	EXPECT_EQ(0, live_buffers(self->f.card));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.card));
 }
 
 /* Unknown handles: -ENOENT from every ioctl that takes one (GEM_CLOSE says -EINVAL). */
@@ -292,7 +277,7 @@ TEST_F(gem, unknown_handles)
 		EXPECT_EQ(-ENOENT, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, 8, buf));
 		EXPECT_EQ(-ENOENT, dumb_offset(self->f.card, h, &off));
 		EXPECT_EQ(-ENOENT, prime_export(self->f.render, h, &dmabuf));
-		EXPECT_EQ(-EINVAL, bo_close(self->f.render, h));
+		EXPECT_EQ(-EINVAL, vrust_gem_close(self->f.render, h));
 	}
 }
 
@@ -312,8 +297,8 @@ TEST_F(gem, bad_sizes_and_flags)
 	EXPECT_EQ(-EINVAL, bo_create(self->f.render, PAGE, 0x80000000, &h));
 	/* The largest size works: pages come on first use. */
 	ASSERT_EQ(0, bo_create(self->f.render, VRUST_BO_MAX_SIZE, 0, &h));
-	EXPECT_EQ(0, bo_close(self->f.render, h));
-	EXPECT_EQ(0, live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
 
 /* GEM_PWRITE/GEM_PREAD ranges: past the end, overflowing, bad pointers, nonzero pad. */
@@ -399,9 +384,9 @@ TEST_F(gem, mmap_closed_handle)
 
 	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
 	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
-	ASSERT_EQ(0, bo_close(self->f.render, h));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
 	EXPECT_EQ(MAP_FAILED, bo_mmap(self->f.render, info.offset, PAGE));
-	EXPECT_EQ(0, live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
 
 /* Two clients cannot use each other's handles, nor map each other's buffers. */
@@ -420,7 +405,7 @@ TEST_F(gem, clients_isolated)
 	off = info.offset;
 	EXPECT_EQ(-ENOENT, bo_info(other, h, &info));
 	EXPECT_EQ(-ENOENT, bo_rw(other, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, 8, buf));
-	EXPECT_EQ(-EINVAL, bo_close(other, h));
+	EXPECT_EQ(-EINVAL, vrust_gem_close(other, h));
 	EXPECT_EQ(MAP_FAILED, bo_mmap(other, off, PAGE));
 	EXPECT_EQ(EACCES, errno);
 	/* The other client's own first handle is its own buffer. */
@@ -430,9 +415,9 @@ TEST_F(gem, clients_isolated)
 	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
 	EXPECT_EQ(PAGE, info.size);
 	/* Closing a file frees its buffers. */
-	EXPECT_EQ(2, live_buffers(self->f.render));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
 	close_fd(&self->f.fds[0]);
-	EXPECT_EQ(1, live_buffers(self->f.render));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 }
 
 /* 10,000 create/touch/close cycles: every buffer is freed, and the memory comes back. */
@@ -447,17 +432,17 @@ TEST_F(gem, create_close_cycles)
 	memset(buf, 0x5a, sizeof(buf));
 	/* One cycle first, so that caches that grow once are in the baseline. */
 	ASSERT_EQ(0, bo_create(self->f.render, 16 * PAGE, 0, &h));
-	ASSERT_EQ(0, bo_close(self->f.render, h));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
 	before = vrust_mem_available_kb();
 	ASSERT_LT(0, before);
 	for (i = 0; i < cycles && !failed; i++) {
 		failed |= bo_create(self->f.render, 16 * PAGE, 0, &h);
 		/* Allocates a page of the buffer. */
 		failed |= bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 5 * PAGE, PAGE, buf);
-		failed |= bo_close(self->f.render, h);
+		failed |= vrust_gem_close(self->f.render, h);
 	}
 	EXPECT_EQ(0, failed) TH_LOG("cycle %d failed", i);
-	EXPECT_EQ(0, live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB after %d cycles", before, after, cycles);
 	EXPECT_LE(before - after, before / 100);
@@ -483,7 +468,7 @@ TEST_F(gem, prime_self_import)
 	ASSERT_EQ(0, bo_info(other, h3, &info));
 	/* The same buffer, not an import: no new object. */
 	EXPECT_EQ(0U, info.flags);
-	EXPECT_EQ(1, live_buffers(self->f.render));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 8, sizeof(msg), msg));
 	EXPECT_EQ(0, bo_rw(other, DRM_IOCTL_VRUST_GEM_PREAD, h3, 8, sizeof(back), back));
 	EXPECT_STREQ(msg, back);
@@ -504,18 +489,18 @@ TEST_F(gem, dmabuf_outlives_handle)
 	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, sizeof(msg), msg));
 	ASSERT_EQ(0, prime_export(self->f.render, h, &dmabuf));
 	self->f.fds[0] = dmabuf;
-	ASSERT_EQ(0, bo_close(self->f.render, h));
-	EXPECT_EQ(1, live_buffers(self->f.render));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 	map = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, dmabuf, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	EXPECT_STREQ(msg, (char *)map);
 	EXPECT_EQ(0, munmap(map, PAGE));
 	/* Imported again, it is the same buffer. */
 	ASSERT_EQ(0, prime_import(self->f.render, dmabuf, &h2));
-	EXPECT_EQ(1, live_buffers(self->f.render));
-	EXPECT_EQ(0, bo_close(self->f.render, h2));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_gem_close(self->f.render, h2));
 	close_fd(&self->f.fds[0]);
-	EXPECT_EQ(0, live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
 
 /* PRIME with vgem: vrust's buffer into vgem and back, vgem's buffer into vrust; same bytes. */
@@ -591,7 +576,7 @@ TEST_F(gem, prime_vgem)
 	EXPECT_EQ(0, memcmp("abcd", map, 4));
 	EXPECT_EQ(0, memcmp(want + 4, map + 4, d.size - 4));
 	EXPECT_EQ(0, munmap(map, d.size));
-	EXPECT_EQ(0, bo_close(self->f.render, h));
+	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
 	free(want);
 	free(got);
 }
@@ -615,7 +600,7 @@ TEST_F(gem, destroy_while_mapped_and_exported)
 	self->f.fds[0] = vgem;
 	/* One round first, so that caches that grow once are in the baseline. */
 	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
-	EXPECT_EQ(0, bo_close(self->f.render, h));
+	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
 	before = vrust_mem_available_kb();
 
 	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
@@ -647,7 +632,7 @@ TEST_F(gem, destroy_while_mapped_and_exported)
 	close_fd(&self->f.render);
 	close_fd(&self->f.fds[1]);
 	close_fd(&self->f.fds[2]);
-	EXPECT_EQ(0, bo_close(vgem, vh));
+	EXPECT_EQ(0, vrust_gem_close(vgem, vh));
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before,
 	       during, after);

@@ -357,6 +357,33 @@ static inline int vrust_reverse(int fd, __u64 src, __u64 dst, __u32 len)
 }
 
 /**
+ * vrust_gem_close() - DRM_IOCTL_GEM_CLOSE
+ * @fd: the file
+ * @handle: the buffer handle to delete
+ *
+ * Return: 0, or -errno.
+ */
+static inline int vrust_gem_close(int fd, __u32 handle)
+{
+	struct drm_gem_close arg = { .handle = handle };
+
+	return vrust_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &arg);
+}
+
+/**
+ * vrust_live_buffers() - VRUST_PARAM_LIVE_BUFFERS of the device of a file
+ * @fd: the file
+ *
+ * Return: the number of buffers of the device still allocated, or -1.
+ */
+static inline long long vrust_live_buffers(int fd)
+{
+	__u64 v;
+
+	return vrust_get_param(fd, VRUST_PARAM_LIVE_BUFFERS, &v) ? -1 : (long long)v;
+}
+
+/**
  * vrust_driver_name() - the driver name DRM_IOCTL_VERSION reports
  * @fd: the file
  * @name: filled with the NUL-terminated name

@@ -160,20 +160,6 @@ static int bo_new(int fd, __u64 pages, struct bo *bo)
 	return bo->map == MAP_FAILED ? -errno : 0;
 }
 
-static int bo_close(int fd, __u32 handle)
-{
-	struct drm_gem_close arg = { .handle = handle };
-
-	return vrust_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &arg);
-}
-
-static long long live_buffers(int fd)
-{
-	__u64 v;
-
-	return vrust_get_param(fd, VRUST_PARAM_LIVE_BUFFERS, &v) ? -1 : (long long)v;
-}
-
 /* The model of a VM: sorted, non-overlapping mappings. */
 struct model {
 	struct drm_vrust_vm_mapping m[VRUST_VM_MAX_MAPPINGS + 8];
@@ -486,16 +472,16 @@ TEST_F(vm, release_on_close)
 	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
 	munmap(a.map, a.size);
 	munmap(b.map, b.size);
-	ASSERT_EQ(0, bo_close(self->f.fd, a.handle));
-	ASSERT_EQ(0, bo_close(self->f.fd, b.handle));
-	EXPECT_EQ(2, live_buffers(self->f.fd));
+	ASSERT_EQ(0, vrust_gem_close(self->f.fd, a.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.fd, b.handle));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
 	/* Still usable by the GPU. */
 	c = fill(S, 8 * PAGE, 5);
 	EXPECT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
 	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S, 4 * PAGE));
-	EXPECT_EQ(1, live_buffers(self->f.fd));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.fd));
 	ASSERT_EQ(0, vm_destroy(self->f.fd, vm));
-	EXPECT_EQ(0, live_buffers(self->f.fd));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
 
 	/*
 	 * A file closed with VMs and mappings left releases them all, and the memory: 16 MiB,
@@ -513,9 +499,9 @@ TEST_F(vm, release_on_close)
 	EXPECT_EQ(0, exec(fd2, vm, &c, 1, NULL));
 	munmap(a.map, a.size);
 	during = vrust_mem_available_kb();
-	EXPECT_EQ(1, live_buffers(self->f.fd));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.fd));
 	close(fd2);
-	EXPECT_EQ(0, live_buffers(self->f.fd));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before, during,
 	       after);
