@@ -28,7 +28,8 @@
 //! * `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`: GPU virtual address spaces per file
 //!   ([`drm::gpuvm`]), with mappings of buffer ranges made and cut by the split/merge steps;
 //! * `EXEC`: `FILL` and `COPY` commands run by a software "GPU", which resolves GPU addresses
-//!   through a VM's mappings to the buffers' pages.
+//!   through a VM's mappings to the buffers' pages; bounded per call (`VRUST_EXEC_MAX_BYTES`),
+//!   in chunks between which it reschedules and stops on a fatal signal.
 //!
 //! The C core adds, on top of the GEM layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`,
 //! `MODE_MAP_DUMB`), `mmap()` of buffers, and PRIME export and import of dma-bufs.
@@ -72,7 +73,8 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-        Mutex, //
+        Mutex,
+        SetOnce, //
     },
     uaccess::{
         UserPtr,
@@ -151,9 +153,10 @@ impl gem::DriverObject for VrustBo {
         size: usize,
         origin: gem::Origin<'_>,
     ) -> impl PinInit<Self, Error> {
+        // Every buffer, whoever makes it, is at most `VRUST_BO_MAX_SIZE`.
         let flags = match origin {
+            _ if size as u64 > MAX_SIZE => Err(EINVAL),
             gem::Origin::Dumb { .. } => Ok(uapi::VRUST_BO_DUMB),
-            gem::Origin::Import(_) if size as u64 > MAX_SIZE => Err(EINVAL),
             gem::Origin::Import(_) => Ok(uapi::VRUST_BO_IMPORTED),
         };
         flags.and_then(|flags| VrustBo::new(dev, flags))
@@ -190,138 +193,86 @@ impl VrustFile {
 }
 
 /// The state of a GPU VM: the software GPU has no page tables, it resolves addresses through
-/// the VM's mappings when it runs. The state counts the mappings (for the limit) and keeps a
-/// kernel mapping of each buffer the GPU used while the buffer is mapped in the VM, as a GPU
-/// keeps its page tables: mapping a buffer into the kernel is far more costly than a copy.
+/// the VM's mappings when it runs. The state counts the mappings, for the limit.
 #[derive(Default)]
 struct VrustVm {
     mappings: usize,
-    buffers: KVec<VmBuffer>,
 }
 
-/// A buffer mapped in a VM.
+/// The data of a buffer mapped in a VM (one per VM and buffer): the buffer's kernel mapping,
+/// made when `EXEC` first uses it and kept while the buffer is mapped in the VM, as a GPU keeps
+/// its page tables (mapping a buffer into the kernel costs far more than a copy). The layer
+/// drops it when the buffer's last mapping in the VM goes, after the reservation locks of that
+/// bind are released, as dropping a mapping takes its buffer's lock.
+#[derive(Default)]
 struct VmBuffer {
-    /// The buffer's id.
-    id: u64,
-    /// Its mappings in the VM.
-    mappings: usize,
-    /// Its kernel mapping, once `EXEC` used it.
-    map: Option<shmem::VMap<VrustBo>>,
-}
-
-/// Kernel mappings of buffers no longer mapped in a VM: dropped after the bind, when the
-/// reservation locks are released (dropping one takes its buffer's reservation lock).
-type Unused = KVec<shmem::VMap<VrustBo>>;
-
-impl VrustVm {
-    fn buffer(&mut self, id: u64) -> Option<&mut VmBuffer> {
-        self.buffers.iter_mut().find(|b| b.id == id)
-    }
-
-    /// Counts `n` more (or fewer) mappings of buffer `id`; its kernel mapping goes to `unused`
-    /// with its last mapping.
-    fn count(&mut self, id: u64, n: isize, unused: &mut Unused) -> Result {
-        let i = self.buffers.iter().position(|b| b.id == id).ok_or(EINVAL)?;
-        let b = &mut self.buffers[i];
-        b.mappings = b.mappings.checked_add_signed(n).ok_or(EINVAL)?;
-        if b.mappings == 0 {
-            if let Some(map) = self.buffers.remove(i)?.map {
-                // Room was reserved when the mapping was made.
-                unused.push(map, GFP_KERNEL)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Makes sure buffer `bo`, mapped in the VM, has a kernel mapping.
-    fn ensure_map(&mut self, bo: &Bo) -> Result {
-        let b = self.buffer(bo.id).ok_or(EFAULT)?;
-        if b.map.is_none() {
-            b.map = Some(bo.vmap()?);
-        }
-        Ok(())
-    }
-
-    /// The kernel mapping of buffer `id`, made by `ensure_map`.
-    fn kernel_map(&self, id: u64) -> Result<&shmem::VMap<VrustBo>> {
-        let b = self.buffers.iter().find(|b| b.id == id).ok_or(EFAULT)?;
-        b.map.as_ref().ok_or(EFAULT)
-    }
+    map: SetOnce<shmem::VMap<VrustBo>>,
 }
 
 impl gpuvm::DriverGpuVm for VrustVm {
     type Object = VrustBo;
     type VaData = ();
-    type VmBoData = ();
-    type StepContext = Unused;
+    type VmBoData = VmBuffer;
+    type StepContext = ();
 
     fn step_map<'op>(
         &mut self,
         op: gpuvm::OpMap<'op, Self>,
-        unused: &mut Unused,
+        _ctx: &mut (),
     ) -> Result<gpuvm::StepDone<'op>> {
-        let id = op.object().id;
-        // Everything that can fail before the mapping is made.
-        unused.reserve(1, GFP_KERNEL)?;
-        if self.buffer(id).is_none() {
-            self.buffers.push(
-                VmBuffer {
-                    id,
-                    mappings: 0,
-                    map: None,
-                },
-                GFP_KERNEL,
-            )?;
-        }
         let done = op.insert(())?;
         self.mappings += 1;
-        self.count(id, 1, unused)?;
         Ok(done)
     }
 
     fn step_unmap<'op>(
         &mut self,
         op: gpuvm::OpUnmap<'op, Self>,
-        unused: &mut Unused,
+        _ctx: &mut (),
     ) -> Result<gpuvm::StepDone<'op>> {
-        let id = op.va().object().id;
-        unused.reserve(1, GFP_KERNEL)?;
-        let (done, _removed) = op.remove();
         self.mappings -= 1;
-        self.count(id, -1, unused)?;
-        Ok(done)
+        Ok(op.remove())
     }
 
     fn step_remap<'op>(
         &mut self,
         op: gpuvm::OpRemap<'op, Self>,
-        unused: &mut Unused,
+        _ctx: &mut (),
     ) -> Result<gpuvm::StepDone<'op>> {
-        let id = op.va().object().id;
         let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
-        let (done, _removed) = op.remap(|_data, _part| ())?;
+        let done = op.remap(|_data, _part| ())?;
         self.mappings = self.mappings - 1 + parts;
-        // CAST: 0, 1 or 2 parts.
-        self.count(id, parts as isize - 1, unused)?;
         Ok(done)
     }
 }
 
-/// A piece of a GPU address range that lies in one mapping: its buffer, the offset in it, and
-/// the length.
-struct Chunk {
-    bo: ARef<Bo>,
+/// A piece of a GPU address range that lies in one mapping: the mapping, the offset in its
+/// buffer, and the length.
+struct Chunk<'a> {
+    va: &'a gpuvm::Va<VrustVm>,
     offset: usize,
     len: usize,
 }
 
+impl Chunk<'_> {
+    /// The kernel mapping of the chunk's buffer, made on first use.
+    fn kernel_map(&self) -> Result<&shmem::VMap<VrustBo>> {
+        let slot = &self.va.vm_bo().data().map;
+        if slot.as_ref().is_none() {
+            // Not set by anyone else meanwhile: the VM is locked.
+            slot.populate(self.va.object().vmap()?);
+        }
+        slot.as_ref().ok_or(EFAULT)
+    }
+}
+
 /// The mapping chunk at GPU address `addr`, at most `len` bytes long.
-fn resolve(vm: &gpuvm::LockedVm<'_, VrustVm>, addr: u64, len: u64) -> Result<Chunk> {
+fn resolve<'a>(vm: &'a gpuvm::LockedVm<'_, VrustVm>, addr: u64, len: u64) -> Result<Chunk<'a>> {
     let va = vm.find(addr).ok_or(EFAULT)?;
     let in_va = addr - va.addr();
     let n = len.min(va.range() - in_va);
     Ok(Chunk {
-        bo: va.object().into(),
+        va,
         offset: usize::try_from(va.offset() + in_va)?,
         len: usize::try_from(n)?,
     })
@@ -353,7 +304,7 @@ impl PinnedDrop for VrustFile {
 
 impl Vrust {
     fn get_param(
-        dev: &drm::Registered<'_, Self>,
+        dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_get_param,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -377,7 +328,7 @@ impl Vrust {
     }
 
     fn counter(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_counter,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -388,7 +339,7 @@ impl Vrust {
     }
 
     fn set_device_value(
-        dev: &drm::Registered<'_, Self>,
+        dev: &drm::Device<Self>,
         arg: &uapi::drm_vrust_set_device_value,
         _file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -397,7 +348,7 @@ impl Vrust {
     }
 
     fn reverse(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &uapi::drm_vrust_reverse,
         _file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -420,7 +371,7 @@ impl Vrust {
     }
 
     fn gem_create(
-        dev: &drm::Registered<'_, Self>,
+        dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_gem_create,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -440,7 +391,7 @@ impl Vrust {
     }
 
     fn gem_info(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_gem_info,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -474,7 +425,7 @@ impl Vrust {
     const CHUNK: usize = 4096;
 
     fn gem_pwrite(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &uapi::drm_vrust_gem_rw,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -494,7 +445,7 @@ impl Vrust {
     }
 
     fn gem_pread(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &uapi::drm_vrust_gem_rw,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -519,7 +470,7 @@ const CMD_SIZE: usize = core::mem::size_of::<uapi::drm_vrust_cmd>();
 
 impl Vrust {
     fn vm_create(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_vm_create,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -547,7 +498,7 @@ impl Vrust {
     }
 
     fn vm_destroy(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &uapi::drm_vrust_vm_destroy,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -570,7 +521,7 @@ impl Vrust {
     }
 
     fn vm_bind(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &uapi::drm_vrust_vm_bind,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -588,11 +539,7 @@ impl Vrust {
                     return Err(ENOSPC);
                 }
                 let bo = Bo::lookup(file, arg.handle)?;
-                let mut unused = Unused::new();
-                let ret = vm.map(&mut unused, &bo, arg.offset, arg.addr, arg.range);
-                drop(vm);
-                drop(unused);
-                ret?;
+                vm.map(&mut (), &bo, arg.offset, arg.addr, arg.range)?;
             }
             uapi::VRUST_BIND_UNMAP => {
                 if arg.handle != 0 || arg.offset != 0 {
@@ -602,11 +549,7 @@ impl Vrust {
                 if vm.mappings + 1 > max {
                     return Err(ENOSPC);
                 }
-                let mut unused = Unused::new();
-                let ret = vm.unmap(&mut unused, arg.addr, arg.range);
-                drop(vm);
-                drop(unused);
-                ret?;
+                vm.unmap(&mut (), arg.addr, arg.range)?;
             }
             _ => return Err(EINVAL),
         }
@@ -614,7 +557,7 @@ impl Vrust {
     }
 
     fn vm_query(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_vm_query,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -642,22 +585,36 @@ impl Vrust {
         Ok(0)
     }
 
+    /// The most bytes the software GPU touches between two checks for other tasks and for a
+    /// fatal signal: a client chooses how long an `EXEC` runs, up to `VRUST_EXEC_MAX_BYTES`.
+    const WORK_CHUNK: u64 = 1 << 20;
+
+    /// Between two chunks of `EXEC` work: lets other tasks run, and stops with `EINTR` when
+    /// the caller is being killed.
+    fn between_chunks() -> Result {
+        kernel::task::cond_resched();
+        if kernel::current!().fatal_signal_pending() {
+            return Err(EINTR);
+        }
+        Ok(())
+    }
+
     /// `FILL`: sets `len` bytes at GPU address `dst` to `value`.
-    fn gpu_fill(vm: &mut gpuvm::LockedVm<'_, VrustVm>, dst: u64, len: u64, value: u8) -> Result {
+    fn gpu_fill(vm: &gpuvm::LockedVm<'_, VrustVm>, dst: u64, len: u64, value: u8) -> Result {
         dst.checked_add(len).ok_or(EINVAL)?;
         let (mut at, mut left) = (dst, len);
         while left > 0 {
-            let c = resolve(vm, at, left)?;
-            vm.ensure_map(&c.bo)?;
-            vm.kernel_map(c.bo.id)?.fill(c.offset, c.len, value)?;
+            let c = resolve(vm, at, left.min(Self::WORK_CHUNK))?;
+            c.kernel_map()?.fill(c.offset, c.len, value)?;
             at += c.len as u64;
             left -= c.len as u64;
+            Self::between_chunks()?;
         }
         Ok(())
     }
 
     /// `COPY`: copies `len` bytes from GPU address `src` to `dst`.
-    fn gpu_copy(vm: &mut gpuvm::LockedVm<'_, VrustVm>, src: u64, dst: u64, len: u64) -> Result {
+    fn gpu_copy(vm: &gpuvm::LockedVm<'_, VrustVm>, src: u64, dst: u64, len: u64) -> Result {
         let src_end = src.checked_add(len).ok_or(EINVAL)?;
         let dst_end = dst.checked_add(len).ok_or(EINVAL)?;
         if src < dst_end && dst < src_end {
@@ -665,26 +622,21 @@ impl Vrust {
         }
         let (mut s, mut d, mut left) = (src, dst, len);
         while left > 0 {
-            let from = resolve(vm, s, left)?;
+            let from = resolve(vm, s, left.min(Self::WORK_CHUNK))?;
             let to = resolve(vm, d, from.len as u64)?;
             let n = to.len;
-            vm.ensure_map(&from.bo)?;
-            vm.ensure_map(&to.bo)?;
-            vm.kernel_map(to.bo.id)?.copy_from(
-                to.offset,
-                vm.kernel_map(from.bo.id)?,
-                from.offset,
-                n,
-            )?;
+            to.kernel_map()?
+                .copy_from(to.offset, from.kernel_map()?, from.offset, n)?;
             s += n as u64;
             d += n as u64;
             left -= n as u64;
+            Self::between_chunks()?;
         }
         Ok(())
     }
 
     fn exec(
-        _dev: &drm::Registered<'_, Self>,
+        _dev: &drm::Device<Self>,
         arg: &mut uapi::drm_vrust_exec,
         file: &drm::File<Self>,
     ) -> Result<u32> {
@@ -698,7 +650,8 @@ impl Vrust {
         let mut raw = KVVec::with_capacity(len, GFP_KERNEL)?;
         UserSlice::new(ptr, len).read_all(&mut raw, GFP_KERNEL)?;
         let vm = file.vm(arg.vm_id)?;
-        let mut vm = vm.lock();
+        let vm = vm.lock();
+        let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
         for cmd in raw.chunks_exact(CMD_SIZE) {
             let u32_at =
                 |i: usize| u32::from_ne_bytes([cmd[i], cmd[i + 1], cmd[i + 2], cmd[i + 3]]);
@@ -709,9 +662,14 @@ impl Vrust {
             };
             let (op, value, src, dst, len) =
                 (u32_at(0), u32_at(4), u64_at(8), u64_at(16), u64_at(24));
+            if op != uapi::VRUST_CMD_FILL && op != uapi::VRUST_CMD_COPY {
+                return Err(EINVAL);
+            }
+            // Both commands touch `len` bytes; one beyond the budget is not started.
+            budget = budget.checked_sub(len).ok_or(E2BIG)?;
             match op {
-                uapi::VRUST_CMD_FILL => Self::gpu_fill(&mut vm, dst, len, value as u8)?,
-                uapi::VRUST_CMD_COPY => Self::gpu_copy(&mut vm, src, dst, len)?,
+                uapi::VRUST_CMD_FILL => Self::gpu_fill(&vm, dst, len, value as u8)?,
+                uapi::VRUST_CMD_COPY => Self::gpu_copy(&vm, src, dst, len)?,
                 _ => return Err(EINVAL),
             }
             arg.done += 1;

@@ -74,6 +74,12 @@ extern "C" {
 #define VRUST_CMD_COPY			2
 /* The most commands of one EXEC. */
 #define VRUST_EXEC_MAX_CMDS		1024
+/*
+ * The most bytes the commands of one EXEC may touch, summed over its commands (FILL: len,
+ * COPY: len). A command that would go beyond is not run: the EXEC stops before it with -E2BIG,
+ * @done counting the commands that ran, and the client submits the rest in another EXEC.
+ */
+#define VRUST_EXEC_MAX_BYTES		(16ULL << 30)
 
 /* The largest buffer DRM_IOCTL_VRUST_GEM_CREATE makes, and imports accept, in bytes. */
 #define VRUST_BO_MAX_SIZE		(1ULL << 30)
@@ -241,8 +247,10 @@ struct drm_vrust_cmd {
 
 /*
  * Argument of DRM_IOCTL_VRUST_EXEC: runs @count commands in order on VM @vm_id. An access to
- * an address that is not mapped stops the stream with -EFAULT; @done says how many commands
- * completed.
+ * an address that is not mapped stops the stream with -EFAULT; commands beyond
+ * VRUST_EXEC_MAX_BYTES stop it with -E2BIG; a fatal signal (the caller is being killed) stops
+ * it with -EINTR, possibly inside a command. Either way @done says how many commands
+ * completed. The work is done in bounded chunks, between which other tasks get the CPU.
  */
 struct drm_vrust_exec {
 	/** @vm_id: in, a VM of the calling file, or -ENOENT */

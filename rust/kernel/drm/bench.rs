@@ -301,7 +301,7 @@ mod suite {
             op: gpuvm::OpUnmap<'op, Self>,
             _ctx: &mut (),
         ) -> Result<gpuvm::StepDone<'op>> {
-            Ok(op.remove().0)
+            Ok(op.remove())
         }
 
         fn step_remap<'op>(
@@ -309,7 +309,7 @@ mod suite {
             op: gpuvm::OpRemap<'op, Self>,
             _ctx: &mut (),
         ) -> Result<gpuvm::StepDone<'op>> {
-            Ok(op.remap(|_data, _part| ())?.0)
+            op.remap(|_data, _part| ())
         }
     }
 

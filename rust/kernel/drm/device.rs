@@ -120,9 +120,14 @@ impl<T: Driver> Device<T> {
     ///
     /// The returned guard proves, for its lifetime, that the device is registered and not
     /// unplugged: [`Registration`] waits for every open section before it completes an unplug.
-    /// Sections may nest and may sleep, but keep them short, since an unplug waits for them; and
-    /// never drop the device's [`Registration`] (or unbind its parent) inside one: the unplug
-    /// would wait for the section it runs in.
+    ///
+    /// Sections are read-side sections of one SRCU shared by every DRM device in the system, and
+    /// the unplug of *any* device waits for all of them. So a section may nest, and may cover
+    /// bounded work such as hardware access, but never a user copy (a client can stall it on a
+    /// page it never serves), a sleep on anything a client controls (a lock it can hold, a fence
+    /// it never signals), or long work; and never drop a [`Registration`] (or unbind a parent)
+    /// inside one: the unplug would wait for the section it runs in. Ioctl handlers are called
+    /// outside sections for this reason (see [`ioctl`](crate::drm::ioctl)).
     ///
     /// Returns `None` once the device is unplugged, and before it was ever registered.
     pub fn enter(&self) -> Option<Registered<'_, T>> {
@@ -392,9 +397,10 @@ impl<T: Driver> Drop for Registration<T> {
     }
 }
 
-/// A registered DRM device inside a `drm_dev_enter()` section; see [`Device::enter`].
+/// A registered DRM device inside a `drm_dev_enter()` section; see [`Device::enter`] for what
+/// a section may cover.
 ///
-/// Ioctl handlers receive one. It derefs to the [`Device`].
+/// It derefs to the [`Device`].
 ///
 /// # Invariants
 ///

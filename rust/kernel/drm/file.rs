@@ -143,7 +143,7 @@ impl Client {
 ///
 /// impl Counter {
 ///     fn getparam(
-///         _dev: &drm::Registered<'_, Self>,
+///         _dev: &drm::Device<Self>,
 ///         arg: &mut uapi::drm_nova_getparam,
 ///         file: &drm::File<Self>,
 ///     ) -> Result<u32> {
@@ -185,6 +185,7 @@ impl Client {
 /// `postclose_callback` does not run) for as long as a `&File<T>` exists: references are only
 /// made for the duration of a call from the C core on the open file (an ioctl), during which
 /// the C core holds the `struct file`.
+#[repr(transparent)]
 pub struct File<T: Driver>(Opaque<bindings::drm_file>, PhantomData<T>);
 
 impl<T: Driver> File<T> {
@@ -193,7 +194,8 @@ impl<T: Driver> File<T> {
     /// `ptr` must be a live, opened `struct drm_file` of a `Device<T>` for `'a`.
     #[inline]
     pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::drm_file) -> &'a Self {
-        // SAFETY: Transparent wrapper; live by the safety requirements.
+        // SAFETY: `File<T>` is `#[repr(transparent)]` over the `drm_file` (the `PhantomData` has
+        // no size), which is live for `'a` by the safety requirements.
         unsafe { &*ptr.cast() }
     }
 

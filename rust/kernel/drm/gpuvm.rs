@@ -24,8 +24,19 @@
 //!   reservation object and every object whose mappings it changes, so mapping a shared object
 //!   is safe against concurrent users of its reservation lock, and the VM's fences (when the
 //!   fence layer adds them) can be updated in the same section;
-//! * a removed mapping is handed back to the driver by value ([`RemovedVa`]): nothing else
-//!   refers to it, so it cannot be used after removal.
+//! * a removed mapping is gone from the tree when its step returns, so it cannot be used after
+//!   removal.
+//!
+//! Drops: the steps run inside a `drm_exec` acquire context, with reservation locks held, so no
+//! driver data is dropped there. The data of removed mappings ([`DriverGpuVm::VaData`]) and of
+//! VM objects whose last mapping went ([`DriverGpuVm::VmBoData`]) is kept aside, in room reserved
+//! before the steps, and dropped after the reservation locks are released, with the VM still
+//! locked. So that data may hold kernel mappings of buffers ([`VMap`]) or the last reference of
+//! an object, whose drops take reservation locks. The steps do not allocate either: the new
+//! mappings they insert are allocated before them. Dropping the [`UniqueVm`] drops the data of
+//! its remaining mappings the same way, one mapping at a time.
+//!
+//! [`VMap`]: crate::drm::gem::shmem::VMap
 //!
 //! Not covered yet: immediate mode (changes from the fence signalling path), eviction and
 //! validation of external objects, and the ops-list (`drm_gpuvm_sm_map_ops_create`) API.
@@ -67,7 +78,9 @@ use crate::{
     types::Opaque,
 };
 use core::{
+    cell::UnsafeCell,
     marker::PhantomData,
+    mem::MaybeUninit,
     ops::{
         Deref,
         DerefMut, //
@@ -86,17 +99,23 @@ use core::{
 /// for a real GPU). An error stops the remaining steps: the steps done so far stay done.
 ///
 /// Inside a step, the task holds a `drm_exec` acquire context: a step must not map or unmap in
-/// another VM, drop a [`UniqueVm`], or take reservation locks. The lock order is the VM's mutex
-/// first, then reservation locks: never lock a VM while holding a [`ResvGuard`] or an
-/// [`Exec`].
+/// another VM, drop a [`UniqueVm`], take reservation locks, or drop anything whose drop takes
+/// one (a [`VMap`], the last reference of an object). The layer itself drops no driver data
+/// there: see the module documentation. The lock order is the VM's mutex first, then
+/// reservation locks: never lock a VM while holding a [`ResvGuard`] or an [`Exec`].
+///
+/// [`VMap`]: crate::drm::gem::shmem::VMap
 ///
 /// [`ResvGuard`]: crate::drm::gem::resv::ResvGuard
 pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     /// The per-object data of the GEM objects this VM maps.
     type Object: DriverObject;
-    /// The per-mapping data.
+    /// The per-mapping data. Dropped after the reservation locks of the step that removed the
+    /// mapping are released.
     type VaData: Send + Sync;
-    /// The per-(VM, object) data, made with `Default` when an object is first mapped.
+    /// The per-(VM, object) data, made with `Default` when an object is first mapped, and
+    /// dropped after the reservation locks of the step that removed its last mapping are
+    /// released (so it may hold a kernel mapping of the object, say).
     type VmBoData: Default + Send + Sync;
     /// What the caller of [`LockedVm::map`] and [`LockedVm::unmap`] passes to the steps.
     type StepContext;
@@ -108,7 +127,8 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
         ctx: &mut Self::StepContext,
     ) -> Result<StepDone<'op>>;
 
-    /// A mapping to remove entirely: consume `op` with [`OpUnmap::remove`].
+    /// A mapping to remove entirely: consume `op` with [`OpUnmap::remove`]. Read what the driver
+    /// needs of the mapping ([`OpUnmap::va`]) first.
     fn step_unmap<'op>(
         &mut self,
         op: OpUnmap<'op, Self>,
@@ -194,7 +214,7 @@ pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
 ///         _ctx: &mut (),
 ///     ) -> Result<StepDone<'op>> {
 ///         self.mappings -= 1;
-///         Ok(op.remove().0)
+///         Ok(op.remove())
 ///     }
 ///
 ///     fn step_remap<'op>(
@@ -204,7 +224,7 @@ pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
 ///     ) -> Result<StepDone<'op>> {
 ///         self.mappings += usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
 ///         self.mappings -= 1;
-///         Ok(op.remap(|_data, _part| ())?.0)
+///         op.remap(|_data, _part| ())
 ///     }
 /// }
 ///
@@ -232,14 +252,54 @@ pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
 ///
 /// # Invariants
 ///
-/// `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in a `KBox`
-/// freed by `vm_free_callback`; `inner` protects its tree of mappings and `T`.
+/// * `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in a `KBox`
+///   freed by `vm_free_callback`; `inner` protects its tree of mappings and `T`;
+/// * `room` is touched only by the task that holds `inner`.
 #[repr(C)]
 #[pin_data]
 pub struct GpuVm<T: DriverGpuVm> {
     vm: Opaque<bindings::drm_gpuvm>,
     #[pin]
     inner: Mutex<VmState<T>>,
+    room: UnsafeCell<Room<T>>,
+}
+
+/// What the steps of a `map` or `unmap` use instead of allocating and dropping, reserved before
+/// they run.
+struct Room<T: DriverGpuVm> {
+    /// Allocations for the mappings the steps insert: a map inserts at most three (the new one,
+    /// and a part of a cut mapping on each side), an unmap at most two.
+    free: KVec<KBox<MaybeUninit<Va<T>>>>,
+    /// Removed mappings, dropped once the reservation locks are released.
+    dead_vas: KVec<KBox<Va<T>>>,
+    /// Freed VM objects, likewise.
+    dead_vm_bos: KVec<KBox<VmBo<T>>>,
+}
+
+impl<T: DriverGpuVm> Room<T> {
+    /// The most mappings the steps of one call insert.
+    const MAX_NEW: usize = 3;
+
+    /// Reserves room for steps that remove at most `removals` mappings.
+    fn reserve(&mut self, removals: usize) -> Result {
+        while self.free.len() < Self::MAX_NEW {
+            self.free.push(KBox::new_uninit(GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        // Each removal may free its VM object; a map whose insert fails frees the new one, and
+        // drops its new mapping.
+        let n = removals.checked_add(Self::MAX_NEW).ok_or(ENOMEM)?;
+        self.dead_vas.reserve(n, GFP_KERNEL)?;
+        self.dead_vm_bos.reserve(n, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Takes the removed mappings and freed VM objects, to be dropped outside the locks.
+    fn take_dead(&mut self) -> (KVec<KBox<Va<T>>>, KVec<KBox<VmBo<T>>>) {
+        (
+            core::mem::take(&mut self.dead_vas),
+            core::mem::take(&mut self.dead_vm_bos),
+        )
+    }
 }
 
 /// What the VM's mutex protects, with its tree of mappings.
@@ -250,9 +310,9 @@ struct VmState<T> {
 }
 
 // SAFETY: The C VM is thread safe given its locking rules, which the layer follows (the tree is
-// behind `inner`); `T` is `Send`.
+// behind `inner`); `T`, its mapping data and its VM object data are `Send`.
 unsafe impl<T: DriverGpuVm> Send for GpuVm<T> {}
-// SAFETY: Shared access reaches `T` and the tree only through `inner`.
+// SAFETY: Shared access reaches `T`, the tree and `room` only through `inner` (type invariant).
 unsafe impl<T: DriverGpuVm> Sync for GpuVm<T> {}
 
 // SAFETY: `drm_gpuvm_get()`/`drm_gpuvm_put()` maintain the refcount; the VM is freed by
@@ -294,6 +354,13 @@ impl<T: DriverGpuVm> UniqueVm<T> {
                 inner <- new_mutex!(VmState {
                     closed: false,
                     driver: data,
+                }),
+                // Dropping the `UniqueVm` removes mappings one at a time: each may free one VM
+                // object, whose drop is deferred to after its reservation lock is released.
+                room: UnsafeCell::new(Room {
+                    free: KVec::new(),
+                    dead_vas: KVec::new(),
+                    dead_vm_bos: KVec::with_capacity(1, GFP_KERNEL)?,
                 }),
             }? Error),
             GFP_KERNEL,
@@ -415,7 +482,8 @@ struct StepArgs<T: DriverGpuVm> {
 struct Book<T: DriverGpuVm> {
     /// The VM object of a map request.
     vm_bo: *mut bindings::drm_gpuvm_bo,
-    _t: PhantomData<T>,
+    /// The VM's room, reserved for the steps.
+    room: *mut Room<T>,
 }
 
 /// A GEM object reference, put on drop.
@@ -446,6 +514,53 @@ fn hold(exec: &Exec<'_>) -> Result<KVec<ObjRef>> {
 }
 
 impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
+    /// The VM's room.
+    fn room(&mut self) -> &mut Room<T> {
+        // SAFETY: The VM is locked (`self.guard`), so `room` is ours (type invariant of
+        // `GpuVm`); `&mut self` makes this the only reference made from this guard.
+        unsafe { &mut *self.vm.room.get() }
+    }
+
+    /// The number of mappings that intersect `[addr, addr + range)`: the most a `map` or
+    /// `unmap` of that range removes.
+    fn count_range(&self, addr: u64, range: u64) -> usize {
+        let end = addr.saturating_add(range);
+        // SAFETY: The tree is locked (`&self`).
+        let first = unsafe { bindings::drm_gpuva_find_first(self.vm.as_raw(), addr, range) };
+        if first.is_null() {
+            return 0;
+        }
+        // SAFETY: Only a place is computed.
+        let head = unsafe { &raw mut (*self.vm.as_raw()).rb.list };
+        // SAFETY: `first` is a mapping of the locked tree.
+        let mut pos = unsafe { &raw mut (*first).rb.entry };
+        let mut n = 0;
+        while pos != head {
+            // SAFETY: `pos` is the `rb.entry` of a mapping of the locked tree, in address order.
+            let va = unsafe { crate::container_of!(pos, bindings::drm_gpuva, rb.entry) };
+            // SAFETY: As above.
+            if unsafe { (*va).va.addr } >= end {
+                break;
+            }
+            n += 1;
+            // SAFETY: As above.
+            pos = unsafe { (*pos).next };
+        }
+        n
+    }
+
+    /// Drops the removed mappings and freed VM objects of the last steps: after the
+    /// reservation locks are released, with the VM still locked.
+    fn drop_dead(&mut self) {
+        // Out of the room while the driver's drops run; their memory stays reserved.
+        let (mut vas, mut vm_bos) = self.room().take_dead();
+        vas.clear();
+        vm_bos.clear();
+        let room = self.room();
+        room.dead_vas = vas;
+        room.dead_vm_bos = vm_bos;
+    }
+
     /// Maps `range` bytes of `obj` at `offset` to `addr`, through the driver's steps.
     ///
     /// Existing mappings in the range are cut or removed first (`step_remap`, `step_unmap`),
@@ -470,6 +585,9 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         if obj.dev().as_raw() != unsafe { (*self.vm.as_raw()).drm } {
             return Err(EINVAL);
         }
+        let removals = self.count_range(addr, range);
+        self.room().reserve(removals)?;
+        let room: *mut Room<T> = self.room();
         let mut req: bindings::drm_gpuvm_map_req = pin_init::zeroed();
         req.map.va.addr = addr;
         req.map.va.range = range;
@@ -479,7 +597,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let state = &mut self.guard.driver;
         // Both closures use the request; it lives in this frame until the end.
         let req = &raw mut req;
-        let (held, ret) = Exec::scoped(
+        let steps = Exec::scoped(
             true,
             |l| {
                 l.call_raw(|exec| {
@@ -503,10 +621,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                 let mut args = StepArgs::<T> {
                     state,
                     ctx,
-                    book: Book {
-                        vm_bo,
-                        _t: PhantomData,
-                    },
+                    book: Book { vm_bo, room },
                 };
                 // SAFETY: The tree is ours (`self`), the reservation locks of every object
                 // involved are held; `args` outlives the call.
@@ -517,10 +632,14 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                 unsafe { bindings::drm_gpuvm_bo_put(vm_bo) };
                 Ok((held, ret))
             },
-        )?;
-        // After the locks.
-        drop(held);
-        to_result(ret)
+        );
+        // After the locks: the references first, then the driver data of what the steps removed.
+        let ret = steps.and_then(|(held, ret)| {
+            drop(held);
+            to_result(ret)
+        });
+        self.drop_dead();
+        ret
     }
 
     /// Removes the mappings of `[addr, addr + range)`, through the driver's steps: mappings
@@ -535,9 +654,12 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         if self.guard.closed {
             return Err(ENODEV);
         }
+        let removals = self.count_range(addr, range);
+        self.room().reserve(removals)?;
+        let room: *mut Room<T> = self.room();
         let vm = self.vm.as_raw();
         let state = &mut self.guard.driver;
-        let (held, ret) = Exec::scoped(
+        let steps = Exec::scoped(
             true,
             |l| {
                 l.call_raw(|exec| {
@@ -557,7 +679,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                     ctx,
                     book: Book {
                         vm_bo: ptr::null_mut(),
-                        _t: PhantomData,
+                        room,
                     },
                 };
                 // SAFETY: As in `map`.
@@ -566,9 +688,13 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                 };
                 Ok((held, ret))
             },
-        )?;
-        drop(held);
-        to_result(ret)
+        );
+        let ret = steps.and_then(|(held, ret)| {
+            drop(held);
+            to_result(ret)
+        });
+        self.drop_dead();
+        ret
     }
 
     fn range_valid(&self, addr: u64, range: u64) -> bool {
@@ -622,17 +748,23 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             // SAFETY: As above; the object is live (the mapping's VM object holds it).
             let obj = unsafe { (*va).gem.obj };
             // SAFETY: The object's reservation lock is taken for the unlink, which may destroy
-            // the VM object and its reference to the object: ours keeps it until after the
+            // the VM object (into the room, which has space for one: reserved at creation, and
+            // emptied below) and its reference to the object: ours keeps it until after the
             // unlock. The mapping is then out of the tree and unlinked, and ours to free.
-            unsafe {
+            let va = unsafe {
                 bindings::drm_gem_object_get(obj);
                 bindings::dma_resv_lock((*obj).resv, ptr::null_mut());
                 bindings::drm_gpuva_remove(va);
                 bindings::drm_gpuva_unlink(va);
                 bindings::dma_resv_unlock((*obj).resv);
-                bindings::drm_gem_object_put(obj);
-                drop(KBox::from_raw(va.cast::<Va<T>>()));
-            }
+                KBox::from_raw(va.cast::<Va<T>>())
+            };
+            // The mapping's data and the VM object's data go after the unlock, before the
+            // object reference (which may be the last).
+            drop(va);
+            self.drop_dead();
+            // SAFETY: The reference taken above.
+            unsafe { bindings::drm_gem_object_put(obj) };
         }
     }
 }
@@ -692,33 +824,6 @@ impl<T: DriverGpuVm> Va<T> {
     }
 }
 
-/// A mapping removed from its VM: the driver gets its data back.
-pub struct RemovedVa<T: DriverGpuVm> {
-    addr: u64,
-    range: u64,
-    offset: u64,
-    data: T::VaData,
-}
-
-impl<T: DriverGpuVm> RemovedVa<T> {
-    /// The start address it had.
-    pub fn addr(&self) -> u64 {
-        self.addr
-    }
-    /// The length it had.
-    pub fn range(&self) -> u64 {
-        self.range
-    }
-    /// The object offset it had.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-    /// The driver's data.
-    pub fn into_data(self) -> T::VaData {
-        self.data
-    }
-}
-
 /// The (VM, object) pair of mappings, with the driver's data.
 #[repr(C)]
 pub struct VmBo<T: DriverGpuVm> {
@@ -760,26 +865,22 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
     }
 
     /// Inserts the mapping into the tree with data `data`, linked to the request's VM object.
+    ///
+    /// Allocates nothing (the room was reserved before the steps). Fails with `EEXIST` when the
+    /// range is taken, which the split/merge steps never ask for; `data` is then dropped after
+    /// the reservation locks are released.
     pub fn insert(self, data: T::VaData) -> Result<StepDone<'op>> {
-        let va = KBox::into_raw(KBox::new(
-            Va::<T> {
-                va: Opaque::zeroed(),
-                data,
-            },
-            GFP_KERNEL,
-        )?);
+        // SAFETY: `book` is the live step bookkeeping; its room is the locked VM's.
+        let room = unsafe { &mut *(*self.book).room };
+        let va = new_va(room, self.op, data)?;
         // SAFETY: `book` is the live step bookkeeping, `va` is new and ours; the tree is locked.
         let ret = unsafe {
             let raw = (*va).va.get();
-            (*raw).va.addr = self.op.va.addr;
-            (*raw).va.range = self.op.va.range;
-            (*raw).gem.obj = self.op.gem.obj;
-            (*raw).gem.offset = self.op.gem.offset;
             bindings::drm_gpuva_insert((*(*self.book).vm_bo).vm, raw)
         };
         if let Err(e) = to_result(ret) {
             // SAFETY: Not inserted: still ours.
-            drop(unsafe { KBox::from_raw(va) });
+            defer_va(room, unsafe { KBox::from_raw(va) });
             return Err(e);
         }
         // SAFETY: The mapping is in the tree; the object's reservation lock is held.
@@ -788,10 +889,47 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
     }
 }
 
+/// A new mapping of range and object `m`, with data `data`, in one of the room's allocations.
+/// Returns it leaked, for the C core.
+///
+/// The room has an allocation for every mapping a call inserts ([`Room::MAX_NEW`]); should it
+/// run out, this allocates, and on failure drops `data` here.
+fn new_va<T: DriverGpuVm>(
+    room: &mut Room<T>,
+    m: &bindings::drm_gpuva_op_map,
+    data: T::VaData,
+) -> Result<*mut Va<T>> {
+    let mut raw: bindings::drm_gpuva = pin_init::zeroed();
+    raw.va.addr = m.va.addr;
+    raw.va.range = m.va.range;
+    raw.gem.obj = m.gem.obj;
+    raw.gem.offset = m.gem.offset;
+    let va = Va::<T> {
+        va: Opaque::new(raw),
+        data,
+    };
+    let slot = match room.free.pop() {
+        Some(slot) => slot,
+        None => KBox::new_uninit(GFP_KERNEL)?,
+    };
+    Ok(KBox::into_raw(KBox::write(slot, va)))
+}
+
+/// Keeps a removed mapping, to be dropped after the reservation locks are released.
+fn defer_va<T: DriverGpuVm>(room: &mut Room<T>, va: KBox<Va<T>>) {
+    if let Err(e) = room.dead_vas.push_within_capacity(va) {
+        // Cannot happen: the room has space for every mapping a call removes. Dropping the data
+        // here could deadlock; leaking it is the lesser harm.
+        crate::pr_err!("drm: gpuvm: no room reserved for a removed mapping; leaked\n");
+        core::mem::forget(e);
+    }
+}
+
 /// A step's mapping to remove.
 pub struct OpUnmap<'op, T: DriverGpuVm> {
     op: &'op bindings::drm_gpuva_op_unmap,
-    _t: PhantomData<(&'op (), T)>,
+    book: *mut Book<T>,
+    _op: PhantomData<&'op ()>,
 }
 
 impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
@@ -801,31 +939,25 @@ impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
         unsafe { &*self.op.va.cast::<Va<T>>() }
     }
 
-    /// Removes the mapping from the tree and unlinks it; returns it.
-    pub fn remove(self) -> (StepDone<'op>, RemovedVa<T>) {
+    /// Removes the mapping from the tree and unlinks it. Its data is dropped after the
+    /// reservation locks are released.
+    pub fn remove(self) -> StepDone<'op> {
+        // SAFETY: `book` is the live step bookkeeping; its room is the locked VM's.
+        let room = unsafe { &mut *(*self.book).room };
         // SAFETY: The mapping is in the locked tree, its object's reservation lock held.
-        let removed = unsafe { remove_va::<T>(self.op.va) };
-        (StepDone(PhantomData), removed)
+        unsafe { bindings::drm_gpuva_remove(self.op.va) };
+        // SAFETY: Out of the tree, still linked, the lock still held.
+        unsafe { unlink_removed::<T>(room, self.op.va) };
+        StepDone(PhantomData)
     }
-}
-
-/// Removes and unlinks the mapping `va`, and gives its data back.
-///
-/// # Safety
-///
-/// `va` must be a `Va<T>` in the locked tree whose object's reservation lock is held.
-unsafe fn remove_va<T: DriverGpuVm>(va: *mut bindings::drm_gpuva) -> RemovedVa<T> {
-    // SAFETY: By the safety requirements.
-    unsafe { bindings::drm_gpuva_remove(va) };
-    // SAFETY: Out of the tree, still linked.
-    unsafe { unlink_removed::<T>(va) }
 }
 
 /// A step's mapping to cut: the parts before (`prev`) and after (`next`) the affected range
 /// stay, as new mappings.
 pub struct OpRemap<'op, T: DriverGpuVm> {
     op: &'op bindings::drm_gpuva_op_remap,
-    _t: PhantomData<(&'op (), T)>,
+    book: *mut Book<T>,
+    _op: PhantomData<&'op ()>,
 }
 
 /// The address range, and the object offset, of a part of an [`OpRemap`].
@@ -868,31 +1000,31 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
     }
 
     /// Cuts the mapping: removes it and inserts the parts that stay, with the data `split`
-    /// gives for each (`prev` first), from the old mapping's data. Returns the old mapping.
+    /// gives for each (`prev` first), from the old mapping's data. The old mapping's data is
+    /// dropped after the reservation locks are released.
+    ///
+    /// Allocates nothing (the room was reserved before the steps), so it does not fail.
     pub fn remap(
         self,
         mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
-    ) -> Result<(StepDone<'op>, RemovedVa<T>)> {
+    ) -> Result<StepDone<'op>> {
+        // SAFETY: `book` is the live step bookkeeping; its room is the locked VM's.
+        let room = unsafe { &mut *(*self.book).room };
         let old = self.va();
-        let mut new_va = |m: *const bindings::drm_gpuva_op_map| -> Result<*mut Va<T>> {
+        let mut part_va = |room: &mut Room<T>, m: *const bindings::drm_gpuva_op_map| {
             match Self::part(m) {
                 None => Ok(ptr::null_mut()),
-                Some(p) => Ok(KBox::into_raw(KBox::new(
-                    Va::<T> {
-                        va: Opaque::zeroed(),
-                        data: split(&old.data, p),
-                    },
-                    GFP_KERNEL,
-                )?)),
+                // SAFETY: A non-NULL part is valid during the step.
+                Some(p) => new_va(room, unsafe { &*m }, split(&old.data, p)),
             }
         };
-        let prev = new_va(self.op.prev)?;
-        let next = match new_va(self.op.next) {
-            Ok(n) => n,
+        let prev = part_va(room, self.op.prev)?;
+        let next = match part_va(room, self.op.next) {
+            Ok(next) => next,
             Err(e) => {
                 if !prev.is_null() {
-                    // SAFETY: Boxed just above, not inserted.
-                    drop(unsafe { KBox::from_raw(prev) });
+                    // SAFETY: Made just above, not inserted: ours.
+                    defer_va(room, unsafe { KBox::from_raw(prev) });
                 }
                 return Err(e);
             }
@@ -902,16 +1034,15 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         // SAFETY: The old mapping is linked to a VM object, which stays alive while the new
         // parts take their references below.
         let vm_bo = unsafe { (*old_raw).vm_bo };
-        // Removes the old mapping from the tree (keeping our reference to its memory) and
-        // inserts the parts.
         let raw = |v: *mut Va<T>| -> *mut bindings::drm_gpuva {
             if v.is_null() {
                 ptr::null_mut()
             } else {
-                // SAFETY: A boxed new mapping.
+                // SAFETY: A new mapping of the room.
                 unsafe { (*v).va.get() }
             }
         };
+        // Removes the old mapping from the tree (keeping its memory) and inserts the parts.
         // SAFETY: The parts are new; the tree is locked; `op` is this remap step.
         unsafe {
             bindings::drm_gpuva_remap(raw(prev), raw(next), self.op);
@@ -922,36 +1053,27 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
                 bindings::drm_gpuva_link(raw(next), vm_bo);
             }
         }
-        // The old mapping is out of the tree already; unlink and free it.
-        // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked.
-        let removed = unsafe { unlink_removed::<T>(old_raw) };
-        Ok((StepDone(PhantomData), removed))
+        // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked,
+        // its object's reservation lock held.
+        unsafe { unlink_removed::<T>(room, old_raw) };
+        Ok(StepDone(PhantomData))
     }
 }
 
-/// Unlinks a mapping already removed from the tree and gives its data back.
+/// Unlinks a mapping already removed from the tree and keeps it in `room`, to be dropped after
+/// the reservation locks are released.
 ///
 /// # Safety
 ///
 /// `va` must be a boxed `Va<T>` out of the tree, linked, whose object's reservation lock is
-/// held.
-unsafe fn unlink_removed<T: DriverGpuVm>(va: *mut bindings::drm_gpuva) -> RemovedVa<T> {
-    // SAFETY: By the safety requirements. The unlink may drop the VM object's last reference;
-    // the object itself is held by the `Locks` of the running `map`/`unmap`.
-    let (addr, range, offset) = unsafe {
-        let r = (*va).va;
-        let o = (*va).gem.offset;
-        bindings::drm_gpuva_unlink(va);
-        (r.addr, r.range, o)
-    };
+/// held; `room` must be the room of its VM.
+unsafe fn unlink_removed<T: DriverGpuVm>(room: &mut Room<T>, va: *mut bindings::drm_gpuva) {
+    // SAFETY: By the safety requirements. The unlink may drop the VM object's last reference,
+    // which defers it into the room; the object itself is held by the references `hold` took
+    // for the running `map`/`unmap`.
+    unsafe { bindings::drm_gpuva_unlink(va) };
     // SAFETY: Boxed by the layer, unlinked and out of the tree: ours again.
-    let boxed = unsafe { KBox::from_raw(va.cast::<Va<T>>()) };
-    RemovedVa {
-        addr,
-        range,
-        offset,
-        data: KBox::into_inner(boxed).data,
-    }
+    defer_va(room, unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
 }
 
 /// `drm_gpuvm_ops.vm_free`: frees the VM once its last reference is gone.
@@ -988,8 +1110,21 @@ unsafe extern "C" fn vm_bo_alloc_callback<T: DriverGpuVm>() -> *mut bindings::dr
 ///
 /// Called by the C core only, once, with a `VmBo<T>` of `vm_bo_alloc_callback`.
 unsafe extern "C" fn vm_bo_free_callback<T: DriverGpuVm>(vm_bo: *mut bindings::drm_gpuvm_bo) {
-    // SAFETY: By the safety requirements.
-    drop(unsafe { KBox::from_raw(vm_bo.cast::<VmBo<T>>()) });
+    // SAFETY: By the safety requirements. The C core touches the memory no more after this
+    // callback, so it may be freed later.
+    let boxed = unsafe { KBox::from_raw(vm_bo.cast::<VmBo<T>>()) };
+    // SAFETY: The VM object holds a reference to its VM, a `GpuVm<T>` (`vm` is its first field),
+    // until the C core puts it after this callback.
+    let vm = unsafe { &*(*vm_bo).vm.cast::<GpuVm<T>>() };
+    // SAFETY: Every put of a VM object is made by the layer with the VM locked (in `map`,
+    // `unmap`, their steps, and `clear`), so the room is ours (type invariant of `GpuVm`).
+    let room = unsafe { &mut *vm.room.get() };
+    if let Err(e) = room.dead_vm_bos.push_within_capacity(boxed) {
+        // Cannot happen: the room has space for every VM object a call frees. Dropping the data
+        // here could deadlock; leaking it is the lesser harm.
+        crate::pr_err!("drm: gpuvm: no room reserved for a freed VM object; leaked\n");
+        core::mem::forget(e);
+    }
 }
 
 /// Runs a driver step and turns its result into the C return value.
@@ -1052,10 +1187,11 @@ unsafe extern "C" fn step_unmap_callback<T: DriverGpuVm>(
 ) -> c_int {
     // SAFETY: As in `step_map_callback`, for an unmap step.
     unsafe {
-        run_step::<T>(priv_, |state, ctx, _book| {
+        run_step::<T>(priv_, |state, ctx, book| {
             let op = OpUnmap {
                 op: &(*op).__bindgen_anon_1.unmap,
-                _t: PhantomData,
+                book,
+                _op: PhantomData,
             };
             state.step_unmap(op, ctx).map(|_| ())
         })
@@ -1073,10 +1209,11 @@ unsafe extern "C" fn step_remap_callback<T: DriverGpuVm>(
 ) -> c_int {
     // SAFETY: As in `step_map_callback`, for a remap step.
     unsafe {
-        run_step::<T>(priv_, |state, ctx, _book| {
+        run_step::<T>(priv_, |state, ctx, book| {
             let op = OpRemap {
                 op: &(*op).__bindgen_anon_1.remap,
-                _t: PhantomData,
+                book,
+                _op: PhantomData,
             };
             state.step_remap(op, ctx).map(|_| ())
         })
@@ -1122,7 +1259,7 @@ mod tests {
             _tag: &mut u32,
         ) -> Result<StepDone<'op>> {
             self.unmaps += 1;
-            Ok(op.remove().0)
+            Ok(op.remove())
         }
 
         fn step_remap<'op>(
@@ -1132,7 +1269,7 @@ mod tests {
         ) -> Result<StepDone<'op>> {
             self.remaps += 1;
             // The parts keep the tag of the mapping they come from.
-            Ok(op.remap(|tag, _part| *tag)?.0)
+            op.remap(|tag, _part| *tag)
         }
     }
 
@@ -1289,6 +1426,89 @@ mod tests {
         drop((stray, b));
         assert_eq!(LIVE_BOS.load(Relaxed), base);
         drop(t);
+        Ok(())
+    }
+
+    /// A VM whose data has drops that take reservation locks: each VM object keeps a kernel
+    /// mapping of its object, each mapping a reference of another object (its last, once the
+    /// test lets go of it).
+    #[derive(Default)]
+    struct HoldingVm;
+
+    type Held = Option<ARef<Object<TestBo>>>;
+
+    impl DriverGpuVm for HoldingVm {
+        type Object = TestBo;
+        type VaData = Held;
+        type VmBoData = crate::sync::SetOnce<crate::drm::gem::shmem::VMap<TestBo>>;
+        type StepContext = Held;
+
+        fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<StepDone<'op>> {
+            op.insert(h.take())
+        }
+
+        fn step_unmap<'op>(
+            &mut self,
+            op: OpUnmap<'op, Self>,
+            _: &mut Held,
+        ) -> Result<StepDone<'op>> {
+            Ok(op.remove())
+        }
+
+        fn step_remap<'op>(
+            &mut self,
+            op: OpRemap<'op, Self>,
+            _: &mut Held,
+        ) -> Result<StepDone<'op>> {
+            // The parts hold nothing: the old mapping's reference is the last one.
+            op.remap(|_, _| None)
+        }
+    }
+
+    /// Gives the VM object of the mapping at `addr` a kernel mapping of its object.
+    fn give_kernel_map(vm: &mut LockedVm<'_, HoldingVm>, addr: u64) -> Result {
+        let va = vm.find(addr).ok_or(ENOENT)?;
+        assert!(va.vm_bo().data().populate(va.object().vmap()?));
+        Ok(())
+    }
+
+    /// Every step kind, and the drop of the VM, drops data whose drop takes a reservation lock:
+    /// the layer defers those drops until the locks of the steps are released.
+    #[test]
+    fn drops_after_the_locks() -> Result {
+        let base = LIVE_BOS.load(Relaxed);
+        let t = GemDevice::new(c"rust-drm-kunit-gpuvm", false)?;
+        let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_RANGE, HoldingVm)?;
+        let (a, b) = (bo(&t, 16)?, bo(&t, 16)?);
+        let s = VM_START;
+        let mut l = vm.lock();
+        let live = || LIVE_BOS.load(Relaxed) - base;
+
+        // Unmap step: the mapping holds the last reference of `c`; its VM object a kernel
+        // mapping of `a`.
+        l.map(&mut Some(bo(&t, 1)?), &a, 0, s, 16 * PAGE)?;
+        give_kernel_map(&mut l, s)?;
+        assert_eq!(live(), 3);
+        l.unmap(&mut None, s, 16 * PAGE)?;
+        assert_eq!(live(), 2);
+
+        // Remap step (a map in the middle cuts the mapping; the old one's data goes).
+        l.map(&mut Some(bo(&t, 1)?), &a, 0, s, 16 * PAGE)?;
+        l.map(&mut None, &b, 0, s + 4 * PAGE, 4 * PAGE)?;
+        assert_eq!(live(), 2);
+        // Unmap steps inside a map: `b`'s mapping is replaced; `b`'s VM object, with a kernel
+        // mapping of `b`, goes with its last mapping.
+        give_kernel_map(&mut l, s + 4 * PAGE)?;
+        l.map(&mut Some(bo(&t, 1)?), &a, 0, s + 4 * PAGE, 4 * PAGE)?;
+        assert_eq!(live(), 3);
+        give_kernel_map(&mut l, s)?;
+        drop(l);
+
+        // Dropping the VM removes the rest: data and kernel mappings go one mapping at a time.
+        drop(vm);
+        assert_eq!(live(), 2);
+        drop((a, b));
+        assert_eq!(live(), 0);
         Ok(())
     }
 

@@ -13,9 +13,27 @@
 //!   file types (the table's type, `&[Desc<T>]`, ties it to one driver).
 //!
 //! At run time the C core (`drm_ioctl()`) copies the argument in and out and checks the flags;
-//! the dispatcher here enters the device ([`Device::enter`]) and returns `-ENODEV` without
-//! calling the handler once the device is unplugged. A handler's `Ok(n)` is the ioctl's return
-//! value, its `Err(e)` reaches userspace as `-e`.
+//! the dispatcher here returns `-ENODEV` without calling the handler once the device is
+//! unplugged. A handler's `Ok(n)` is the ioctl's return value, its `Err(e)` reaches userspace
+//! as `-e`.
+//!
+//! # Handlers run outside `drm_dev_enter()` sections
+//!
+//! A handler gets the [`Device`], not a section of it. The unplug check at dispatch is a
+//! snapshot: the device may be unplugged while the handler runs. That is the rule of the C
+//! core too, and for the same reason: `drm_dev_enter()` sections are read-side sections of one
+//! SRCU shared by every DRM device of the system, and `drm_dev_unplug()` of *any* device waits
+//! for all of them. A handler that held one across a user copy (which a client can stall on a
+//! page it never serves, with userfaultfd or FUSE), a sleep on a lock a client can hold, or
+//! long work, would stall the unplug of every DRM device; and a drop of a [`Registration`]
+//! inside it would wait for itself.
+//!
+//! So a handler copies user memory, allocates, takes locks and does long work outside any
+//! section, and enters one with [`Device::enter`] only around what must not run after the
+//! unplug (hardware access, parent-bound resources), keeping it short. Software state (the
+//! device data, files, GEM objects) lives as long as the references to it, unplugged or not.
+//!
+//! [`Registration`]: crate::drm::Registration
 //!
 //! C header: [`include/drm/drm_ioctl.h`](srctree/include/drm/drm_ioctl.h)
 
@@ -25,8 +43,7 @@ use crate::{
     drm::{
         Device,
         Driver,
-        File,
-        Registered, //
+        File, //
     },
     ioctl::{
         _IOC_NR,
@@ -157,7 +174,7 @@ pub unsafe trait Handler<T: Driver> {
     const NAME: &'static CStr;
 
     /// Calls the driver's handler.
-    fn call(dev: &Registered<'_, T>, arg: &mut Self::Arg, file: &File<T>) -> Result<u32>;
+    fn call(dev: &Device<T>, arg: &mut Self::Arg, file: &File<T>) -> Result<u32>;
 }
 
 /// The C entry point of ioctl `H` of driver `T`.
@@ -175,9 +192,11 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
     // SAFETY: `raw_dev` is a device of `T` (safety requirements); the open file holds a
     // reference to it for the call.
     let dev = unsafe { Device::<T>::from_raw(raw_dev) };
-    let Some(registered) = dev.enter() else {
+    // The unplugged check, in a section that ends right away: the handler runs outside any
+    // section (see the module documentation).
+    if dev.enter().is_none() {
         return ENODEV.to_errno();
-    };
+    }
     // SAFETY: `raw_file` is an open file of `dev` (safety requirements).
     let file = unsafe { File::<T>::from_raw(raw_file) };
     let arg = data.cast::<H::Arg>();
@@ -186,23 +205,22 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
         // `_IO` commands: `data` may be NULL (e.g. from `drm_ioctl_kernel()` in the kernel).
         // SAFETY: A dangling, aligned pointer is valid for a zero-sized type.
         let none = unsafe { &mut *NonNull::<H::Arg>::dangling().as_ptr() };
-        H::call(&registered, none, file)
+        H::call(dev, none, file)
     } else if arg.align_offset(mem::align_of::<H::Arg>()) == 0 {
         // SAFETY: `data` is an exclusive kernel buffer of at least `_IOC_SIZE(H::CMD)` bytes
         // (safety requirements), which is `size_of::<H::Arg>()` (asserted in `Desc::new`); it is
         // aligned (checked above) and holds bytes copied from userspace, valid for `H::Arg` (the
         // safety requirement of `Handler`).
-        H::call(&registered, unsafe { &mut *arg }, file)
+        H::call(dev, unsafe { &mut *arg }, file)
     } else {
         // The C core's on-stack buffer has no declared alignment: copy through an aligned one.
         // SAFETY: As above, without the alignment, which `read_unaligned` does not need.
         let mut copy = unsafe { ptr::read_unaligned(arg) };
-        let ret = H::call(&registered, &mut copy, file);
+        let ret = H::call(dev, &mut copy, file);
         // SAFETY: As above.
         unsafe { ptr::write_unaligned(arg, copy) };
         ret
     };
-    drop(registered);
 
     match ret {
         Ok(v) => c_int::try_from(v).unwrap_or(ERANGE.to_errno()),
@@ -223,9 +241,9 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
 ///
 /// * `DIR` is `IOWR`, `IOR`, `IOW` or `IO` and must match the command's direction bits. It
 ///   decides the handler's signature:
-///   - `IOWR`, `IOR`: `fn(&drm::Registered<'_, D>, &mut Arg, &drm::File<D>) -> Result<u32>`,
-///   - `IOW`: `fn(&drm::Registered<'_, D>, &Arg, &drm::File<D>) -> Result<u32>`,
-///   - `IO`: `fn(&drm::Registered<'_, D>, &drm::File<D>) -> Result<u32>` (write `()` for `ARG`);
+///   - `IOWR`, `IOR`: `fn(&drm::Device<D>, &mut Arg, &drm::File<D>) -> Result<u32>`,
+///   - `IOW`: `fn(&drm::Device<D>, &Arg, &drm::File<D>) -> Result<u32>`,
+///   - `IO`: `fn(&drm::Device<D>, &drm::File<D>) -> Result<u32>` (write `()` for `ARG`);
 /// * `COMMAND` and `ARG` are names in [`kernel::uapi`](crate::uapi) (the uapi header defines
 ///   the commands as enum constants, so that bindgen sees them);
 /// * `FLAGS` are [`AUTH`], [`MASTER`], [`ROOT_ONLY`] and [`RENDER_ALLOW`] joined with `|`,
@@ -245,7 +263,7 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
 ///
 /// impl Gpu {
 ///     fn getparam(
-///         _dev: &drm::Registered<'_, Self>,
+///         _dev: &drm::Device<Self>,
 ///         arg: &mut uapi::drm_nova_getparam,
 ///         _file: &drm::File<Self>,
 ///     ) -> Result<u32> {
@@ -349,7 +367,7 @@ macro_rules! __drm_ioctl_entry {
 
             #[inline(always)]
             fn call(
-                $dev: &$crate::drm::Registered<'_, $drv>,
+                $dev: &$crate::drm::Device<$drv>,
                 $a: &mut $arg,
                 $file: &$crate::drm::File<$drv>,
             ) -> $crate::error::Result<u32> {
@@ -506,6 +524,22 @@ mod tests {
         let mut arg = uapi::drm_nova_getparam { param: 1, value: 0 };
         assert_eq!(f.ioctl(GETPARAM, &mut arg), Err(ENODEV));
         assert_eq!(arg.value, 0);
+        Ok(())
+    }
+
+    /// A handler runs outside `drm_dev_enter()` sections, so it may unplug a device, even its
+    /// own: inside a section, the unplug would wait for the section it runs in.
+    #[test]
+    fn handler_may_unplug_its_own_device() -> Result {
+        let mut t = TestDevice::new(5)?;
+        let f = MockFile::open(&t.dev, Minor::Render)?;
+        let reg = t.reg.take().ok_or(EINVAL)?;
+        *t.dev.dropped_by_handler.lock() = Some(KBox::new(reg, GFP_KERNEL)?);
+        let mut arg = uapi::drm_nova_getparam { param: 2, value: 0 };
+        assert_eq!(f.ioctl(GETPARAM, &mut arg), Ok(0));
+        assert_eq!(arg.value, 1);
+        assert!(t.dev.enter().is_none());
+        assert_eq!(f.ioctl(GETPARAM, &mut arg), Err(ENODEV));
         Ok(())
     }
 }

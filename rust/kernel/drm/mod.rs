@@ -9,8 +9,9 @@
 //! allocates a [`Device`] under a bound parent device as an [`UnregisteredDevice`], and registers
 //! it with userspace, which yields a [`Registration`] held in the parent's devres: dropping it
 //! (or unbinding the parent) unplugs the device. Ioctl handlers, declared once with
-//! [`drm_ioctls!`](crate::drm_ioctls), run with a [`Registered`] guard and the caller's
-//! [`File`].
+//! [`drm_ioctls!`](crate::drm_ioctls), get the [`Device`] and the caller's [`File`]; they run
+//! outside `drm_dev_enter()` sections and enter one ([`Device::enter`], a [`Registered`] guard)
+//! only around work that must not outlive the unplug (see [`ioctl`]).
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
 

@@ -79,6 +79,10 @@ pub(crate) struct TestData {
     /// Files opened so far.
     #[pin]
     pub(crate) opened: Mutex<u64>,
+    /// What `GETPARAM` parameter 2 drops: a test puts a device's registration here, to show
+    /// that a handler may unplug a device (it runs outside `drm_dev_enter()` sections).
+    #[pin]
+    pub(crate) dropped_by_handler: Mutex<Option<KBox<dyn Send>>>,
     _live: LiveToken,
 }
 
@@ -88,6 +92,7 @@ impl TestData {
         try_pin_init!(Self {
             param,
             opened <- new_mutex!(0),
+            dropped_by_handler <- new_mutex!(None),
             _live: LiveToken::new(),
         })
     }
@@ -121,19 +126,23 @@ macro_rules! test_drm_driver {
 
         impl $drv {
             fn getparam(
-                dev: &drm::Registered<'_, Self>,
+                dev: &drm::Device<Self>,
                 arg: &mut uapi::drm_nova_getparam,
                 _file: &drm::File<Self>,
             ) -> Result<u32> {
                 arg.value = match arg.param {
                     1 => dev.param,
+                    2 => {
+                        let handed_over = dev.dropped_by_handler.lock().take();
+                        u64::from(handed_over.is_some())
+                    }
                     _ => return Err(EINVAL),
                 };
                 Ok(0)
             }
 
             fn gem_create(
-                _dev: &drm::Registered<'_, Self>,
+                _dev: &drm::Device<Self>,
                 arg: &mut uapi::drm_nova_gem_create,
                 file: &drm::File<Self>,
             ) -> Result<u32> {
@@ -147,7 +156,7 @@ macro_rules! test_drm_driver {
             }
 
             fn gem_info(
-                _dev: &drm::Registered<'_, Self>,
+                _dev: &drm::Device<Self>,
                 arg: &mut uapi::drm_nova_gem_info,
                 file: &drm::File<Self>,
             ) -> Result<u32> {

@@ -189,7 +189,9 @@ impl Drop for ResvGuard<'_> {
 /// # Ok::<(), Error>(())
 /// ```
 ///
-/// The KUnit tests of this module lock real objects in both orders from two contexts.
+/// The KUnit suite `rust_drm_gem` (`exec_locks` and `exec_keeps_the_first_lock_error`, in
+/// `shmem.rs`) locks real objects with this, with contention injected by
+/// `CONFIG_DEBUG_WW_MUTEX_SLOWPATH`.
 ///
 /// # Invariants
 ///
@@ -215,9 +217,10 @@ impl<'a> Exec<'a> {
     /// are dropped, the contended one is waited for, and `f` is called again from the start: it
     /// must only lock objects (and prepare fence slots), with no other side effect it cannot
     /// repeat. The error of a lock call on contention is `EDEADLK`; `f` passes it on with `?`,
-    /// and it never reaches the caller. Once a lock call has failed with `EDEADLK`, every
-    /// later one of the round fails too, so a closure that ignores the error cannot go on
-    /// locking in the wrong order. Locking an object twice is not an error.
+    /// and it never reaches the caller. Once a lock call has failed, every later one of the
+    /// round fails with the same error, so a closure that ignores the error cannot go on
+    /// locking in the wrong order, and the caller gets the first error of the round (e.g.
+    /// `EINTR`) even when `f` ignored it. Locking an object twice is not an error.
     ///
     /// The objects must outlive the returned `Exec`. With `interruptible`, waits can be
     /// interrupted by signals (`EINTR`). Fails with `f`'s error otherwise, after unlocking
@@ -286,12 +289,17 @@ impl<'a> Exec<'a> {
             to_result(unsafe { bindings::drm_exec_prepare_array(raw_ptr, ptr::null_mut(), 0, 0) })?;
             let mut locker = Locker {
                 exec: &this,
-                failed: false,
+                failed: None,
             };
-            match f(&mut locker) {
-                Ok(r) => result = Some(r),
-                Err(_) if this.is_contended() => result = None,
-                Err(e) => return Err(e),
+            let ret = f(&mut locker);
+            if this.is_contended() {
+                result = None;
+                continue;
+            }
+            // The first failed lock call of the round wins over what `f` made of it.
+            match (locker.failed, ret) {
+                (Some(e), _) | (None, Err(e)) => return Err(e),
+                (None, Ok(r)) => result = Some(r),
             }
         }
         // `drm_exec_cleanup()` returns false only after a round without contention, which set
@@ -336,20 +344,25 @@ impl Drop for Exec<'_> {
 #[cfg(CONFIG_DRM_EXEC = "y")]
 pub struct Locker<'e, 'a> {
     exec: &'e Exec<'a>,
-    /// A lock call of this round failed: the round is over.
-    failed: bool,
+    /// The error of the first lock call of this round that failed: the round is over.
+    failed: Option<Error>,
 }
 
 #[cfg(CONFIG_DRM_EXEC = "y")]
 impl<'a> Locker<'_, 'a> {
     /// Runs one lock call, unless an earlier one of the round failed.
     fn call(&mut self, f: impl FnOnce(*mut bindings::drm_exec) -> c_int) -> Result {
-        if self.failed || self.exec.is_contended() {
-            self.failed = true;
-            return Err(EDEADLK);
+        if let Some(e) = self.failed {
+            return Err(e);
         }
-        let ret = to_result(f(self.exec.exec.as_ptr()));
-        self.failed = ret.is_err();
+        let ret = if self.exec.is_contended() {
+            Err(EDEADLK)
+        } else {
+            to_result(f(self.exec.exec.as_ptr()))
+        };
+        if let Err(e) = ret {
+            self.failed = Some(e);
+        }
         ret
     }
 

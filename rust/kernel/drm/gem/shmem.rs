@@ -44,10 +44,7 @@ use crate::{
 use core::{
     ops::Deref,
     pin::Pin,
-    ptr::{
-        self,
-        NonNull, //
-    },
+    ptr::NonNull, //
 };
 
 /// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
@@ -601,15 +598,20 @@ impl<D: DriverObject> VMap<D> {
         self.check(offset, len)?;
         src.check(src_offset, len)?;
         if !self.is_iomem() && !src.is_iomem() {
-            // SAFETY: Both ranges are inside live system-memory mappings (type invariants); the
-            // copy handles overlap.
-            unsafe {
-                ptr::copy(
-                    src.map.__bindgen_anon_1.vaddr.cast::<u8>().add(src_offset),
-                    self.map.__bindgen_anon_1.vaddr.cast::<u8>().add(offset),
-                    len,
+            // The C `memmove()`, not a Rust copy: userspace and devices may access the memory
+            // meanwhile, which a Rust copy's semantics do not allow (as `read` and `write` go
+            // through the C `memcpy()`).
+            // SAFETY: Both mappings are of system memory (checked above), so `vaddr` is the
+            // union field in use.
+            let (to, from) = unsafe {
+                (
+                    self.map.__bindgen_anon_1.vaddr.cast::<u8>(),
+                    src.map.__bindgen_anon_1.vaddr.cast::<u8>(),
                 )
             };
+            // SAFETY: Both ranges are inside live mappings (checked above, type invariants);
+            // `memmove()` handles overlap.
+            unsafe { bindings::memmove(to.add(offset).cast(), from.add(src_offset).cast(), len) };
             return Ok(());
         }
         // I/O memory on either side: through a bounce buffer, front to back (mappings of
@@ -1090,6 +1092,30 @@ mod tests {
         g.reserve_fences(1)?;
         drop(g);
         drop(objs[1].resv().lock());
+        Ok(())
+    }
+
+    /// The first failed lock call of a round is the caller's error, even when the closure
+    /// ignores it and passes on a later one, or returns `Ok`.
+    #[test]
+    fn exec_keeps_the_first_lock_error() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let a = bo(&t, PAGE_SIZE, 0)?;
+        let failing_lock =
+            |l: &mut crate::drm::gem::resv::Locker<'_, '_>| l.call_raw(|_| EINTR.to_errno());
+        let passes_on_the_second = Exec::lock_all(true, |l| {
+            let _ = failing_lock(l);
+            l.lock(&a)
+        });
+        assert_eq!(passes_on_the_second.err(), Some(EINTR));
+        let ignores_all = Exec::lock_all(true, |l| {
+            let _ = failing_lock(l);
+            let _ = l.lock(&a);
+            Ok(())
+        });
+        assert_eq!(ignores_all.err(), Some(EINTR));
+        // Nothing stayed locked.
+        drop(a.resv().lock());
         Ok(())
     }
 }

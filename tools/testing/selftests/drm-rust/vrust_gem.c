@@ -254,6 +254,11 @@ TEST_F(gem, dumb_buffer)
 	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 0xffffffff, 1, 32, &d));
 	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 65536, 65536, 32, &d));
 	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 64, 64, 0, &d));
+	/* VRUST_BO_MAX_SIZE holds for dumb buffers too: 1 GiB is the most. */
+	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 16384, 16385, 32, &d));
+	ASSERT_EQ(0, dumb_create(self->f.card, 16384, 16384, 32, &d));
+	EXPECT_EQ(VRUST_BO_MAX_SIZE, d.size);
+	EXPECT_EQ(0, vrust_gem_close(self->f.card, d.handle));
 	/* Dumb buffers are for KMS clients: not on the render node. */
 	EXPECT_EQ(-EACCES, dumb_create(self->f.render, 64, 64, 32, &d));
 	EXPECT_EQ(0, vrust_live_buffers(self->f.card));
