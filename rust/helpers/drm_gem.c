@@ -2,7 +2,12 @@
 
 /*
  * C helpers of the GEM part of the Rust DRM layer (rust/kernel/drm/gem/): object references,
- * mmap offsets, dma-buf references, iosys_map copies and dma_resv locking.
+ * mmap offsets, dma-buf references, iosys_map copies, shmem page references and dma_resv
+ * locking.
+ *
+ * Their only callers are drm::gem::{shmem,prime,resv} and drm::gpuvm, which are built with DRM=y
+ * and RUST_DRM_GEM_SHMEM_HELPER (a bool, so it can be y with DRM=m: both are checked); the GPUVM
+ * helpers, like drm::gpuvm, also need RUST_DRM_GPUVM and DRM_EXEC=y (rust/kernel/drm/mod.rs).
  */
 
 #include <drm/drm_gem.h>
@@ -10,6 +15,9 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/iosys-map.h>
+#include <linux/mm.h>
+
+#if IS_BUILTIN(CONFIG_DRM) && IS_ENABLED(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)
 
 __rust_helper void rust_helper_drm_gem_object_get(struct drm_gem_object *obj)
 {
@@ -55,11 +63,19 @@ __rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t of
 	iosys_map_memset(dst, offset, value, len);
 }
 
-#ifdef CONFIG_RUST_DRM_GPUVM
+/* The reference shmem_read_mapping_page_gfp() took, for the page-wise access to shmem objects. */
+__rust_helper void rust_helper_put_page(struct page *page)
+{
+	put_page(page);
+}
+
+#if IS_ENABLED(CONFIG_RUST_DRM_GPUVM) && IS_BUILTIN(CONFIG_DRM_EXEC)
 #include <drm/drm_gpuvm.h>
 
 __rust_helper struct drm_gpuvm *rust_helper_drm_gpuvm_get(struct drm_gpuvm *gpuvm)
 {
 	return drm_gpuvm_get(gpuvm);
 }
-#endif
+#endif /* IS_ENABLED(CONFIG_RUST_DRM_GPUVM) && IS_BUILTIN(CONFIG_DRM_EXEC) */
+
+#endif /* IS_BUILTIN(CONFIG_DRM) && IS_ENABLED(CONFIG_RUST_DRM_GEM_SHMEM_HELPER) */

@@ -23,8 +23,8 @@
 //! * `REVERSE`: reads a user buffer of checked length and writes it back reversed;
 //! * `GEM_CREATE`, `GEM_INFO`: shmem-backed buffers ([`drm::gem::shmem::Object`]) and their
 //!   `mmap()` offsets;
-//! * `GEM_PWRITE`, `GEM_PREAD`: copies between user memory and a buffer through the kernel's
-//!   mapping of it, so that tests can compare the CPU's and the kernel's views;
+//! * `GEM_PWRITE`, `GEM_PREAD`: copies between user memory and a buffer, a page at a time
+//!   through the kernel, so that tests can compare the CPU's and the kernel's views;
 //! * `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`: GPU virtual address spaces per file
 //!   ([`drm::gpuvm`]), with mappings of buffer ranges made and cut by the split/merge steps;
 //! * `EXEC`: `FILL` and `COPY` commands run by a software "GPU", which resolves GPU addresses
@@ -420,9 +420,11 @@ impl Vrust {
         Ok((bo, arg.offset as usize, arg.size as usize))
     }
 
-    /// The bounce buffer of `GEM_PWRITE` and `GEM_PREAD`: user memory is never copied while a
-    /// buffer's reservation lock is held, and the buffer's mapping is not a Rust slice.
-    const CHUNK: usize = 4096;
+    /// The bounce buffer of `GEM_PWRITE` and `GEM_PREAD`: user memory is copied into kernel
+    /// memory, then into the buffer's pages, one page at a time (`read_at`, `write_at`: no
+    /// kernel mapping of the whole buffer, nothing pinned), so a one-byte write into a 1 GiB
+    /// buffer touches one page.
+    const CHUNK: usize = PAGE_SIZE;
 
     fn gem_pwrite(
         _dev: &drm::Device<Self>,
@@ -432,13 +434,12 @@ impl Vrust {
         let (bo, offset, len) = Self::gem_rw_args(arg, file)?;
         let src = UserPtr::from_addr(usize::try_from(arg.ptr).map_err(|_| EFAULT)?);
         let mut reader = UserSlice::new(src, len).reader();
-        let map = bo.vmap()?;
         let mut chunk = KVec::from_elem(0u8, Self::CHUNK.min(len), GFP_KERNEL)?;
         let mut done = 0;
         while done < len {
             let n = Self::CHUNK.min(len - done);
             reader.read_slice(&mut chunk[..n])?;
-            map.write(offset + done, &chunk[..n])?;
+            bo.write_at(offset + done, &chunk[..n])?;
             done += n;
         }
         Ok(0)
@@ -452,12 +453,11 @@ impl Vrust {
         let (bo, offset, len) = Self::gem_rw_args(arg, file)?;
         let dst = UserPtr::from_addr(usize::try_from(arg.ptr).map_err(|_| EFAULT)?);
         let mut writer = UserSlice::new(dst, len).writer();
-        let map = bo.vmap()?;
         let mut chunk = KVec::from_elem(0u8, Self::CHUNK.min(len), GFP_KERNEL)?;
         let mut done = 0;
         while done < len {
             let n = Self::CHUNK.min(len - done);
-            map.read(offset + done, &mut chunk[..n])?;
+            bo.read_at(offset + done, &mut chunk[..n])?;
             writer.write_slice(&chunk[..n])?;
             done += n;
         }

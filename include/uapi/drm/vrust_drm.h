@@ -158,7 +158,8 @@ struct drm_vrust_gem_info {
 
 /*
  * Argument of DRM_IOCTL_VRUST_GEM_PWRITE and DRM_IOCTL_VRUST_GEM_PREAD: the kernel copies
- * between user memory and the buffer through its kernel mapping (vmap).
+ * between user memory and the buffer, one page of the buffer at a time (only the pages of the
+ * range are touched; an imported buffer is reached through a mapping of its dma-buf).
  */
 struct drm_vrust_gem_rw {
 	/** @handle: in, a buffer handle of the calling file; an unknown one fails with -ENOENT */

@@ -365,6 +365,8 @@ impl<T: DriverGpuVm> UniqueVm<T> {
             }? Error),
             GFP_KERNEL,
         )?;
+        // The VM's reservation object: a plain C GEM object of the device, the one exception to
+        // the invariant of `drm::gem` (see there); it stays private to the VM.
         // SAFETY: The device is live. The function returns NULL on failure.
         let r_obj = unsafe { bindings::drm_gpuvm_resv_object_alloc(dev.as_raw()) };
         if r_obj.is_null() {

@@ -18,6 +18,12 @@
 //! this layer fills in ([`Driver::Object`](crate::drm::Driver::Object)), never with the C
 //! defaults that would allocate plain C objects.
 //!
+//! It has one exception, which no path that relies on it can reach: each GPU VM (`drm::gpuvm`)
+//! has a reservation object that `drm_gpuvm_resv_object_alloc()` allocates as a plain GEM object of
+//! the device. That object is private to its VM: it never gets a handle, a mmap offset, a
+//! dma-buf or a name, so no handle lookup, PRIME import or mmap can reach it, which is where the
+//! layer relies on the invariant; the layer only locks it and counts references to it.
+//!
 //! C header: [`include/drm/drm_gem.h`](srctree/include/drm/drm_gem.h)
 
 use crate::{

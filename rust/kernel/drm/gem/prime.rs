@@ -232,6 +232,30 @@ pub(super) unsafe fn map_attachment(
     })
 }
 
+/// Unmaps the table `sgt` that [`map_attachment`] made for `attach`.
+///
+/// Not generic, and never inlined, as the other dma-buf calls here: the `DMA_BUF` symbol
+/// namespace is imported by the kernel crate, not by the drivers that instantiate the layer.
+///
+/// # Safety
+///
+/// `sgt` must be a live mapping of `attach`, no longer used, whose dma-buf's reservation lock
+/// the caller holds.
+#[inline(never)]
+pub(super) unsafe fn unmap_attachment(
+    attach: *mut bindings::dma_buf_attachment,
+    sgt: *mut bindings::sg_table,
+) {
+    // SAFETY: By the safety requirements.
+    unsafe {
+        bindings::dma_buf_unmap_attachment(
+            attach,
+            sgt,
+            bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+        )
+    };
+}
+
 /// `drm_driver.gem_prime_import` of driver `D::Driver`.
 ///
 /// # Safety

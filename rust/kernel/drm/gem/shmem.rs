@@ -4,7 +4,9 @@
 //!
 //! An [`Object<D>`] is a `struct drm_gem_shmem_object` with the driver's data `D` next to it.
 //! Its pages come from a shmem file and are allocated on first use: by a CPU page fault through
-//! `mmap()`, by [`Object::vmap`], or by [`Object::sg_table`] for a device. Imported objects
+//! `mmap()`, by [`Object::vmap`] (which maps and pins them all), by [`Object::read_at`] and
+//! [`Object::write_at`] (a page at a time, nothing pinned), or by [`Object::sg_table`] for a
+//! device. Imported objects
 //! ([`Origin::Import`]) have no pages of their own: their memory is the
 //! exporter's, reached through the dma-buf.
 //!
@@ -13,6 +15,7 @@
 use crate::{
     alloc::KBox,
     bindings, device,
+    devres::Devres,
     drm::{
         self,
         gem::{
@@ -35,17 +38,26 @@ use crate::{
     page::PAGE_SIZE,
     prelude::*,
     scatterlist::SGTable,
-    sync::aref::{
-        ARef,
-        AlwaysRefCounted, //
+    sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        SetOnce,
     },
     types::Opaque,
 };
 use core::{
+    mem::ManuallyDrop,
     ops::Deref,
     pin::Pin,
-    ptr::NonNull, //
+    ptr::{
+        self,
+        NonNull, //
+    },
 };
+
+mod pages;
 
 /// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
 /// fit in a `loff_t`.
@@ -138,6 +150,9 @@ pub struct Object<D: DriverObject> {
     #[pin]
     data: D,
     dev: ARef<Device<D::Driver>>,
+    /// The release of the DMA mapping of [`sg_table`](Self::sg_table), once made. Dropped by
+    /// `free_callback` before the C object is released.
+    sgt: ManuallyDrop<SetOnce<Devres<SgtRelease<D>>>>,
 }
 
 // SAFETY: The C object is thread safe (its state is behind the object's reservation lock and
@@ -248,6 +263,7 @@ impl<D: DriverObject> Object<D> {
                 obj: Opaque::zeroed(),
                 data <- data,
                 dev: dev.into(),
+                sgt: ManuallyDrop::new(SetOnce::new()),
             }),
             GFP_KERNEL,
         )?;
@@ -348,8 +364,9 @@ impl<D: DriverObject> Object<D> {
         if raw.is_null() {
             return Err(ENOENT);
         }
-        // INVARIANT: every GEM object of a device of `D::Driver` is an `Object<D>`: the layer
-        // creates all of them (see the module documentation of `gem`).
+        // INVARIANT: every GEM object of a device of `D::Driver` that has a handle is an
+        // `Object<D>`: the layer creates all of them, and the only other kind, a GPU VM's
+        // reservation object, never gets a handle (see the module documentation of `gem`).
         // SAFETY: We own the reference the lookup took.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<Self>())) })
     }
@@ -398,19 +415,22 @@ impl<D: DriverObject> Object<D> {
     /// The scatter/gather table of the object, mapped for DMA by the device's parent `parent`.
     ///
     /// For an object of this device, it allocates and pins the pages; for an import, it maps the
-    /// dma-buf for this device. Either way the table is made once and kept until the object is
-    /// freed, so it lives as long as the object. `parent` proves that the parent is bound when
-    /// the mapping is made; the mapping is not undone when it unbinds, only when the object is
-    /// freed, so a driver must stop the device's DMA to its buffers on unbind (as it must stop
-    /// the device).
+    /// dma-buf for this device. The mapping is made once and belongs to the parent's binding:
+    /// it is undone when the parent unbinds (or when the object is freed, if that comes first),
+    /// so no DMA mapping outlives the binding it was made for. The table is borrowed for as
+    /// long as `parent`, the proof that the binding lasts. After the unbind, the object has no
+    /// mapping for the device any more: a later call fails with `ENXIO`.
     ///
     /// Takes the object's reservation lock: not to be called with it held (see
     /// [`vmap`](Self::vmap)).
     ///
     /// Fails with `EINVAL` when `parent` is not the parent of the object's device, with
     /// `EOPNOTSUPP` when the parent has no DMA mask (it cannot do DMA: a faux device, unless
-    /// the driver gives it one), and with `ENOMEM`.
-    pub fn sg_table(&self, parent: &device::Device<device::Bound>) -> Result<&SGTable> {
+    /// the driver gives it one), with `ENXIO` after an unbind, and with `ENOMEM`.
+    pub fn sg_table<'a>(
+        &'a self,
+        parent: &'a device::Device<device::Bound>,
+    ) -> Result<&'a SGTable> {
         // SAFETY: The device and its parent live as long as the object.
         let raw_parent = unsafe { (*self.dev.as_raw()).dev };
         if parent.as_raw() != raw_parent {
@@ -420,21 +440,38 @@ impl<D: DriverObject> Object<D> {
         if unsafe { (*raw_parent).dma_mask.is_null() } {
             return Err(EOPNOTSUPP);
         }
+        if self.sgt.as_ref().is_none() {
+            // The reservation lock orders the first calls: one of them registers the release.
+            let _guard = self.resv().lock_interruptible()?;
+            if self.sgt.as_ref().is_none() {
+                let release = Devres::new(parent, Ok::<_, Error>(SgtRelease { obj: self.into() }))?;
+                // Cannot fail: the set is empty, and only filled under the lock.
+                self.sgt.populate(release);
+            }
+        }
+        // A release that is not revoked was registered in the current binding (an unbind
+        // revokes every release of its binding), so it is not revoked before `parent` goes.
+        let bound = self
+            .sgt
+            .as_ref()
+            .is_some_and(|release| release.try_access().is_some());
+        if !bound {
+            return Err(ENXIO);
+        }
         let sgt = match self.dma_buf_imported() {
             None => {
                 // SAFETY: The object is initialised and not imported; the helper takes the
-                // reservation lock itself.
+                // reservation lock itself, and keeps the table in `shmem->sgt`.
                 let sgt = unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.as_shmem()) };
                 crate::error::from_err_ptr(sgt)?
             }
             Some(_) => {
                 let _guard = self.resv().lock_interruptible()?;
-                // SAFETY: `sgt` is only written here, under the reservation lock held above.
+                // SAFETY: `sgt` is only written under the reservation lock held above.
                 let cached = unsafe { (*self.as_shmem()).sgt };
                 if cached.is_null() {
                     // SAFETY: The object owns the attachment; the reservation lock of the
-                    // dma-buf is held, as `dma_buf_map_attachment()` requires. The table is
-                    // unmapped when the object is released (`drm_prime_gem_destroy()`).
+                    // dma-buf is held, as `dma_buf_map_attachment()` requires.
                     let sgt = unsafe { prime::map_attachment((*self.as_raw()).import_attach) }?;
                     // SAFETY: Under the reservation lock, see above.
                     unsafe { (*self.as_shmem()).sgt = sgt };
@@ -444,8 +481,49 @@ impl<D: DriverObject> Object<D> {
                 }
             }
         };
-        // SAFETY: The table lives until the object is released, so for as long as `&self`.
+        // SAFETY: The table is unmapped only by `SgtRelease`, at the unbind of `parent` (not
+        // before `'a` ends) or when the object is freed (not before `&'a self` ends).
         Ok(unsafe { SGTable::from_raw(sgt) })
+    }
+}
+
+/// Undoes an object's DMA mapping for its device's parent: at unbind (devres), or when the
+/// object is freed, whichever comes first.
+///
+/// # Invariants
+///
+/// `obj` is the object whose `sgt` holds this release: it lives as long as the release.
+struct SgtRelease<D: DriverObject> {
+    obj: NonNull<Object<D>>,
+}
+
+// SAFETY: The release only unmaps the object's table, under its reservation lock; the object is
+// `Sync`, so this may run on any thread.
+unsafe impl<D: DriverObject> Send for SgtRelease<D> {}
+
+impl<D: DriverObject> Drop for SgtRelease<D> {
+    fn drop(&mut self) {
+        // SAFETY: The object lives as long as its release (type invariant).
+        let obj = unsafe { self.obj.as_ref() };
+        // Not interruptible: the mapping must go.
+        let _guard = obj.resv().lock();
+        let shmem = obj.as_shmem();
+        // SAFETY: `sgt` is only written under the reservation lock, which is held.
+        if unsafe { (*shmem).sgt.is_null() } {
+            return;
+        }
+        match obj.dma_buf_imported() {
+            // SAFETY: The table was mapped by `drm_gem_shmem_get_pages_sgt()` for the parent;
+            // the lock is held. The helper clears `sgt`; the pages stay counted until the object
+            // is released.
+            None => unsafe { bindings::__drm_gem_shmem_free_sgt_locked(shmem) },
+            // SAFETY: The table was mapped through the object's attachment, whose dma-buf's
+            // lock is held; cleared, so the object's release does not unmap it again.
+            Some(_) => unsafe {
+                prime::unmap_attachment((*obj.as_raw()).import_attach, (*shmem).sgt);
+                (*shmem).sgt = ptr::null_mut();
+            },
+        }
     }
 }
 
@@ -656,8 +734,11 @@ unsafe fn shmem_of(obj: *const bindings::drm_gem_object) -> *mut bindings::drm_g
 unsafe extern "C" fn free_callback<D: DriverObject>(obj: *mut bindings::drm_gem_object) {
     // SAFETY: `obj` is the GEM object of an `Object<D>` (our `funcs`).
     let shmem = unsafe { shmem_of(obj) };
-    // SAFETY: The refcount is zero: no one else uses the object. This releases the pages, the
-    // table, the mmap offset and, for an import, the attachment and the dma-buf.
+    // SAFETY: The refcount is zero: no one else uses the object. The DMA mapping, if the parent
+    // is still bound, is undone first, while the object is whole; `sgt` is not touched again.
+    unsafe { ManuallyDrop::drop(&mut (*obj.cast::<Object<D>>()).sgt) };
+    // SAFETY: As above. This releases the pages, the mmap offset and, for an import, the
+    // attachment and the dma-buf.
     unsafe { bindings::drm_gem_shmem_release(shmem) };
     // SAFETY: The object lives in a `KBox` (type invariant) that no one else refers to; this
     // drops the driver's data, then the device reference.
@@ -987,6 +1068,62 @@ mod tests {
         assert!(sgt.iter().all(|e| e.dma_address() != 0));
         // Made once: the same table again.
         assert!(core::ptr::eq(sgt, a.sg_table(t.bound_parent()?)?));
+        Ok(())
+    }
+
+    /// Page-wise access: across page boundaries, the same bytes as the kernel mapping, and
+    /// without pinning the object's pages.
+    #[test]
+    fn page_wise_access() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let a = bo(&t, 3 * PAGE_SIZE, 0)?;
+        let mut msg = [0u8; 100];
+        for (i, b) in msg.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        a.write_at(PAGE_SIZE - 50, &msg)?;
+        // SAFETY: The object is live; a plain read of the pointer, for the test.
+        assert!(unsafe { (*a.as_shmem()).pages }.is_null());
+        let mut back = [0u8; 100];
+        a.read_at(PAGE_SIZE - 50, &mut back)?;
+        assert_eq!(back, msg);
+        // A page never written reads as zeroes.
+        a.read_at(2 * PAGE_SIZE, &mut back)?;
+        assert!(back.iter().all(|b| *b == 0));
+        // The kernel mapping sees the same bytes.
+        let map = a.vmap()?;
+        map.read(PAGE_SIZE - 50, &mut back)?;
+        assert_eq!(back, msg);
+        drop(map);
+        for (offset, len) in [(3 * PAGE_SIZE, 1), (3 * PAGE_SIZE - 1, 2), (usize::MAX, 2)] {
+            assert_eq!(a.write_at(offset, &msg[..len]), Err(EINVAL));
+            assert_eq!(a.read_at(offset, &mut back[..len]), Err(EINVAL));
+        }
+        Ok(())
+    }
+
+    /// The DMA mapping ends with the parent's binding, not with the object.
+    #[test]
+    fn sg_table_unmapped_at_unbind() -> Result {
+        let base = live();
+        let mut t = GemDevice::new(c"rust-drm-kunit-gem", true)?;
+        let (a, b) = (bo(&t, 3 * PAGE_SIZE, 0)?, bo(&t, PAGE_SIZE, 0)?);
+        let mapped = |o: &Object<TestBo>| {
+            // SAFETY: The object is live; a plain read of the pointer, for the test.
+            !unsafe { (*o.as_shmem()).sgt }.is_null()
+        };
+        a.sg_table(t.bound_parent()?)?;
+        assert!(mapped(&a));
+        // `b` is mapped and freed while the parent is bound: its release goes with it.
+        b.sg_table(t.bound_parent()?)?;
+        drop(b);
+        // The unbind (the faux device goes) unmaps `a`, which lives on.
+        drop(t.reg.take());
+        drop(t.parent.take());
+        assert!(!mapped(&a));
+        assert_eq!(live(), base + 1);
+        drop(a);
+        assert_eq!(live(), base);
         Ok(())
     }
 

@@ -453,6 +453,35 @@ TEST_F(gem, create_close_cycles)
 	EXPECT_LE(before - after, before / 100);
 }
 
+/*
+ * GEM_PWRITE and GEM_PREAD touch only the pages of their range: a byte written at the end of a
+ * 256 MiB buffer costs a page, not the whole buffer (which vmap() would allocate and pin).
+ */
+TEST_F(gem, small_rw_touches_few_pages)
+{
+	const __u64 size = 256ULL << 20;
+	long before, after;
+	unsigned char c = 0xa5, back = 0;
+	__u32 h;
+
+	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
+	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 7, 1, &c));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
+	before = vrust_mem_available_kb();
+	ASSERT_LT(0, before);
+	ASSERT_EQ(0, bo_create(self->f.render, size, 0, &h));
+	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, size - 1, 1, &c));
+	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, size - 1, 1, &back));
+	EXPECT_EQ(c, back);
+	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, 1, &back));
+	EXPECT_EQ(0, back);
+	after = vrust_mem_available_kb();
+	TH_LOG("MemAvailable: %ld kB before, %ld kB after two one-byte accesses to a %llu MiB buffer",
+	       before, after, (unsigned long long)(size >> 20));
+	EXPECT_LT(before - after, 16 * 1024) TH_LOG("a one-byte access allocated the whole buffer");
+	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
+}
+
 /* PRIME within vrust: a self-import gives the same handle; another file gets the same buffer. */
 TEST_F(gem, prime_self_import)
 {
