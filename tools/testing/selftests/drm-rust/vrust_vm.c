@@ -509,6 +509,68 @@ TEST_F(vm, release_on_close)
 	EXPECT_LE(before - after, before / 100);
 }
 
+/*
+ * The software GPU keeps a kernel mapping of each buffer it used in its VM data; the layer drops
+ * it (which takes the buffer's reservation lock) after the locks of the bind that removed the
+ * buffer's last mapping: from an unmap, from the unmap steps of a map, from a remap followed by
+ * an unmap, from VM_DESTROY and from close. Each buffer's handle is closed first, so that the
+ * VM's references are its last: LIVE_BUFFERS shows when it goes.
+ */
+TEST_F(vm, kernel_mappings_dropped)
+{
+	struct drm_vrust_cmd c = fill(S, 12 * PAGE, 3);
+	struct bo a, b, d;
+	__u32 vm;
+	int fd2;
+
+	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &b));
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &d));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, d.handle, 0, S + 8 * PAGE, 4 * PAGE));
+	munmap(a.map, a.size);
+	munmap(b.map, b.size);
+	munmap(d.map, d.size);
+	ASSERT_EQ(0, vrust_gem_close(self->f.fd, a.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.fd, b.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.fd, d.handle));
+	/* The GPU maps all three into the kernel. */
+	ASSERT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
+	EXPECT_EQ(3, vrust_live_buffers(self->f.fd));
+
+	/* Unmap step: a's only mapping. */
+	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S, 4 * PAGE));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
+	/* Remap (b cut in two), then the unmap steps of a map over both parts: b goes. */
+	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S + 5 * PAGE, PAGE));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
+	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
+	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S + 4 * PAGE, 4 * PAGE));
+	munmap(a.map, a.size);
+	ASSERT_EQ(0, vrust_gem_close(self->f.fd, a.handle));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
+	c = fill(S + 4 * PAGE, 8 * PAGE, 4);
+	ASSERT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
+	/* VM_DESTROY with two used buffers mapped. */
+	ASSERT_EQ(0, vm_destroy(self->f.fd, vm));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
+
+	/* Close with a used buffer mapped in a VM. */
+	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, vm_create(fd2, &vm));
+	ASSERT_EQ(0, bo_new(fd2, 4, &a));
+	ASSERT_EQ(0, vm_map(fd2, vm, a.handle, 0, S, 4 * PAGE));
+	munmap(a.map, a.size);
+	c = fill(S, 4 * PAGE, 5);
+	ASSERT_EQ(0, exec(fd2, vm, &c, 1, NULL));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.fd));
+	close(fd2);
+	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
+}
+
 /* The per-VM mapping limit: -ENOSPC, and the VM stays usable. */
 TEST_F(vm, mapping_limit)
 {
