@@ -109,6 +109,12 @@ struct VrustData {
     next_bo_id: Atomic<u64>,
 }
 
+/// The allocation flags of memory whose size a client chooses: a failure is the client's
+/// `ENOMEM`, not a kernel warning.
+fn user_sized() -> kernel::alloc::Flags {
+    GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN
+}
+
 /// The largest buffer, `VRUST_BO_MAX_SIZE`.
 const MAX_SIZE: u64 = uapi::VRUST_BO_MAX_SIZE as u64;
 
@@ -363,8 +369,8 @@ impl Vrust {
         let dst = UserPtr::from_addr(usize::try_from(arg.dst).map_err(|_| EFAULT)?);
 
         // Up to 64 KiB: no need for physically contiguous memory.
-        let mut buf = KVVec::with_capacity(len, GFP_KERNEL)?;
-        UserSlice::new(src, len).read_all(&mut buf, GFP_KERNEL)?;
+        let mut buf = KVVec::with_capacity(len, user_sized())?;
+        UserSlice::new(src, len).read_all(&mut buf, user_sized())?;
         buf.reverse();
         UserSlice::new(dst, len).writer().write_slice(&buf)?;
         Ok(0)
@@ -647,8 +653,8 @@ impl Vrust {
         // The commands are copied in before any lock is taken.
         let len = usize::try_from(arg.count)? * CMD_SIZE;
         let ptr = UserPtr::from_addr(usize::try_from(arg.cmds).map_err(|_| EFAULT)?);
-        let mut raw = KVVec::with_capacity(len, GFP_KERNEL)?;
-        UserSlice::new(ptr, len).read_all(&mut raw, GFP_KERNEL)?;
+        let mut raw = KVVec::with_capacity(len, user_sized())?;
+        UserSlice::new(ptr, len).read_all(&mut raw, user_sized())?;
         let vm = file.vm(arg.vm_id)?;
         let vm = vm.lock();
         let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
