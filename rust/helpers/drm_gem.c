@@ -2,8 +2,7 @@
 
 /*
  * C helpers of the GEM part of the Rust DRM layer (rust/kernel/drm/gem/): object references,
- * mmap offsets, dma-buf references, iosys_map copies, shmem page references and dma_resv
- * locking.
+ * mmap offsets, dma-buf references, iosys_map copies and dma_resv locking.
  *
  * Their only callers are drm::gem::{shmem,prime,resv} and drm::gpuvm, which are built with DRM=y
  * and RUST_DRM_GEM_SHMEM_HELPER (a bool, so it can be y with DRM=m: both are checked); the GPUVM
@@ -15,7 +14,6 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/iosys-map.h>
-#include <linux/mm.h>
 
 #if IS_BUILTIN(CONFIG_DRM) && IS_ENABLED(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)
 
@@ -61,12 +59,6 @@ __rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t of
 						size_t len)
 {
 	iosys_map_memset(dst, offset, value, len);
-}
-
-/* The reference shmem_read_mapping_page_gfp() took, for the page-wise access to shmem objects. */
-__rust_helper void rust_helper_put_page(struct page *page)
-{
-	put_page(page);
 }
 
 #if IS_ENABLED(CONFIG_RUST_DRM_GPUVM) && IS_BUILTIN(CONFIG_DRM_EXEC)

@@ -427,9 +427,10 @@ impl Vrust {
     }
 
     /// The bounce buffer of `GEM_PWRITE` and `GEM_PREAD`: user memory is copied into kernel
-    /// memory, then into the buffer's pages, one page at a time (`read_at`, `write_at`: no
-    /// kernel mapping of the whole buffer, nothing pinned), so a one-byte write into a 1 GiB
-    /// buffer touches one page.
+    /// memory, then into the buffer's pages, one page at a time (`cpu_access()`: no kernel
+    /// mapping of the whole buffer, nothing pinned), so a one-byte write into a 1 GiB buffer
+    /// touches one page. Every `WORK_CHUNK` bytes, the copy lets other tasks run and stops on
+    /// a fatal signal.
     const CHUNK: usize = PAGE_SIZE;
 
     fn gem_pwrite(
@@ -441,12 +442,16 @@ impl Vrust {
         let src = UserPtr::from_addr(usize::try_from(arg.ptr).map_err(|_| EFAULT)?);
         let mut reader = UserSlice::new(src, len).reader();
         let mut chunk = KVec::from_elem(0u8, Self::CHUNK.min(len), GFP_KERNEL)?;
+        let access = bo.cpu_access()?;
         let mut done = 0;
         while done < len {
             let n = Self::CHUNK.min(len - done);
             reader.read_slice(&mut chunk[..n])?;
-            bo.write_at(offset + done, &chunk[..n])?;
+            access.write(offset + done, &chunk[..n])?;
             done += n;
+            if done as u64 % Self::WORK_CHUNK == 0 {
+                Self::between_chunks()?;
+            }
         }
         Ok(0)
     }
@@ -460,12 +465,16 @@ impl Vrust {
         let dst = UserPtr::from_addr(usize::try_from(arg.ptr).map_err(|_| EFAULT)?);
         let mut writer = UserSlice::new(dst, len).writer();
         let mut chunk = KVec::from_elem(0u8, Self::CHUNK.min(len), GFP_KERNEL)?;
+        let access = bo.cpu_access()?;
         let mut done = 0;
         while done < len {
             let n = Self::CHUNK.min(len - done);
-            bo.read_at(offset + done, &mut chunk[..n])?;
+            access.read(offset + done, &mut chunk[..n])?;
             writer.write_slice(&chunk[..n])?;
             done += n;
+            if done as u64 % Self::WORK_CHUNK == 0 {
+                Self::between_chunks()?;
+            }
         }
         Ok(0)
     }
@@ -591,8 +600,9 @@ impl Vrust {
         Ok(0)
     }
 
-    /// The most bytes the software GPU touches between two checks for other tasks and for a
-    /// fatal signal: a client chooses how long an `EXEC` runs, up to `VRUST_EXEC_MAX_BYTES`.
+    /// The most bytes the driver fills or copies for a client between two checks for other
+    /// tasks and for a fatal signal: a client chooses how long an `EXEC` (up to
+    /// `VRUST_EXEC_MAX_BYTES`) or a `GEM_PWRITE` runs.
     const WORK_CHUNK: u64 = 1 << 20;
 
     /// Between two chunks of `EXEC` work: lets other tasks run, and stops with `EINTR` when
@@ -671,7 +681,11 @@ impl Vrust {
             if op != uapi::VRUST_CMD_FILL && op != uapi::VRUST_CMD_COPY {
                 return Err(EINVAL);
             }
-            // Both commands touch `len` bytes; one beyond the budget is not started.
+            // Both commands touch `len` bytes. One longer than any EXEC may touch can never run;
+            // one beyond what is left of the budget is not started (the client resubmits it).
+            if len > uapi::VRUST_EXEC_MAX_BYTES {
+                return Err(EINVAL);
+            }
             budget = budget.checked_sub(len).ok_or(E2BIG)?;
             match op {
                 uapi::VRUST_CMD_FILL => Self::gpu_fill(&vm, dst, len, value as u8)?,

@@ -77,9 +77,10 @@ extern "C" {
 /*
  * The most bytes the commands of one EXEC may touch, summed over its commands (FILL: len,
  * COPY: len). A command that would go beyond is not run: the EXEC stops before it with -E2BIG,
- * @done counting the commands that ran, and the client submits the rest in another EXEC.
+ * @done counting the commands that ran, and the client submits the rest in another EXEC. A
+ * single command longer than this can never run: it fails with -EINVAL (split it).
  */
-#define VRUST_EXEC_MAX_BYTES		(16ULL << 30)
+#define VRUST_EXEC_MAX_BYTES		(64ULL << 30)
 
 /* The largest buffer DRM_IOCTL_VRUST_GEM_CREATE makes, and imports accept, in bytes. */
 #define VRUST_BO_MAX_SIZE		(1ULL << 30)

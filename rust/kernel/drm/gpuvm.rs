@@ -254,7 +254,10 @@ pub struct StepDone<'op>(PhantomData<fn(&'op ()) -> &'op ()>);
 ///
 /// * `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in a `KBox`
 ///   freed by `vm_free_callback`; `inner` protects its tree of mappings and `T`;
-/// * `room` is touched only by the task that holds `inner`.
+/// * `room` and `dead_vm_bos` are touched only by the task that holds `inner`, and never
+///   through two references at once: `dead_vm_bos` is apart from `room` because the C core
+///   frees VM objects (`vm_bo_free_callback`) from inside calls that the steps make while they
+///   use `room`.
 #[repr(C)]
 #[pin_data]
 pub struct GpuVm<T: DriverGpuVm> {
@@ -262,6 +265,8 @@ pub struct GpuVm<T: DriverGpuVm> {
     #[pin]
     inner: Mutex<VmState<T>>,
     room: UnsafeCell<Room<T>>,
+    /// Freed VM objects, dropped once the reservation locks are released.
+    dead_vm_bos: UnsafeCell<KVec<KBox<VmBo<T>>>>,
 }
 
 /// What the steps of a `map` or `unmap` use instead of allocating and dropping, reserved before
@@ -272,16 +277,15 @@ struct Room<T: DriverGpuVm> {
     free: KVec<KBox<MaybeUninit<Va<T>>>>,
     /// Removed mappings, dropped once the reservation locks are released.
     dead_vas: KVec<KBox<Va<T>>>,
-    /// Freed VM objects, likewise.
-    dead_vm_bos: KVec<KBox<VmBo<T>>>,
 }
 
 impl<T: DriverGpuVm> Room<T> {
     /// The most mappings the steps of one call insert.
     const MAX_NEW: usize = 3;
 
-    /// Reserves room for steps that remove at most `removals` mappings.
-    fn reserve(&mut self, removals: usize) -> Result {
+    /// Reserves room for steps that remove at most `removals` mappings, and the VM objects
+    /// they free in `dead_vm_bos`.
+    fn reserve(&mut self, dead_vm_bos: &mut KVec<KBox<VmBo<T>>>, removals: usize) -> Result {
         while self.free.len() < Self::MAX_NEW {
             self.free.push(KBox::new_uninit(GFP_KERNEL)?, GFP_KERNEL)?;
         }
@@ -289,16 +293,8 @@ impl<T: DriverGpuVm> Room<T> {
         // drops its new mapping.
         let n = removals.checked_add(Self::MAX_NEW).ok_or(ENOMEM)?;
         self.dead_vas.reserve(n, GFP_KERNEL)?;
-        self.dead_vm_bos.reserve(n, GFP_KERNEL)?;
+        dead_vm_bos.reserve(n, GFP_KERNEL)?;
         Ok(())
-    }
-
-    /// Takes the removed mappings and freed VM objects, to be dropped outside the locks.
-    fn take_dead(&mut self) -> (KVec<KBox<Va<T>>>, KVec<KBox<VmBo<T>>>) {
-        (
-            core::mem::take(&mut self.dead_vas),
-            core::mem::take(&mut self.dead_vm_bos),
-        )
     }
 }
 
@@ -312,7 +308,8 @@ struct VmState<T> {
 // SAFETY: The C VM is thread safe given its locking rules, which the layer follows (the tree is
 // behind `inner`); `T`, its mapping data and its VM object data are `Send`.
 unsafe impl<T: DriverGpuVm> Send for GpuVm<T> {}
-// SAFETY: Shared access reaches `T`, the tree and `room` only through `inner` (type invariant).
+// SAFETY: Shared access reaches `T`, the tree, `room` and `dead_vm_bos` only through `inner`
+// (type invariant).
 unsafe impl<T: DriverGpuVm> Sync for GpuVm<T> {}
 
 // SAFETY: `drm_gpuvm_get()`/`drm_gpuvm_put()` maintain the refcount; the VM is freed by
@@ -360,8 +357,8 @@ impl<T: DriverGpuVm> UniqueVm<T> {
                 room: UnsafeCell::new(Room {
                     free: KVec::new(),
                     dead_vas: KVec::new(),
-                    dead_vm_bos: KVec::with_capacity(1, GFP_KERNEL)?,
                 }),
+                dead_vm_bos: UnsafeCell::new(KVec::with_capacity(1, GFP_KERNEL)?),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -516,11 +513,20 @@ fn hold(exec: &Exec<'_>) -> Result<KVec<ObjRef>> {
 }
 
 impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
-    /// The VM's room.
-    fn room(&mut self) -> &mut Room<T> {
-        // SAFETY: The VM is locked (`self.guard`), so `room` is ours (type invariant of
-        // `GpuVm`); `&mut self` makes this the only reference made from this guard.
-        unsafe { &mut *self.vm.room.get() }
+    /// The VM's room and freed VM objects, outside the steps.
+    fn room(&mut self) -> (&mut Room<T>, &mut KVec<KBox<VmBo<T>>>) {
+        // SAFETY: The VM is locked (`self.guard`), so both are ours (type invariant of
+        // `GpuVm`); `&mut self` makes these the only references, and no step runs while they
+        // live.
+        unsafe { (&mut *self.vm.room.get(), &mut *self.vm.dead_vm_bos.get()) }
+    }
+
+    /// Reserves room for a call that removes at most `removals` mappings, and returns the room
+    /// for its steps.
+    fn reserve(&mut self, removals: usize) -> Result<*mut Room<T>> {
+        let (room, dead_vm_bos) = self.room();
+        room.reserve(dead_vm_bos, removals)?;
+        Ok(self.vm.room.get())
     }
 
     /// The number of mappings that intersect `[addr, addr + range)`: the most a `map` or
@@ -555,12 +561,16 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// reservation locks are released, with the VM still locked.
     fn drop_dead(&mut self) {
         // Out of the room while the driver's drops run; their memory stays reserved.
-        let (mut vas, mut vm_bos) = self.room().take_dead();
+        let (room, dead_vm_bos) = self.room();
+        let (mut vas, mut vm_bos) = (
+            core::mem::take(&mut room.dead_vas),
+            core::mem::take(dead_vm_bos),
+        );
         vas.clear();
         vm_bos.clear();
-        let room = self.room();
+        let (room, dead_vm_bos) = self.room();
         room.dead_vas = vas;
-        room.dead_vm_bos = vm_bos;
+        *dead_vm_bos = vm_bos;
     }
 
     /// Maps `range` bytes of `obj` at `offset` to `addr`, through the driver's steps.
@@ -587,9 +597,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         if obj.dev().as_raw() != unsafe { (*self.vm.as_raw()).drm } {
             return Err(EINVAL);
         }
-        let removals = self.count_range(addr, range);
-        self.room().reserve(removals)?;
-        let room: *mut Room<T> = self.room();
+        let room = self.reserve(self.count_range(addr, range))?;
         let mut req: bindings::drm_gpuvm_map_req = pin_init::zeroed();
         req.map.va.addr = addr;
         req.map.va.range = range;
@@ -656,9 +664,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         if self.guard.closed {
             return Err(ENODEV);
         }
-        let removals = self.count_range(addr, range);
-        self.room().reserve(removals)?;
-        let room: *mut Room<T> = self.room();
+        let room = self.reserve(self.count_range(addr, range))?;
         let vm = self.vm.as_raw();
         let state = &mut self.guard.driver;
         let steps = Exec::scoped(
@@ -750,8 +756,8 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             // SAFETY: As above; the object is live (the mapping's VM object holds it).
             let obj = unsafe { (*va).gem.obj };
             // SAFETY: The object's reservation lock is taken for the unlink, which may destroy
-            // the VM object (into the room, which has space for one: reserved at creation, and
-            // emptied below) and its reference to the object: ours keeps it until after the
+            // the VM object (into `dead_vm_bos`, which has space for one: reserved at creation,
+            // and emptied below) and its reference to the object: ours keeps it until after the
             // unlock. The mapping is then out of the tree and unlinked, and ours to free.
             let va = unsafe {
                 bindings::drm_gem_object_get(obj);
@@ -872,8 +878,8 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
     /// range is taken, which the split/merge steps never ask for; `data` is then dropped after
     /// the reservation locks are released.
     pub fn insert(self, data: T::VaData) -> Result<StepDone<'op>> {
-        // SAFETY: `book` is the live step bookkeeping; its room is the locked VM's.
-        let room = unsafe { &mut *(*self.book).room };
+        // SAFETY: `book` is the live step bookkeeping.
+        let room = unsafe { (*self.book).room };
         let va = new_va(room, self.op, data)?;
         // SAFETY: `book` is the live step bookkeeping, `va` is new and ours; the tree is locked.
         let ret = unsafe {
@@ -894,10 +900,11 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
 /// A new mapping of range and object `m`, with data `data`, in one of the room's allocations.
 /// Returns it leaked, for the C core.
 ///
-/// The room has an allocation for every mapping a call inserts ([`Room::MAX_NEW`]); should it
-/// run out, this allocates, and on failure drops `data` here.
+/// The room has an allocation for every mapping a call inserts ([`Room::MAX_NEW`]), so this
+/// cannot fail; should it run out all the same, it fails with `ENOMEM` and warns (`data` is
+/// then dropped here).
 fn new_va<T: DriverGpuVm>(
-    room: &mut Room<T>,
+    room: *mut Room<T>,
     m: &bindings::drm_gpuva_op_map,
     data: T::VaData,
 ) -> Result<*mut Va<T>> {
@@ -910,19 +917,23 @@ fn new_va<T: DriverGpuVm>(
         va: Opaque::new(raw),
         data,
     };
-    let slot = match room.free.pop() {
-        Some(slot) => slot,
-        None => KBox::new_uninit(GFP_KERNEL)?,
+    // SAFETY: The room of the locked VM, reached by the steps only through this pointer, one
+    // use at a time; nothing else refers to it during the steps (type invariant of `GpuVm`).
+    let Some(slot) = (unsafe { (*room).free.pop() }) else {
+        crate::warn_on!(true);
+        return Err(ENOMEM);
     };
     Ok(KBox::into_raw(KBox::write(slot, va)))
 }
 
 /// Keeps a removed mapping, to be dropped after the reservation locks are released.
-fn defer_va<T: DriverGpuVm>(room: &mut Room<T>, va: KBox<Va<T>>) {
-    if let Err(e) = room.dead_vas.push_within_capacity(va) {
+fn defer_va<T: DriverGpuVm>(room: *mut Room<T>, va: KBox<Va<T>>) {
+    // SAFETY: As in `new_va`.
+    let dead = unsafe { &mut (*room).dead_vas };
+    if let Err(e) = dead.push_within_capacity(va) {
         // Cannot happen: the room has space for every mapping a call removes. Dropping the data
         // here could deadlock; leaking it is the lesser harm.
-        crate::pr_err!("drm: gpuvm: no room reserved for a removed mapping; leaked\n");
+        crate::warn_on!(true);
         core::mem::forget(e);
     }
 }
@@ -944,8 +955,8 @@ impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
     /// Removes the mapping from the tree and unlinks it. Its data is dropped after the
     /// reservation locks are released.
     pub fn remove(self) -> StepDone<'op> {
-        // SAFETY: `book` is the live step bookkeeping; its room is the locked VM's.
-        let room = unsafe { &mut *(*self.book).room };
+        // SAFETY: `book` is the live step bookkeeping.
+        let room = unsafe { (*self.book).room };
         // SAFETY: The mapping is in the locked tree, its object's reservation lock held.
         unsafe { bindings::drm_gpuva_remove(self.op.va) };
         // SAFETY: Out of the tree, still linked, the lock still held.
@@ -1010,10 +1021,10 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         self,
         mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
     ) -> Result<StepDone<'op>> {
-        // SAFETY: `book` is the live step bookkeeping; its room is the locked VM's.
-        let room = unsafe { &mut *(*self.book).room };
+        // SAFETY: `book` is the live step bookkeeping.
+        let room = unsafe { (*self.book).room };
         let old = self.va();
-        let mut part_va = |room: &mut Room<T>, m: *const bindings::drm_gpuva_op_map| {
+        let mut part_va = |room: *mut Room<T>, m: *const bindings::drm_gpuva_op_map| {
             match Self::part(m) {
                 None => Ok(ptr::null_mut()),
                 // SAFETY: A non-NULL part is valid during the step.
@@ -1068,11 +1079,11 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
 /// # Safety
 ///
 /// `va` must be a boxed `Va<T>` out of the tree, linked, whose object's reservation lock is
-/// held; `room` must be the room of its VM.
-unsafe fn unlink_removed<T: DriverGpuVm>(room: &mut Room<T>, va: *mut bindings::drm_gpuva) {
+/// held; `room` must be the room of its VM, not otherwise referred to during the call.
+unsafe fn unlink_removed<T: DriverGpuVm>(room: *mut Room<T>, va: *mut bindings::drm_gpuva) {
     // SAFETY: By the safety requirements. The unlink may drop the VM object's last reference,
-    // which defers it into the room; the object itself is held by the references `hold` took
-    // for the running `map`/`unmap`.
+    // which defers it into the VM's `dead_vm_bos` (not `room`); the object itself is held by the
+    // references `hold` took for the running `map`/`unmap`.
     unsafe { bindings::drm_gpuva_unlink(va) };
     // SAFETY: Boxed by the layer, unlinked and out of the tree: ours again.
     defer_va(room, unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
@@ -1094,14 +1105,16 @@ unsafe extern "C" fn vm_free_callback<T: DriverGpuVm>(vm: *mut bindings::drm_gpu
 ///
 /// Called by the C core only.
 unsafe extern "C" fn vm_bo_alloc_callback<T: DriverGpuVm>() -> *mut bindings::drm_gpuvm_bo {
-    match KBox::new(
-        VmBo::<T> {
-            bo: Opaque::zeroed(),
-            data: T::VmBoData::default(),
-        },
-        GFP_KERNEL,
-    ) {
-        Ok(b) => KBox::into_raw(b).cast(),
+    // The allocation first, so that a failure drops no driver data inside the acquire context.
+    match KBox::<VmBo<T>>::new_uninit(GFP_KERNEL) {
+        Ok(slot) => KBox::into_raw(KBox::write(
+            slot,
+            VmBo::<T> {
+                bo: Opaque::zeroed(),
+                data: T::VmBoData::default(),
+            },
+        ))
+        .cast(),
         Err(_) => ptr::null_mut(),
     }
 }
@@ -1112,19 +1125,20 @@ unsafe extern "C" fn vm_bo_alloc_callback<T: DriverGpuVm>() -> *mut bindings::dr
 ///
 /// Called by the C core only, once, with a `VmBo<T>` of `vm_bo_alloc_callback`.
 unsafe extern "C" fn vm_bo_free_callback<T: DriverGpuVm>(vm_bo: *mut bindings::drm_gpuvm_bo) {
+    // SAFETY: The VM object holds a reference to its VM, a `GpuVm<T>` (`vm` is its first field),
+    // until the C core puts it after this callback. Read before the box takes the object over.
+    let vm = unsafe { &*(*vm_bo).vm.cast::<GpuVm<T>>() };
     // SAFETY: By the safety requirements. The C core touches the memory no more after this
     // callback, so it may be freed later.
     let boxed = unsafe { KBox::from_raw(vm_bo.cast::<VmBo<T>>()) };
-    // SAFETY: The VM object holds a reference to its VM, a `GpuVm<T>` (`vm` is its first field),
-    // until the C core puts it after this callback.
-    let vm = unsafe { &*(*vm_bo).vm.cast::<GpuVm<T>>() };
     // SAFETY: Every put of a VM object is made by the layer with the VM locked (in `map`,
-    // `unmap`, their steps, and `clear`), so the room is ours (type invariant of `GpuVm`).
-    let room = unsafe { &mut *vm.room.get() };
-    if let Err(e) = room.dead_vm_bos.push_within_capacity(boxed) {
+    // `unmap`, their steps, and `clear`), so `dead_vm_bos` is ours, and no other reference to
+    // it lives during the C calls that free VM objects (type invariant of `GpuVm`).
+    let dead = unsafe { &mut *vm.dead_vm_bos.get() };
+    if let Err(e) = dead.push_within_capacity(boxed) {
         // Cannot happen: the room has space for every VM object a call frees. Dropping the data
         // here could deadlock; leaking it is the lesser harm.
-        crate::pr_err!("drm: gpuvm: no room reserved for a freed VM object; leaked\n");
+        crate::warn_on!(true);
         core::mem::forget(e);
     }
 }
@@ -1504,6 +1518,21 @@ mod tests {
         l.map(&mut Some(bo(&t, 1)?), &a, 0, s + 4 * PAGE, 4 * PAGE)?;
         assert_eq!(live(), 3);
         give_kernel_map(&mut l, s)?;
+
+        // One unmap that frees many VM objects at once, each with a kernel mapping: the room
+        // reserved before the steps holds them all (a shortfall would warn).
+        let mut many = KVec::new();
+        for i in 0..16u64 {
+            let o = bo(&t, 1)?;
+            let at = s + (64 + i) * PAGE;
+            l.map(&mut Some(bo(&t, 1)?), &o, 0, at, PAGE)?;
+            give_kernel_map(&mut l, at)?;
+            many.push(o, GFP_KERNEL)?;
+        }
+        drop(many);
+        assert_eq!(live(), 3 + 32);
+        l.unmap(&mut None, s + 64 * PAGE, 16 * PAGE)?;
+        assert_eq!(live(), 3);
         drop(l);
 
         // Dropping the VM removes the rest: data and kernel mappings go one mapping at a time.

@@ -12,15 +12,15 @@
 //! * each handler has the signature of its direction, for the declaring driver's device and
 //!   file types (the table's type, `&[Desc<T>]`, ties it to one driver).
 //!
-//! At run time the C core (`drm_ioctl()`) copies the argument in and out and checks the flags;
-//! the dispatcher here returns `-ENODEV` without calling the handler once the device is
+//! At run time the C core (`drm_ioctl()`, `drm_ioctl_kernel()`) copies the argument in and
+//! out, checks the flags, and returns `-ENODEV` without calling the handler once the device is
 //! unplugged. A handler's `Ok(n)` is the ioctl's return value, its `Err(e)` reaches userspace
 //! as `-e`.
 //!
 //! # Handlers run outside `drm_dev_enter()` sections
 //!
-//! A handler gets the [`Device`], not a section of it. The unplug check at dispatch is a
-//! snapshot: the device may be unplugged while the handler runs. That is the rule of the C
+//! A handler gets the [`Device`], not a section of it. The C core's unplug check before the
+//! call is a snapshot: the device may be unplugged while the handler runs. That is the rule of the C
 //! core too, and for the same reason: `drm_dev_enter()` sections are read-side sections of one
 //! SRCU shared by every DRM device of the system, and `drm_dev_unplug()` of *any* device waits
 //! for all of them. A handler that held one across a user copy (which a client can stall on a
@@ -30,8 +30,11 @@
 //!
 //! So a handler copies user memory, allocates, takes locks and does long work outside any
 //! section, and enters one with [`Device::enter`] only around what must not run after the
-//! unplug (hardware access, parent-bound resources), keeping it short. Software state (the
-//! device data, files, GEM objects) lives as long as the references to it, unplugged or not.
+//! unplug, keeping it short. A section does not keep the parent bound: resources bound to the
+//! parent are reached through [`Devres::try_access`], which checks. Software state (the device
+//! data, files, GEM objects) lives as long as the references to it, unplugged or not.
+//!
+//! [`Devres::try_access`]: crate::devres::Devres::try_access
 //!
 //! [`Registration`]: crate::drm::Registration
 //!
@@ -181,8 +184,9 @@ pub unsafe trait Handler<T: Driver> {
 ///
 /// # Safety
 ///
-/// Called by `drm_ioctl_kernel()` only, through `T`'s driver table: `raw_dev` is a device of
-/// `T`, `raw_file` an open file of it, and `data` a kernel buffer of at least `_IOC_SIZE(H::CMD)`
+/// Called by `drm_ioctl_kernel()` only (which checks the flags and that the device is not
+/// unplugged first), through `T`'s driver table: `raw_dev` is a device of `T`, `raw_file` an
+/// open file of it, and `data` a kernel buffer of at least `_IOC_SIZE(H::CMD)`
 /// bytes that no one else accesses during the call.
 unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
     raw_dev: *mut bindings::drm_device,
@@ -192,11 +196,8 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<T>>(
     // SAFETY: `raw_dev` is a device of `T` (safety requirements); the open file holds a
     // reference to it for the call.
     let dev = unsafe { Device::<T>::from_raw(raw_dev) };
-    // The unplugged check, in a section that ends right away: the handler runs outside any
-    // section (see the module documentation).
-    if dev.enter().is_none() {
-        return ENODEV.to_errno();
-    }
+    // `drm_ioctl_kernel()` returned `-ENODEV` already if the device was unplugged; the handler
+    // runs outside any section (see the module documentation).
     // SAFETY: `raw_file` is an open file of `dev` (safety requirements).
     let file = unsafe { File::<T>::from_raw(raw_file) };
     let arg = data.cast::<H::Arg>();

@@ -5,7 +5,7 @@
 //! Every GEM object has a reservation object ([`Resv`]), a `ww_mutex` and the fences of the
 //! work that uses the buffer. Locking one object is [`Resv::lock`]. Locking several, as a job
 //! submission or a VM update must, is [`Exec::lock_all`], over the C `drm_exec`: it takes the
-//! locks with one acquire context, backs off and retries on contention (the wound-wait
+//! locks with one acquire context, backs off and retries on contention (the wait-die
 //! protocol that keeps two such lockers from deadlocking), and unlocks them all when its guard
 //! is dropped.
 //!

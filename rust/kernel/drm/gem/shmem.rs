@@ -4,9 +4,8 @@
 //!
 //! An [`Object<D>`] is a `struct drm_gem_shmem_object` with the driver's data `D` next to it.
 //! Its pages come from a shmem file and are allocated on first use: by a CPU page fault through
-//! `mmap()`, by [`Object::vmap`] (which maps and pins them all), by [`Object::read_at`] and
-//! [`Object::write_at`] (a page at a time, nothing pinned), or by [`Object::sg_table`] for a
-//! device. Imported objects
+//! `mmap()`, by [`Object::vmap`] (which maps and pins them all), by [`Object::cpu_access`] (a
+//! page at a time, nothing pinned), or by [`Object::sg_table`] for a device. Imported objects
 //! ([`Origin::Import`]) have no pages of their own: their memory is the
 //! exporter's, reached through the dma-buf.
 //!
@@ -58,6 +57,7 @@ use core::{
 };
 
 mod pages;
+pub use self::pages::CpuAccess;
 
 /// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
 /// fit in a `loff_t`.
@@ -126,6 +126,14 @@ pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
 ///     Some(EINVAL)
 /// );
 ///
+/// // Page-wise CPU access: only the pages of the range are touched, nothing is pinned.
+/// let access = bo.cpu_access()?;
+/// access.write(4000, b"across a page boundary")?;
+/// let mut across = [0u8; 22];
+/// access.read(4000, &mut across)?;
+/// assert_eq!(&across, b"across a page boundary");
+/// assert_eq!(access.write(8190, b"hello"), Err(EINVAL));
+///
 /// // The kernel's view of the pages, through a mapping that lives as long as its guard.
 /// let map = bo.vmap()?;
 /// map.write(4096, b"hello")?;
@@ -142,7 +150,9 @@ pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
 ///   `Object::<D>::FUNCS`, of the device `dev`, whose refcount this struct holds;
 /// * the object lives in a [`KBox`], which `free_callback` frees when the GEM refcount drops to
 ///   zero;
-/// * `data` is initialised and pinned.
+/// * `data` is initialised and pinned;
+/// * `sgt` holds at most the release of the object's own DMA mapping, and is dropped by
+///   `free_callback`, before the C object is released.
 #[repr(C)]
 #[pin_data]
 pub struct Object<D: DriverObject> {
@@ -158,7 +168,9 @@ pub struct Object<D: DriverObject> {
 // SAFETY: The C object is thread safe (its state is behind the object's reservation lock and
 // atomics); `D` is `Send` (`DriverObject` requires it), so the object may be freed anywhere.
 unsafe impl<D: DriverObject> Send for Object<D> {}
-// SAFETY: Every method takes `&self` and is thread safe; `D` is `Sync`.
+// SAFETY: Every method takes `&self` and is thread safe; `D` is `Sync`. `sgt` is only read
+// through `&self` (a `SetOnce` that is populated under the reservation lock, and a `Devres`
+// whose `try_access` is thread safe); the release it holds is never used through `&self`.
 unsafe impl<D: DriverObject> Sync for Object<D> {}
 
 impl<D: DriverObject> Object<D> {
@@ -444,6 +456,8 @@ impl<D: DriverObject> Object<D> {
             // The reservation lock orders the first calls: one of them registers the release.
             let _guard = self.resv().lock_interruptible()?;
             if self.sgt.as_ref().is_none() {
+                // INVARIANT: the release is kept in `self.sgt`, so it lives as long as `self`
+                // at most.
                 let release = Devres::new(parent, Ok::<_, Error>(SgtRelease { obj: self.into() }))?;
                 // Cannot fail: the set is empty, and only filled under the lock.
                 self.sgt.populate(release);
@@ -1071,33 +1085,38 @@ mod tests {
         Ok(())
     }
 
-    /// Page-wise access: across page boundaries, the same bytes as the kernel mapping, and
-    /// without pinning the object's pages.
+    /// Page-wise access: across page boundaries, the same bytes as the kernel mapping, and only
+    /// the pages of the range allocated.
     #[test]
     fn page_wise_access() -> Result {
         let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
         let a = bo(&t, 3 * PAGE_SIZE, 0)?;
+        // SAFETY: The object is live and has its shmem file; a plain read, for the test.
+        let pages = || unsafe { (*(*(*a.as_raw()).filp).f_mapping).nrpages };
         let mut msg = [0u8; 100];
         for (i, b) in msg.iter_mut().enumerate() {
             *b = i as u8;
         }
-        a.write_at(PAGE_SIZE - 50, &msg)?;
-        // SAFETY: The object is live; a plain read of the pointer, for the test.
-        assert!(unsafe { (*a.as_shmem()).pages }.is_null());
+        let access = a.cpu_access()?;
+        assert_eq!(pages(), 0);
+        // Across the first page boundary: two pages, not three.
+        access.write(PAGE_SIZE - 50, &msg)?;
+        assert_eq!(pages(), 2);
         let mut back = [0u8; 100];
-        a.read_at(PAGE_SIZE - 50, &mut back)?;
+        access.read(PAGE_SIZE - 50, &mut back)?;
         assert_eq!(back, msg);
         // A page never written reads as zeroes.
-        a.read_at(2 * PAGE_SIZE, &mut back)?;
+        access.read(2 * PAGE_SIZE, &mut back)?;
         assert!(back.iter().all(|b| *b == 0));
+        assert_eq!(pages(), 3);
         // The kernel mapping sees the same bytes.
         let map = a.vmap()?;
         map.read(PAGE_SIZE - 50, &mut back)?;
         assert_eq!(back, msg);
         drop(map);
         for (offset, len) in [(3 * PAGE_SIZE, 1), (3 * PAGE_SIZE - 1, 2), (usize::MAX, 2)] {
-            assert_eq!(a.write_at(offset, &msg[..len]), Err(EINVAL));
-            assert_eq!(a.read_at(offset, &mut back[..len]), Err(EINVAL));
+            assert_eq!(access.write(offset, &msg[..len]), Err(EINVAL));
+            assert_eq!(access.read(offset, &mut back[..len]), Err(EINVAL));
         }
         Ok(())
     }

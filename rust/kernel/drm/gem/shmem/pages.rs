@@ -2,16 +2,20 @@
 
 //! CPU access to a shmem object a page at a time.
 //!
-//! [`Object::read_at`] and [`Object::write_at`] copy between a kernel buffer and a range of an
-//! object through the object's shmem pages, mapping one page at a time (`kmap_local_page()`):
-//! they neither map the whole object into the kernel nor pin its pages, as [`Object::vmap`]
-//! does, so a one-byte write into a 1 GiB object touches one page. They take no reservation
-//! lock either. For an import, whose memory is the exporter's, they go through a mapping of the
-//! dma-buf for the call.
+//! [`Object::cpu_access`] returns a [`CpuAccess`], whose [`read`](CpuAccess::read) and
+//! [`write`](CpuAccess::write) copy between a kernel buffer and a range of the object through
+//! its shmem pages, mapping one page at a time (`kmap_local_page()`): they neither map the whole
+//! object into the kernel nor pin its pages, as [`Object::vmap`] does, so a one-byte write into
+//! a 1 GiB object touches one page, and they take no lock. For an import, whose memory is the
+//! exporter's, the access maps the dma-buf once, for as long as it lives (taking the dma-buf's
+//! reservation lock to map and to unmap, as [`Object::vmap`] does).
 //!
 //! C header: [`include/linux/shmem_fs.h`](srctree/include/linux/shmem_fs.h)
 
-use super::Object;
+use super::{
+    Object,
+    VMap, //
+};
 use crate::{
     bindings,
     drm::gem::DriverObject,
@@ -19,6 +23,20 @@ use crate::{
     page::PAGE_SIZE,
     prelude::*, //
 };
+
+/// CPU access to an [`Object`], made by [`Object::cpu_access`]: page-wise for the object's own
+/// pages, through one mapping of the dma-buf for an import.
+///
+/// The memory may be written by userspace and devices meanwhile: the bytes copied are whatever
+/// it held during the copy.
+///
+/// # Invariants
+///
+/// `map` is `Some` exactly when `obj` is an import.
+pub struct CpuAccess<'a, D: DriverObject> {
+    obj: &'a Object<D>,
+    map: Option<VMap<D>>,
+}
 
 /// Which way a page-wise copy goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,28 +48,43 @@ enum Dir {
 }
 
 impl<D: DriverObject> Object<D> {
-    /// Copies `buf.len()` bytes at `offset` of the object into `buf`, a page at a time.
+    /// CPU access to the object, for reads and writes of any part of it.
     ///
-    /// Pages never written read as zeroes (and are allocated, one at a time, as shmem does for a
-    /// read). Userspace and devices may write the object meanwhile: the bytes are whatever the
-    /// memory held during the copy.
-    ///
-    /// Fails with `EINVAL` when the range is not inside the object, and with `ENOMEM` when a
-    /// page cannot be allocated.
+    /// Cheap for an object of this device (nothing is mapped or pinned until a copy, and then
+    /// one page at a time); for an import, it maps the dma-buf (see [`vmap`](Self::vmap),
+    /// whose locking rules apply then). So make one per batch of copies, not one per copy.
     ///
     /// # Examples
     ///
     /// See [`Object`](super::Object#examples).
-    pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result {
+    pub fn cpu_access(&self) -> Result<CpuAccess<'_, D>> {
+        let map = match self.is_imported() {
+            true => Some(self.vmap()?),
+            false => None,
+        };
+        // INVARIANT: mapped exactly for an import.
+        Ok(CpuAccess { obj: self, map })
+    }
+}
+
+impl<D: DriverObject> CpuAccess<'_, D> {
+    /// Copies `buf.len()` bytes at `offset` of the object into `buf`.
+    ///
+    /// Pages never written read as zeroes (shmem allocates them, one at a time, as it does for a
+    /// read of a file).
+    ///
+    /// Fails with `EINVAL` when the range is not inside the object, with `ENOMEM` (or `ENOSPC`,
+    /// from shmem) when a page cannot be allocated, and with `EIO` for a poisoned page.
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
         self.check_range(offset, buf.len())?;
-        if self.is_imported() {
-            return self.vmap()?.read(offset, buf);
+        if let Some(map) = &self.map {
+            return map.read(offset, buf);
         }
-        // SAFETY: The object is a live, non-imported shmem object; `buf` is valid for writes of
-        // its length and borrowed for the call.
+        // SAFETY: The object is a live shmem object, not imported (type invariant); the range is
+        // inside it; `buf` is valid for writes of its length and borrowed for the call.
         unsafe {
             copy_pages(
-                self.as_raw(),
+                self.obj.as_raw(),
                 offset,
                 buf.as_mut_ptr(),
                 buf.len(),
@@ -60,19 +93,18 @@ impl<D: DriverObject> Object<D> {
         }
     }
 
-    /// Copies `buf` into the object at `offset`, a page at a time.
+    /// Copies `buf` into the object at `offset`.
     ///
-    /// Fails with `EINVAL` when the range is not inside the object, and with `ENOMEM` when a
-    /// page cannot be allocated; the bytes before the failing page are written.
-    pub fn write_at(&self, offset: usize, buf: &[u8]) -> Result {
+    /// Fails as [`read`](Self::read) does; the bytes before a failing page are written.
+    pub fn write(&self, offset: usize, buf: &[u8]) -> Result {
         self.check_range(offset, buf.len())?;
-        if self.is_imported() {
-            return self.vmap()?.write(offset, buf);
+        if let Some(map) = &self.map {
+            return map.write(offset, buf);
         }
-        // SAFETY: As in `read_at`; `buf` is only read, the cast is for the shared helper.
+        // SAFETY: As in `read`; `buf` is only read, the cast is for the shared helper.
         unsafe {
             copy_pages(
-                self.as_raw(),
+                self.obj.as_raw(),
                 offset,
                 buf.as_ptr().cast_mut(),
                 buf.len(),
@@ -84,7 +116,7 @@ impl<D: DriverObject> Object<D> {
     /// Whether `[offset, offset + len)` lies inside the object.
     fn check_range(&self, offset: usize, len: usize) -> Result {
         match offset.checked_add(len) {
-            Some(end) if end <= self.size() => Ok(()),
+            Some(end) if end <= self.obj.size() => Ok(()),
             _ => Err(EINVAL),
         }
     }
@@ -107,37 +139,42 @@ unsafe fn copy_pages(
     len: usize,
     dir: Dir,
 ) -> Result {
-    // SAFETY: A shmem object has its shmem file from init to release (safety requirements); the
-    // file's mapping and its allocation flags never change.
-    let (mapping, gfp) = unsafe {
-        let mapping = (*(*obj).filp).f_mapping;
-        (mapping, (*mapping).gfp_mask)
-    };
+    // SAFETY: A shmem object has its shmem file, and the file its mapping, from init to release
+    // (safety requirements).
+    let mapping = unsafe { (*(*obj).filp).f_mapping };
+    // SAFETY: `mapping` is live (above).
+    let gfp = unsafe { bindings::mapping_gfp_mask(mapping) };
     let mut done = 0;
     while done < len {
         let at = offset + done;
         let in_page = at % PAGE_SIZE;
         let n = (PAGE_SIZE - in_page).min(len - done);
-        let index = at / PAGE_SIZE;
         // SAFETY: `mapping` is the object's shmem mapping; the page comes with a reference.
-        let page =
-            from_err_ptr(unsafe { bindings::shmem_read_mapping_page_gfp(mapping, index, gfp) })?;
-        // SAFETY: `page` is a page we hold a reference to; the mapping is local to this task and
-        // undone below, before the next page is mapped.
-        let vaddr = unsafe { bindings::kmap_local_page(page) }.cast::<u8>();
-        // SAFETY: `in_page + n <= PAGE_SIZE`, inside the mapped page; `done + n <= len`, inside
-        // `buf` (safety requirements). The C `memcpy()`, as the memory may be mapped by
-        // userspace and devices, which a Rust copy does not allow.
+        let page = from_err_ptr(unsafe {
+            bindings::shmem_read_mapping_page_gfp(mapping, at / PAGE_SIZE, gfp)
+        })?;
+        // SAFETY: We hold a reference to `page`. The mapping is local to this task and undone
+        // before the next page is mapped. `in_page + n <= PAGE_SIZE` stays inside the page and
+        // `done + n <= len` inside `buf` (safety requirements). The C `memcpy()`, as the memory
+        // may be mapped by userspace and devices, which a Rust copy does not allow. The data
+        // cache is flushed as `filemap_read()` and `shmem_write_end()` do, for architectures
+        // whose caches alias a page's user and kernel mappings.
         unsafe {
-            let (to, from) = match dir {
-                Dir::Read => (buf.add(done), vaddr.add(in_page)),
-                Dir::Write => (vaddr.add(in_page), buf.add(done)),
-            };
-            bindings::memcpy(to.cast(), from.cast(), n);
+            let vaddr = bindings::kmap_local_page(page).cast::<u8>();
+            match dir {
+                Dir::Read => {
+                    bindings::flush_dcache_page(page);
+                    bindings::memcpy(buf.add(done).cast(), vaddr.add(in_page).cast(), n);
+                }
+                Dir::Write => {
+                    bindings::memcpy(vaddr.add(in_page).cast(), buf.add(done).cast(), n);
+                    bindings::flush_dcache_page(page);
+                }
+            }
             bindings::kunmap_local(vaddr.cast());
         }
-        // SAFETY: The reference taken above is ours to put; a written page must be marked
-        // dirty, or reclaim could drop the write.
+        // SAFETY: The reference taken above is ours to put; a written page is marked dirty, or
+        // reclaim could drop the write.
         unsafe {
             if dir == Dir::Write {
                 bindings::set_page_dirty(page);
