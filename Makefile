@@ -9,10 +9,12 @@
 #   make shell [CMD="..."]   boot the test kernel with a shell (or run CMD) for debugging
 #   make bench     the layer's benchmarks (in-kernel timing, ratio against C)
 #   make lint      rustfmt, clippy, rustdoc, checkpatch and shellcheck on our files
+#   make check-configs   build with DRM=y, DRM=m, DRM=n, and DRM=y without shmem/GPUVM
 #
 # Variables (also read from the environment): DRM_RUST_CACHE (caches, default
 # /var/cache/drm-rust), TOOLCHAIN=root|host, JOBS, BASE_VERSION/BASE_KVER (the pinned base),
-# KUNIT_GLOB, V=1 (full build output).
+# KUNIT_GLOB, SKIP_VARIANT=1 (make test without the KASAN variant), VARIANT=kasan (build, shell,
+# kunit on that variant), CONFIGS (for check-configs), V=1 (full build output).
 
 S := scripts/drm-rust
 # CMD is for the test kernel's shell: keep its `$` (e.g. $BIN) away from make's expansion.
@@ -20,7 +22,7 @@ override CMD := $(value CMD)
 export CMD
 export MAKE_TARGET = $(firstword $(MAKECMDGOALS) test)
 
-.PHONY: test run igt shell build kunit bench lint setup clean-work clean-cache help
+.PHONY: test run igt shell build kunit bench lint check-configs setup clean-work clean-cache help
 
 test:
 	@$(S)/test.sh
@@ -59,6 +61,11 @@ bench:
 lint: build
 	@LINT_FULL=1 $(S)/lint.sh
 
+# The kernel in other configurations (scripts/drm-rust/configs/check/), each built in its own
+# directory: fails naming each one that does not build or link. CONFIGS="drm-n drm-m" picks some.
+check-configs: setup
+	@$(S)/check-configs.sh
+
 # Remove the work tree and build output (the toolchain root and base download stay).
 clean-work:
 	@$(S)/clean.sh work
@@ -68,4 +75,4 @@ clean-cache:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'

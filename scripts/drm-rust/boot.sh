@@ -9,7 +9,8 @@
 #                                 console log to RUN/console.log, results in RUN/
 #
 # Environment: TIMEOUT (seconds), INTERACTIVE=1 (console on the terminal, for make shell),
-# and what the job reads (IGT_TESTS, DRIVER, CMD).
+# VARIANT (boot that kernel variant, e.g. kasan: $WORK/build-kasan/linux), and what the job
+# reads (IGT_TESTS, DRIVER, CMD, PEERS=0: the test job runs the userspace tests only).
 
 # shellcheck source=scripts/drm-rust/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -28,18 +29,26 @@ for p in "$REPO" "$WORK"; do
 done
 root_mount
 
-# UML keeps guest memory in a file under TMPDIR: use tmpfs.
+# UML keeps guest memory in a file under TMPDIR: use tmpfs. The kernel's pid goes to a file
+# (the shell that writes it execs the kernel), so that what is left of it can be ended by id.
 uml() {
-	local log=$1 timeout=$2 rc=0
+	local log=$1 timeout=$2 rc=0 pidf kpid
 	shift 2
+	pidf=$(mktemp "$WORK/.uml-pid.XXXXXX")
+	# shellcheck disable=SC2016 # $$ and $0 are for the inner shell
+	local run_kernel=(sh -c 'echo $$ >"$0" && exec "$@"' "$pidf" "$KERNEL" "$@" con=null "con0=fd:0,fd:1")
 	if [ "${INTERACTIVE:-0}" = 1 ]; then
-		in_root / env TMPDIR=/dev/shm "$KERNEL" "$@" con=null con0=fd:0,fd:1 || rc=$?
+		in_root / env TMPDIR=/dev/shm "${run_kernel[@]}" || rc=$?
 	else
-		in_root / env TMPDIR=/dev/shm setsid timeout -k 10 "$timeout" "$KERNEL" "$@" \
-			con=null con0=fd:0,fd:1 </dev/null >"$log" 2>&1 || rc=$?
+		in_root / env TMPDIR=/dev/shm setsid timeout -k 10 "$timeout" "${run_kernel[@]}" \
+			</dev/null >"$log" 2>&1 || rc=$?
 	fi
-	# UML's helper processes can outlive a killed kernel.
-	pkill -9 -f "^$KERNEL " 2>/dev/null || true
+	# UML's helper processes can outlive a killed kernel. The kernel makes itself the leader of
+	# a session and process group of its own (setsid() in arch/um/os-Linux/main.c), which they
+	# are in: end that process group.
+	kpid=$(cat "$pidf" 2>/dev/null || true)
+	rm -f "$pidf"
+	case "$kpid" in '' | *[!0-9]*) ;; *) kill -9 -- "-$kpid" 2>/dev/null || true ;; esac
 	if [ $rc = 124 ] || [ $rc = 137 ]; then
 		echo "drm-rust: boot timed out after ${timeout}s" >>"$log"
 		say "boot timed out after ${timeout}s (log: $log)"
@@ -64,14 +73,18 @@ user)
 		BIN=$USERBIN
 		REPO=$REPO
 		SCRIPTS=$SCRIPTS
-		MODDIR=$WORK/modules
+		MODDIR=$MODULES
 		KVER=$KVER
 		SAMPLE=${SAMPLE_DRIVER:-vrust}
 		IGT_TESTS=$(q "${IGT_TESTS:-}")
 		DRIVER=$(q "${DRIVER:-}")
 		CMD=$(q "${CMD:-}")
+		VARIANT=$VARIANT
+		PEERS=$(q "${PEERS:-1}")
+		KMEMLEAK=$(grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$BUILD/.config" && echo 1 || echo 0)
+		KMEMLEAK_TEST=$(grep -q '^CONFIG_SAMPLE_KMEMLEAK=m' "$BUILD/.config" && echo 1 || echo 0)
 	EOF
-	rm -f "$RUN/job.rc" "$RUN/lockdep_stats" "$RUN/dmesg.log"
+	rm -f "$RUN/job.rc" "$RUN/lockdep_stats" "$RUN/dmesg.log" "$RUN/kmemleak.log" "$RUN/kmemleak.err"
 	say "boot: userspace job '$job' (console: $RUN/console.log)"
 	if [ "${INTERACTIVE:-0}" = 1 ]; then
 		uml /dev/null 0 mem=2G kunit.enable=0 root=/dev/root rootfstype=hostfs rootflags=/ rw \

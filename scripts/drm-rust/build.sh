@@ -5,12 +5,21 @@
 # builds the userspace test programs into $USERBIN.
 #
 # Usage: build.sh [make targets...]    (default: the kernel, modules and userspace tests)
+#
+# VARIANT=<name> builds a kernel variant instead: the same fragments plus
+# configs/variants/<name>.config, in its own $BUILD (e.g. build-kasan), with its own modules; it
+# shares the userspace test programs of the main kernel, and does not build them.
 
 # shellcheck source=scripts/drm-rust/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 KMAKE=(make -C "$SRC" O="$BUILD" ARCH=um LLVM=1 -j"$JOBS")
 FRAGMENTS=("$SCRIPTS"/configs/*.config)
+if [ -n "$VARIANT" ]; then
+	[ -f "$SCRIPTS/configs/variants/$VARIANT.config" ] ||
+		die "VARIANT=$VARIANT, but there is no scripts/drm-rust/configs/variants/$VARIANT.config: name one of: $(for f in "$SCRIPTS"/configs/variants/*.config; do basename "$f" .config; done | tr '\n' ' ')"
+	FRAGMENTS+=("$SCRIPTS/configs/variants/$VARIANT.config")
+fi
 [ -n "${EXTRA_CONFIG:-}" ] && FRAGMENTS+=("$EXTRA_CONFIG")
 
 need_space 2000
@@ -20,7 +29,7 @@ root_mount
 kmake() {
 	local rc=0
 	in_build "$SRC" "${KMAKE[@]}" "$@" 2>&1 |
-		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$WORK/build.log" || rc=$?
+		python3 "$SCRIPTS/buildfilter.py" "$SRC" "$BUILD" "$BUILD_LOG" || rc=$?
 	[ "${PIPESTATUS[0]}" = 0 ] && [ $rc = 0 ]
 }
 
@@ -33,10 +42,11 @@ fi
 
 key=$(cat "${FRAGMENTS[@]}" | sha256sum | cut -c1-16)
 if [ ! -f "$BUILD/.config" ] || ! stamp_ok "$BUILD/.drm-rust-config" "$key"; then
-	say "config: $(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | tr '\n' ' ')"
+	say "config${VARIANT:+ of variant $VARIANT}: $(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | tr '\n' ' ')"
 	cat "${FRAGMENTS[@]}" >"$BUILD/.config"
-	kmake olddefconfig >/dev/null || die "make olddefconfig failed (log: $WORK/build.log)"
+	kmake olddefconfig >/dev/null || die "make olddefconfig failed (log: $BUILD_LOG)"
 	# Every option a fragment asks for must survive olddefconfig (a missing dependency drops it).
+	# When fragments disagree (a variant's fragment comes last), the last word counts.
 	bad=0
 	while IFS= read -r line; do
 		case "$line" in
@@ -50,7 +60,7 @@ if [ ! -f "$BUILD/.config" ] || ! stamp_ok "$BUILD/.drm-rust-config" "$key"; the
 			echo "config: asked for '$line', got '$have'" >&2
 			bad=1
 		fi
-	done < <(cat "${FRAGMENTS[@]}")
+	done < <(cat "${FRAGMENTS[@]}" | grep '^CONFIG_' | tac | awk -F= '!seen[$1]++' | tac)
 	[ $bad = 0 ] || die "the config fragments in scripts/drm-rust/configs ask for options the kernel did not take (see above): fix their dependencies"
 	echo "$key" >"$BUILD/.drm-rust-config"
 fi
@@ -59,13 +69,14 @@ fi
 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(all)
-say "build: make ARCH=um LLVM=1 ${targets[*]} (log: $WORK/build.log)"
-kmake "${targets[@]}" || die "kernel build failed: the errors are above (full log: $WORK/build.log)"
+say "build${VARIANT:+ of variant $VARIANT}: make ARCH=um LLVM=1 ${targets[*]} (log: $BUILD_LOG)"
+kmake "${targets[@]}" || die "kernel build${VARIANT:+ of variant $VARIANT} failed: the errors are above (full log: $BUILD_LOG)"
 [ $# -gt 0 ] && exit 0
 
-rm -rf "$WORK/modules"
-kmake INSTALL_MOD_PATH="$WORK/modules" modules_install >/dev/null ||
-	die "make modules_install failed (log: $WORK/build.log)"
+rm -rf "$MODULES"
+kmake INSTALL_MOD_PATH="$MODULES" modules_install >/dev/null ||
+	die "make modules_install failed (log: $BUILD_LOG)"
+[ -z "$VARIANT" ] || exit 0
 
 # Userspace tests ---------------------------------------------------------------------------------
 

@@ -7,11 +7,23 @@
 #   root/                 toolchain root (Debian trixie, debootstrap)
 #   base/<ver>/           downloaded linux-source .deb and its tarball
 #   work/<ver>/src        work tree: base + this repository's overlay + patches
-#   work/<ver>/build      kernel build output (O=; build-host with TOOLCHAIN=host)
+#   work/<ver>/build      kernel build output (O=; build-host with TOOLCHAIN=host, and
+#                         build-<variant> for a kernel variant, e.g. build-kasan, and
+#                         build-cfg-<name> for make check-configs)
+#   work/<ver>/modules    the build's installed modules (modules-host, modules-<variant>)
 #   work/<ver>/user       userspace test binaries
 #   work/<ver>/runs/<id>  logs and results of each boot
 
 set -euo pipefail
+
+# Every script runs in a mount namespace of its own (the scripts it starts share it): the bind
+# mounts into the toolchain root (root_mount) are private to it and vanish with it, so two
+# scripts running at the same time (a build and a boot, or two builds) cannot unmount what the
+# other one is using.
+if [ -z "${DRM_RUST_MOUNT_NS:-}" ] && [ "$(id -u)" = 0 ] && unshare --mount true 2>/dev/null; then
+	export DRM_RUST_MOUNT_NS=$$
+	exec unshare --mount --propagation private -- "$BASH" "$0" "$@"
+fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCRIPTS="$REPO/scripts/drm-rust"
@@ -33,9 +45,22 @@ BASE_DIR="$DRM_RUST_CACHE/base/$BASE_VERSION"
 # '~' is awkward in make and shell paths; the work tree name avoids it.
 WORK="$DRM_RUST_CACHE/work/${BASE_VERSION//\~/_}"
 SRC="$WORK/src"
-# A host-toolchain build gets its own output directory, so switching does not rebuild all.
+# A kernel variant: the test kernel's config fragments plus configs/variants/<VARIANT>.config
+# (e.g. VARIANT=kasan), built and booted by make test after the main kernel.
+VARIANT=${VARIANT:-}
+case "$VARIANT" in *[!a-z0-9_-]*) echo "error: VARIANT must name a scripts/drm-rust/configs/variants/<name>.config, not '$VARIANT'" >&2 && exit 1 ;; esac
+# A host-toolchain build, and a variant, get their own output directory, so switching does not
+# rebuild all.
 BUILD="$WORK/build"
 [ "$TOOLCHAIN" = root ] || BUILD="$WORK/build-$TOOLCHAIN"
+[ -z "$VARIANT" ] || BUILD="$BUILD-$VARIANT"
+# make check-configs builds other configurations (configs/check/<name>.config) in build-cfg-<name>.
+CHECK_CONFIG=${CHECK_CONFIG:-}
+case "$CHECK_CONFIG" in *[!a-z0-9_-]*) echo "error: CHECK_CONFIG must name a scripts/drm-rust/configs/check/<name>.config, not '$CHECK_CONFIG'" >&2 && exit 1 ;; esac
+[ -z "$CHECK_CONFIG" ] || BUILD="$BUILD-cfg-$CHECK_CONFIG"
+# Each build's log and installed modules sit next to it: build.log and modules for the main one.
+BUILD_LOG="$BUILD.log"
+MODULES="$WORK/modules${BUILD#"$WORK/build"}"
 USERBIN="$WORK/user"
 RUNS="$WORK/runs"
 

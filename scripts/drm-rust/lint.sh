@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Style checks of this repository's files, in the toolchain root:
+#   sources     every tracked file under rust/ is source (.rs, .c, .h, ...): no stray files
 #   rustfmt     our Rust files, with the kernel's .rustfmt.toml
 #   checkpatch  the patch series and our C files
 #   scripts     checked with shellcheck
@@ -39,6 +40,31 @@ check() {
 mapfile -t rust_files < <(cd "$REPO" && find rust samples -name '*.rs' | sort)
 mapfile -t c_files < <(cd "$REPO" && find rust/helpers drivers include tools -name '*.[ch]' 2>/dev/null | sort)
 mapfile -t patches < <(grep -v '^#' "$REPO/patches/series" | sed "s|^|$REPO/patches/|")
+
+# The work tree links every file under rust/ into the kernel, so a file there that is not source
+# (an editor's or a shell's leftover) is a mistake. The kinds below are the source kinds of the
+# kernel's own rust/ directory.
+sources_check() {
+	local f files bad=0
+	# Tracked files; outside a git checkout (or one git refuses to read), every file.
+	if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		mapfile -d '' -t files < <(git -C "$REPO" ls-files -z -- rust)
+	else
+		mapfile -d '' -t files < <(cd "$REPO" && find rust -type f -print0)
+	fi
+	for f in "${files[@]}"; do
+		[ -e "$REPO/$f" ] || continue
+		case "${f##*/}" in
+		*.rs | *.c | *.h | *.S | Makefile | Kconfig | Kconfig.*) ;;
+		*)
+			echo "$f: not a source file (.rs, .c, .h, .S, Makefile, Kconfig): remove it with 'git rm $f', or, if it is source, add its kind to sources_check in scripts/drm-rust/lint.sh"
+			bad=1
+			;;
+		esac
+	done
+	[ ${#files[@]} -gt 0 ] || { echo "no files under rust/ found in $REPO"; bad=1; }
+	return "$bad"
+}
 
 rustfmt_check() {
 	in_root "$SRC" rustfmt --check --edition 2021 --config-path .rustfmt.toml "${rust_files[@]}"
@@ -80,6 +106,7 @@ clippy_check() {
 	kmake_ours clippy CLIPPY=1
 }
 
+check "sources: only source files under rust/" sources_check
 check "rustfmt: ${#rust_files[@]} Rust files" rustfmt_check
 check "checkpatch: ${#patches[@]} patches, ${#c_files[@]} C files" checkpatch
 check "shellcheck: scripts" shellcheck_all

@@ -11,7 +11,14 @@ Reads from RUN_DIR:
   peers.tap          peer clients (TAP)
   igt-<drv>-<t>.log  IGT runs (and .rc, the exit code)
   console.log, dmesg.log, lockdep_stats   the userspace boot
-Every boot that runs our code must be free of kernel splats; a splat counts as a failed test.
+  kmemleak.log       the suspected leaks after the job's kmemleak scans (kmemleak.err: why it
+                     could not scan), judged against baselines/kmemleak.txt
+  <variant>/         the same files, of the boots of a kernel variant (configs/variants/): its
+                     tests are counted as "<variant>: ...", and its baselines are the main ones
+                     plus baselines/<variant>/<file> if there is one; build.failed when its
+                     build failed
+Every boot that runs our code must be free of kernel splats (among them KASAN reports, soft
+lockups and kmemleak's complaints); a splat or a leak counts as a failed test.
 Exits 1 when anything failed.
 """
 
@@ -29,11 +36,18 @@ SPLAT_RE = re.compile(
     r"WARNING:|BUG:|\bOops\b|Kernel panic|kernel BUG at|general protection fault|"
     r"possible circular locking|possible recursive locking|inconsistent lock state|"
     r"bad unlock balance|suspicious RCU usage|INFO: task \S+ blocked for more than|"
-    r"rcu: INFO:|detected stalls? on CPU|KASAN:|UBSAN:|kmemleak:|refcount_t:|"
+    r"rcu: INFO:|detected stalls? on CPU|BUG: KASAN|KASAN:|UBSAN:|refcount_t:|"
+    r"soft lockup|unreferenced object|"
+    # kmemleak only announces itself at boot (and its test module, samples/kmemleak, says what
+    # it leaks on purpose); anything else it says is a complaint.
+    r"kmemleak: (?!Kernel memory leak detector initialized|Automatic memory scanning thread|"
+    r"Kmemleak testing$|\w+\(.*\) = (0x)?[0-9a-f]+$)|"
     r"DEBUG_LOCKS_WARN_ON|list_(add|del) corruption|ODEBUG:|"
     r"sleeping function called from invalid context|drm-rust: boot timed out"
 )
 LOC_RE = re.compile(r"([\w./-]+\.(?:c|h|rs):\d+)")
+# What a kmemleak scan prints in the kernel log; the leaks themselves are judged in kmemleak.log.
+KMEMLEAK_SUMMARY_RE = re.compile(r"kmemleak: \d+ new suspected memory leaks")
 
 
 class Suite:
@@ -166,20 +180,30 @@ class Baseline:
         fail <suite>.<test>[.<param>]       a known failing test (prefix match)
         warn <file>:<line> [in <name>]      a known WARN location, optionally only in tests whose
                                             suite, test or parameter name starts with <name>
+        leak <function>                     a known kmemleak report: an unreferenced object
+                                            whose allocation backtrace has <function>
+
+    A variant's boots read the main baseline and the variant's own (baselines/<variant>/).
     """
 
-    def __init__(self, path):
-        self.fails, self.warns = [], []
-        for line in read(path) or []:
-            line = line.split("#", 1)[0].strip()
-            if line.startswith("fail "):
-                self.fails.append(line[5:].strip())
-            elif line.startswith("warn "):
-                loc, _, test = line[5:].partition(" in ")
-                self.warns.append((loc.strip(), test.strip()))
+    def __init__(self, *paths):
+        self.fails, self.warns, self.leaks = [], [], []
+        for path in paths:
+            for line in read(path) or []:
+                line = line.split("#", 1)[0].strip()
+                if line.startswith("fail "):
+                    self.fails.append(line[5:].strip())
+                elif line.startswith("warn "):
+                    loc, _, test = line[5:].partition(" in ")
+                    self.warns.append((loc.strip(), test.strip()))
+                elif line.startswith("leak "):
+                    self.leaks.append(line[5:].strip())
 
     def known_fail(self, path):
         return any(path.startswith(f) for f in self.fails)
+
+    def known_leak(self, frames):
+        return any(f.split(" ")[0] in self.leaks for f in frames)
 
     def known_warn(self, loc, test):
         parts = (test or "").split(".")
@@ -223,10 +247,49 @@ def igt_results(log_lines, rc, suite, known=lambda name: False):
     return rows, known_failed
 
 
-def main():
-    run = sys.argv[1]
-    igt_only = "--igt" in sys.argv
+# The stack trace's and the allocator's own frames at the top of a kmemleak backtrace, left out
+# of the report.
+ALLOC_FRAME_RE = re.compile(
+    r"^(save_stack_trace|stack_trace_save|set_track_prepare|__alloc_object|__?create_object|"
+    r"kmemleak_|__?kmalloc|kmalloc|kmem_cache_alloc|__kmem_cache_alloc|kvmalloc|__kvmalloc|"
+    r"kzalloc|krealloc|__vmalloc|vmalloc|vzalloc|slab_|__slab_|alloc_pages|__alloc_pages|"
+    r"pcpu_alloc|__alloc_percpu|kmemdup|kstrdup|__do_kmalloc|___slab|__rust_|"
+    r"_RNv\w*alloc)")
+
+
+def kmemleak_leaks(lines):
+    """The objects of a kmemleak report: [(header line, comm, [backtrace frames])], a frame being
+    a function name, followed by " [module]" for a module's function."""
+    leaks = []
+    # "    function+0x1a/0x40 [module]" (older kernels: "    [<address>] function+0x1a/0x40").
+    frame_re = re.compile(
+        r"^\s+(?:\[<[0-9a-f]+>\]\s+)?([A-Za-z_.$][\w.$]*)\+0x[0-9a-f]+/0x[0-9a-f]+(\s+\[\w+\])?")
+    comm_re = re.compile(r'^\s*comm "([^"]*)"')
+    for line in lines:
+        if line.startswith("unreferenced object"):
+            leaks.append([line.strip().rstrip(":"), "?", []])
+        elif leaks:
+            m = comm_re.match(line)
+            if m:
+                leaks[-1][1] = m.group(1)
+            m = frame_re.match(line)
+            if m:
+                leaks[-1][2].append(m.group(1) + (m.group(2) or ""))
+    return leaks
+
+
+def collect(run, igt_only=False, variant=None):
+    """Judges the boots of one kernel (a run directory, or its <variant>/ subdirectory).
+
+    Returns (suites by name, their order, known failures seen).
+    """
     suites, order = {}, []
+
+    def baseline(name):
+        paths = [os.path.join(HERE, "baselines", name)]
+        if variant:
+            paths.append(os.path.join(HERE, "baselines", variant, name))
+        return Baseline(*paths)
 
     def suite(name):
         if name not in suites:
@@ -243,7 +306,7 @@ def main():
     # KUnit boots.
     for path in sorted(glob.glob(os.path.join(run, "kunit-*.log")), key=os.path.getmtime):
         boot = os.path.basename(path)[len("kunit-"):-len(".log")]
-        base = Baseline(os.path.join(HERE, "baselines", f"kunit-{boot}.txt"))
+        base = baseline(f"kunit-{boot}.txt")
         lines = read(path)
         sub, sub_order = {}, []
         plan, got, found = parse_ktap(lines, f"kunit-{boot}", sub, sub_order)
@@ -298,7 +361,7 @@ def main():
             parse_ktap(peers, "peer clients", suites, order)
         table, drivers = {}, []
         # IGT subtests that fail in UML for every driver, the C peers included.
-        igt_base = Baseline(os.path.join(HERE, "baselines", "igt-uml.txt"))
+        igt_base = baseline("igt-uml.txt")
         for path in sorted(glob.glob(os.path.join(run, "igt-*.log")), key=os.path.getmtime):
             base = os.path.basename(path)[len("igt-"):-len(".log")]
             drv, test = base.split("-", 1)
@@ -342,11 +405,46 @@ def main():
         if "JOB=test" in env and not glob.glob(os.path.join(run, "user-*.tap")):
             check.add("fail", "no userspace test ran: see console.log")
         seen = set()
+        kmemleak = read(os.path.join(run, "kmemleak.log"))
         for log in ("console.log", "dmesg.log"):
-            for line, _, _ in splats(read(os.path.join(run, log)) or []):
+            lines = [line for line in read(os.path.join(run, log)) or []
+                     if kmemleak is None or not KMEMLEAK_SUMMARY_RE.search(line)]
+            for line, _, _ in splats(lines):
                 if line not in seen:
                     seen.add(line)
                     check.add("fail", f"kernel splat: {line}")
+        # kmemleak (a kernel built with it): no leak after the job's scans but known ones.
+        if "KMEMLEAK=1" in env and rc:
+            leaks = suite("kmemleak: no unreferenced objects after the tests")
+            err = read(os.path.join(run, "kmemleak.err"))
+            if err is not None or kmemleak is None:
+                why = " ".join(err or []).strip() or "no kmemleak.log"
+                leaks.add("fail", f"the job could not scan for leaks: {why} (see console.log)")
+            else:
+                leak_base = baseline("kmemleak.txt")
+                found = kmemleak_leaks(kmemleak)
+                def planted(frames):
+                    return any(f.endswith(" [kmemleak_test]") for f in frames)
+                if "KMEMLEAK_TEST=1" in env:
+                    # The job loaded samples/kmemleak, which leaks on purpose: no report of
+                    # those means kmemleak does not work, not that nothing leaked.
+                    canary = suite("kmemleak: finds the leaks planted by kmemleak-test")
+                    if any(planted(frames) for _, _, frames in found):
+                        canary.add("pass")
+                    else:
+                        canary.add("fail", "kmemleak reported none of the leaks of kmemleak-test.ko: "
+                                   "is it off, or did insmod fail? (see console.log)")
+                for header, comm, frames in found:
+                    if planted(frames):
+                        continue
+                    if leak_base.known_leak(frames):
+                        known_seen.append(f"kmemleak: {header}, comm {comm}")
+                        continue
+                    ours = [f for f in frames if not ALLOC_FRAME_RE.match(f)][:4]
+                    leaks.add("fail", f"{header}, comm {comm}, allocated in "
+                              f"{' < '.join(ours) or '?'} (see kmemleak.log)")
+                if not leaks.failed:
+                    leaks.add("pass")
         stats = read(os.path.join(run, "lockdep_stats"))
         lockdep = suite("lockdep still on after the tests")
         if stats is None:
@@ -355,6 +453,38 @@ def main():
             lockdep.add("fail", "debug_locks is 0: lockdep switched itself off, see console.log")
         else:
             lockdep.add("pass")
+
+    return suites, order, known_seen
+
+
+def main():
+    run = sys.argv[1]
+    igt_only = "--igt" in sys.argv
+    suites, order, known_seen = collect(run, igt_only)
+
+    # Kernel variants: their results under their own names.
+    variants = os.path.join(HERE, "configs", "variants")
+    for cfg in sorted(glob.glob(os.path.join(variants, "*.config"))):
+        variant = os.path.basename(cfg)[:-len(".config")]
+        vrun = os.path.join(run, variant)
+        if not os.path.isdir(vrun):
+            continue
+        vsuites, vorder, vknown = collect(vrun, variant=variant)
+        failed = read(os.path.join(vrun, "build.failed"))
+        if failed is not None:
+            vsuites["build"] = Suite("build")
+            vsuites["build"].add("fail", " ".join(failed).strip())
+            vorder.insert(0, "build")
+        elif not vorder:
+            vsuites["boots"] = Suite("boots")
+            vsuites["boots"].add("fail", f"no result of the variant's boots in {vrun}")
+            vorder.append("boots")
+        for name in vorder:
+            s = vsuites[name]
+            s.name = f"{variant}: {name}"
+            suites[s.name] = s
+            order.append(s.name)
+        known_seen.extend(f"{variant}: {k}" for k in vknown)
 
     width = max([len(n) for n in order] + [20])
     print(f"{'suite':{width}} {'passed':>7} {'failed':>7} {'skipped':>8}")

@@ -127,6 +127,8 @@ impl<T: Driver> Desc<T> {
     }
 
     /// The handler as the C core calls it, e.g. for `drm_ioctl_kernel()`.
+    // Only the layer's tests and benchmarks call a handler themselves.
+    #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
     #[inline]
     pub(crate) fn func(&self) -> bindings::drm_ioctl_t {
         self.0.func

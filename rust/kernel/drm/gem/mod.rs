@@ -28,10 +28,7 @@
 
 use crate::{
     bindings,
-    drm::{
-        self,
-        Device, //
-    },
+    drm,
     error::to_result,
     ffi::c_int,
     prelude::*, //
@@ -69,7 +66,7 @@ pub trait DriverObject: Sized + Send + Sync + 'static {
     /// For an import it runs with the device's `object_name_lock` and the file's PRIME lock
     /// held: it must not create handles or export objects.
     fn create(
-        dev: &Device<Self::Driver>,
+        dev: &drm::Device<Self::Driver>,
         size: usize,
         origin: Origin<'_>,
     ) -> impl PinInit<Self, Error>;
