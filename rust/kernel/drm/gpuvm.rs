@@ -65,7 +65,6 @@ use crate::{
         c_int,
         c_void, //
     },
-    new_mutex,
     prelude::*,
     sync::{
         aref::{
@@ -298,6 +297,17 @@ impl<T: DriverGpuVm> Room<T> {
     }
 }
 
+/// The lockdep class of every VM's mutex, and its name, from one function that is never inlined.
+///
+/// A static in a generic function is one for all its instances, but a string constant is
+/// emitted by every crate that instantiates the function (or inlines a small one), and KASAN
+/// keeps identical constants apart; lockdep warns when a class is used with two names, as
+/// `new_mutex!` in `UniqueVm::<T>::new` did for a VM type of a driver crate.
+#[inline(never)]
+fn vm_lock_class() -> (&'static CStr, Pin<&'static crate::sync::LockClassKey>) {
+    (c"drm::gpuvm::GpuVm::inner", crate::static_lock_class!())
+}
+
 /// What the VM's mutex protects, with its tree of mappings.
 struct VmState<T> {
     /// The [`UniqueVm`] is gone: no new mappings (they would keep the VM alive forever).
@@ -348,10 +358,17 @@ impl<T: DriverGpuVm> UniqueVm<T> {
         let boxed = KBox::pin_init(
             try_pin_init!(GpuVm::<T> {
                 vm: Opaque::zeroed(),
-                inner <- new_mutex!(VmState {
-                    closed: false,
-                    driver: data,
-                }),
+                inner <- {
+                    let (name, key) = vm_lock_class();
+                    Mutex::new(
+                        VmState {
+                            closed: false,
+                            driver: data,
+                        },
+                        name,
+                        key,
+                    )
+                },
                 // Dropping the `UniqueVm` removes mappings one at a time: each may free one VM
                 // object, whose drop is deferred to after its reservation lock is released.
                 room: UnsafeCell::new(Room {

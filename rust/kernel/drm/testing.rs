@@ -111,11 +111,22 @@ impl<D: Driver<File = Self, Data = TestData>> drm::DriverFile for TestFile<D> {
 
     fn open(dev: &drm::Device<D>, _client: &drm::Client) -> impl PinInit<Self, Error> {
         *dev.opened.lock() += 1;
+        let (name, key) = sizes_lock_class();
         try_pin_init!(Self {
-            sizes <- new_mutex!(KVec::new()),
+            sizes <- Mutex::new(KVec::new(), name, key),
             _driver: PhantomData,
         })
     }
+}
+
+/// The lock class of [`TestFile::sizes`], named in one non-generic place (see
+/// `drm::gpuvm::vm_lock_class`).
+#[inline(never)]
+fn sizes_lock_class() -> (&'static CStr, Pin<&'static crate::sync::LockClassKey>) {
+    (
+        c"drm::testing::TestFile::sizes",
+        crate::static_lock_class!(),
+    )
 }
 
 /// Defines a DRM test driver `$drv` for parents of type `$parent`.
