@@ -1149,7 +1149,7 @@ mod tests {
     #[test]
     fn prime() -> Result {
         let ta = GemDevice::new(c"rust-drm-kunit-gem-a", false)?;
-        let tb = GemDevice::new(c"rust-drm-kunit-gem-b", true)?;
+        let mut tb = GemDevice::new(c"rust-drm-kunit-gem-b", true)?;
         let base = live();
         let fa = MockFile::open(&ta.dev, Minor::Primary)?;
         let a = bo(&ta, 3 * PAGE_SIZE, 7)?;
@@ -1198,6 +1198,20 @@ mod tests {
             .map(|e| e.dma_len())
             .sum();
         assert_eq!(total, 3 * PAGE_SIZE as u64);
+        // Page-wise access to an import goes through one mapping of the dma-buf.
+        let access = b.cpu_access()?;
+        access.read(PAGE_SIZE, &mut back)?;
+        assert_eq!(&back, b"from a");
+        access.write(2 * PAGE_SIZE, b"via cpu")?;
+        drop(access);
+        let mut seven = [0u8; 7];
+        a.cpu_access()?.read(2 * PAGE_SIZE, &mut seven)?;
+        assert_eq!(&seven, b"via cpu");
+        // The importer's unbind unmaps the attachment's table; the import lives on.
+        drop(tb.reg.take());
+        drop(tb.parent.take());
+        // SAFETY: The object is live; a plain read of the pointer, for the test.
+        assert!(unsafe { (*b.as_shmem()).sgt }.is_null());
 
         // The import holds the dma-buf, which holds the exporter's object.
         drop((same, a, buf, fa));
