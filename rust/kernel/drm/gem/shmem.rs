@@ -541,6 +541,14 @@ impl<D: DriverObject> Drop for SgtRelease<D> {
     }
 }
 
+/// Whether `[offset, offset + len)` lies inside `[0, size)`: `EINVAL` if not, or if it overflows.
+fn check_range(offset: usize, len: usize, size: usize) -> Result {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
 /// Rounds `size` up to whole pages, refusing zero and sizes above [`MAX_SIZE`].
 fn page_aligned(size: usize) -> Result<usize> {
     if size == 0 || size > MAX_SIZE {
@@ -624,10 +632,7 @@ impl<D: DriverObject> VMap<D> {
     }
 
     fn check(&self, offset: usize, len: usize) -> Result {
-        match offset.checked_add(len) {
-            Some(end) if end <= self.len() => Ok(()),
-            _ => Err(EINVAL),
-        }
+        check_range(offset, len, self.len())
     }
 
     /// Copies `buf.len()` bytes at `offset` of the object into `buf`.

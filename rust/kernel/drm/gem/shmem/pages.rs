@@ -13,6 +13,7 @@
 //! C header: [`include/linux/shmem_fs.h`](srctree/include/linux/shmem_fs.h)
 
 use super::{
+    check_range,
     Object,
     VMap, //
 };
@@ -76,7 +77,7 @@ impl<D: DriverObject> CpuAccess<'_, D> {
     /// Fails with `EINVAL` when the range is not inside the object, with `ENOMEM` (or `ENOSPC`,
     /// from shmem) when a page cannot be allocated, and with `EIO` for a poisoned page.
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
-        self.check_range(offset, buf.len())?;
+        check_range(offset, buf.len(), self.obj.size())?;
         if let Some(map) = &self.map {
             return map.read(offset, buf);
         }
@@ -97,7 +98,7 @@ impl<D: DriverObject> CpuAccess<'_, D> {
     ///
     /// Fails as [`read`](Self::read) does; the bytes before a failing page are written.
     pub fn write(&self, offset: usize, buf: &[u8]) -> Result {
-        self.check_range(offset, buf.len())?;
+        check_range(offset, buf.len(), self.obj.size())?;
         if let Some(map) = &self.map {
             return map.write(offset, buf);
         }
@@ -110,14 +111,6 @@ impl<D: DriverObject> CpuAccess<'_, D> {
                 buf.len(),
                 Dir::Write,
             )
-        }
-    }
-
-    /// Whether `[offset, offset + len)` lies inside the object.
-    fn check_range(&self, offset: usize, len: usize) -> Result {
-        match offset.checked_add(len) {
-            Some(end) if end <= self.obj.size() => Ok(()),
-            _ => Err(EINVAL),
         }
     }
 }
