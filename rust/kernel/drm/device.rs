@@ -8,7 +8,7 @@
 //!   borrows the bound parent, so it cannot outlive the binding it was made in;
 //! * registered with userspace: [`Registration`], which lives inside the parent's devres and
 //!   unplugs the device when it is dropped or when the parent unbinds, whichever comes first;
-//! * inside a `drm_dev_enter()` section of a registered device: [`Registered`], the proof that
+//! * inside a `drm_dev_enter()` section of a registered device: [`Section`], the proof that
 //!   the device is not unplugged for as long as the guard lives;
 //!
 //! and all along, the `struct drm_device` refcount: [`Device`], held as [`ARef<Device<T>>`].
@@ -130,7 +130,7 @@ impl<T: Driver> Device<T> {
     /// outside sections for this reason (see [`ioctl`](crate::drm::ioctl)).
     ///
     /// Returns `None` once the device is unplugged, and before it was ever registered.
-    pub fn enter(&self) -> Option<Registered<'_, T>> {
+    pub fn enter(&self) -> Option<Section<'_, T>> {
         let mut idx: c_int = 0;
         // SAFETY: `self.dev` is an initialised `drm_device` (type invariant).
         if !unsafe { bindings::drm_dev_enter(self.as_raw(), &mut idx) } {
@@ -147,7 +147,7 @@ impl<T: Driver> Device<T> {
             return None;
         }
         // INVARIANT: the section `idx` is open and the device registered.
-        Some(Registered {
+        Some(Section {
             dev: self,
             idx,
             _not_send: NotThreadSafe,
@@ -407,13 +407,13 @@ impl<T: Driver> Drop for Registration<T> {
 /// `idx` is the index of a `drm_dev_enter()` section on `dev` that is still open, and `dev` is
 /// registered and not unplugged until the section closes.
 #[must_use = "the section ends when the guard is dropped"]
-pub struct Registered<'a, T: Driver> {
+pub struct Section<'a, T: Driver> {
     dev: &'a Device<T>,
     idx: c_int,
     _not_send: NotThreadSafe,
 }
 
-impl<'a, T: Driver> Registered<'a, T> {
+impl<'a, T: Driver> Section<'a, T> {
     /// The device, for as long as the section is open.
     #[inline]
     pub fn device(&self) -> &'a Device<T> {
@@ -421,7 +421,7 @@ impl<'a, T: Driver> Registered<'a, T> {
     }
 }
 
-impl<T: Driver> Deref for Registered<'_, T> {
+impl<T: Driver> Deref for Section<'_, T> {
     type Target = Device<T>;
 
     #[inline]
@@ -430,7 +430,7 @@ impl<T: Driver> Deref for Registered<'_, T> {
     }
 }
 
-impl<T: Driver> Drop for Registered<'_, T> {
+impl<T: Driver> Drop for Section<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: `idx` is the index of the open section (type invariant).

@@ -192,7 +192,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Name, description and version.
     const INFO: DriverInfo;
 
-    /// The driver's ioctls, declared with [`drm_ioctls!`](crate::drm_ioctls).
+    /// The driver's ioctls: a [`drm::ioctl::table!`](ioctl::table) of its handlers.
     const IOCTLS: &'static [ioctl::Desc<Self>];
 }
 

@@ -141,7 +141,9 @@ impl Client {
 ///     }
 /// }
 ///
+/// #[drm::ioctl::handlers]
 /// impl Counter {
+///     #[ioctl(DRM_IOCTL_NOVA_GETPARAM, RENDER_ALLOW)]
 ///     fn getparam(
 ///         _dev: &drm::Device<Self>,
 ///         arg: &mut uapi::drm_nova_getparam,
@@ -167,9 +169,7 @@ impl Client {
 ///     const INFO: drm::DriverInfo = drm::DriverInfo {
 ///         major: 1, minor: 0, patchlevel: 0, name: c"counter", desc: c"Counts per file",
 ///     };
-///     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = kernel::drm_ioctls! { Counter:
-///         (IOWR, DRM_IOCTL_NOVA_GETPARAM, drm_nova_getparam, Counter::getparam, RENDER_ALLOW),
-///     };
+///     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = drm::ioctl::table![Counter::getparam];
 /// }
 ///
 /// let parent = faux::Registration::new(c"drm-doctest-file", None)?;

@@ -8,10 +8,11 @@
 //! A driver implements [`Driver`] (name, version, per-device and per-file data, ioctl table),
 //! allocates a [`Device`] under a bound parent device as an [`UnregisteredDevice`], and registers
 //! it with userspace, which yields a [`Registration`] held in the parent's devres: dropping it
-//! (or unbinding the parent) unplugs the device. Ioctl handlers, declared once with
-//! [`drm_ioctls!`](crate::drm_ioctls), get the [`Device`] and the caller's [`File`]; they run
-//! outside `drm_dev_enter()` sections and enter one ([`Device::enter`], a [`Registered`] guard)
-//! only around work that must not outlive the unplug (see [`ioctl`]).
+//! (or unbinding the parent) unplugs the device. Ioctl handlers, declared on the handlers
+//! themselves ([`ioctl::handlers`], listed by [`ioctl::table!`]), get the [`Device`] and the
+//! caller's [`File`], and take their uapi argument as a value ([`user`]); they run outside
+//! `drm_dev_enter()` sections and enter one ([`Device::enter`], a [`Section`] guard) only around
+//! work that must not outlive the unplug (see [`ioctl`]).
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
 
@@ -30,10 +31,11 @@ pub mod gpuvm;
 pub mod ioctl;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
 pub(crate) mod testing;
+pub mod user;
 
 pub use self::device::Device;
-pub use self::device::Registered;
 pub use self::device::Registration;
+pub use self::device::Section;
 pub use self::device::UnregisteredDevice;
 pub use self::driver::Driver;
 pub use self::driver::DriverInfo;

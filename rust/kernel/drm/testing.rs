@@ -135,7 +135,9 @@ macro_rules! test_drm_driver {
         /// A DRM test driver.
         pub(crate) struct $drv;
 
+        #[drm::ioctl::handlers]
         impl $drv {
+            #[ioctl(DRM_IOCTL_NOVA_GETPARAM, RENDER_ALLOW)]
             fn getparam(
                 dev: &drm::Device<Self>,
                 arg: &mut uapi::drm_nova_getparam,
@@ -152,6 +154,7 @@ macro_rules! test_drm_driver {
                 Ok(0)
             }
 
+            #[ioctl(DRM_IOCTL_NOVA_GEM_CREATE, AUTH)]
             fn gem_create(
                 _dev: &drm::Device<Self>,
                 arg: &mut uapi::drm_nova_gem_create,
@@ -166,6 +169,7 @@ macro_rules! test_drm_driver {
                 Ok(0)
             }
 
+            #[ioctl(DRM_IOCTL_NOVA_GEM_INFO, RENDER_ALLOW)]
             fn gem_info(
                 _dev: &drm::Device<Self>,
                 arg: &mut uapi::drm_nova_gem_info,
@@ -193,11 +197,8 @@ macro_rules! test_drm_driver {
                 desc: c"KUnit test driver of the Rust DRM layer",
             };
 
-            const IOCTLS: &'static [ioctl::Desc<Self>] = crate::drm_ioctls! { $drv:
-                (IOWR, DRM_IOCTL_NOVA_GETPARAM, drm_nova_getparam, $drv::getparam, RENDER_ALLOW),
-                (IOWR, DRM_IOCTL_NOVA_GEM_CREATE, drm_nova_gem_create, $drv::gem_create, AUTH),
-                (IOWR, DRM_IOCTL_NOVA_GEM_INFO, drm_nova_gem_info, $drv::gem_info, RENDER_ALLOW),
-            };
+            const IOCTLS: &'static [ioctl::Desc<Self>] =
+                drm::ioctl::table![$drv::getparam, $drv::gem_create, $drv::gem_info];
         }
     };
 }

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-file data: what each open file of a vrust node has of its own.
+//!
+//! The layer makes a [`VrustFile`] when a client opens a node ([`drm::DriverFile::open`]) and
+//! drops it when the last reference to the file goes; every ioctl handler gets the caller's
+//! [`drm::File`], which derefs to it.
+
+use crate::{
+    driver::Vrust,
+    vm::VrustVm, //
+};
+use kernel::{
+    drm::{
+        self,
+        gpuvm, //
+    },
+    new_mutex,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc,
+        Mutex, //
+    },
+};
+
+/// Per-file data.
+#[pin_data(PinnedDrop)]
+pub(crate) struct VrustFile {
+    /// The device, to count open files.
+    pub(crate) dev: ARef<drm::Device<Vrust>>,
+    /// The `COUNTER` of this file.
+    #[pin]
+    pub(crate) counter: Mutex<u64>,
+    /// The GPU VMs of this file.
+    #[pin]
+    pub(crate) vms: Mutex<VmTable>,
+}
+
+/// The GPU VMs of a file, by id.
+#[derive(Default)]
+pub(crate) struct VmTable {
+    /// The id of the last VM made.
+    pub(crate) next_id: u32,
+    /// The VMs, with their ids.
+    pub(crate) vms: KVec<(u32, Arc<gpuvm::UniqueVm<VrustVm>>)>,
+}
+
+impl VrustFile {
+    /// The VM `id` of this file.
+    pub(crate) fn vm(&self, id: u32) -> Result<Arc<gpuvm::UniqueVm<VrustVm>>> {
+        let table = self.vms.lock();
+        let (_, vm) = table.vms.iter().find(|(i, _)| *i == id).ok_or(ENOENT)?;
+        Ok(vm.clone())
+    }
+}
+
+impl drm::DriverFile for VrustFile {
+    type Driver = Vrust;
+
+    fn open(dev: &drm::Device<Vrust>, _client: &drm::Client) -> impl PinInit<Self, Error> {
+        try_pin_init!(VrustFile {
+            dev: dev.into(),
+            counter <- new_mutex!(0),
+            vms <- new_mutex!(VmTable::default()),
+        })
+        // Counted once the file is sure to open; the drop uncounts it.
+        .pin_chain(|file| {
+            *file.dev.open_files.lock() += 1;
+            Ok(())
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for VrustFile {
+    fn drop(self: Pin<&mut Self>) {
+        *self.dev.open_files.lock() -= 1;
+    }
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! vrust: the sample driver of the Rust DRM layer.
+//!
+//! A virtual DRM device on the faux bus, written as a manual for driver authors: it uses every
+//! layer of `kernel::drm` and has no `unsafe`. Its uapi is `include/uapi/drm/vrust_drm.h`.
+//!
+//! Instances are made at run time through configfs, as vkms does; loading the module also
+//! makes one instance, `vrust`:
+//!
+//! ```text
+//! mkdir /sys/kernel/config/vrust/a            # an instance named a
+//! echo 1 > /sys/kernel/config/vrust/a/enabled # faux device vrust-a, DRM device registered
+//! echo 0 > /sys/kernel/config/vrust/a/enabled # unplugged: open files get -ENODEV
+//! rmdir /sys/kernel/config/vrust/a
+//! ```
+//!
+//! Each instance has a primary node and a render node. The C core adds, on top of the GEM
+//! layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`, `MODE_MAP_DUMB`), `mmap()` of buffers,
+//! and PRIME export and import of dma-bufs.
+//!
+//! # Reading order
+//!
+//! Each file is one part of the driver and uses one layer of `kernel::drm`:
+//!
+//! | file | what it shows | layer |
+//! |------|---------------|-------|
+//! | [`driver`] | the driver: name, types, the ioctl table | [`drm::Driver`], [`drm::ioctl::table!`] |
+//! | [`device`] | per-device data; instances made and unplugged through configfs | [`drm::UnregisteredDevice`], [`drm::Registration`] |
+//! | [`file`] | per-file data: a counter, the file's GPU VMs | [`drm::DriverFile`] |
+//! | [`core_ioctls`] | ioctls that only exercise the core layer: `GET_PARAM`, `COUNTER`, `SET_DEVICE_VALUE`, `REVERSE` | [`drm::ioctl::handlers`], [`drm::user`] |
+//! | [`buffers`] | shmem buffers: `GEM_CREATE`, `GEM_INFO`, `GEM_PWRITE`, `GEM_PREAD`; dumb buffers and imports | [`drm::gem`] |
+//! | [`vm`] | GPU address spaces: `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY` | [`drm::gpuvm`] |
+//! | [`gpu`] | the software "GPU": `EXEC` runs `FILL` and `COPY` through a VM's mappings | [`drm::gpuvm::LockedVm`], [`drm::gem::shmem::VMap`] |
+//!
+//! # The ioctls
+//!
+//! * `GET_PARAM`: device and client facts (client id, node type, open files, ...);
+//! * `COUNTER`: a counter private to the calling file;
+//! * `SET_DEVICE_VALUE`: a device-wide value, primary node only (`AUTH`, no `RENDER_ALLOW`);
+//! * `REVERSE`: reads a user buffer of checked length and writes it back reversed;
+//! * `GEM_CREATE`, `GEM_INFO`: shmem-backed buffers ([`drm::gem::shmem::Object`]) and their
+//!   `mmap()` offsets;
+//! * `GEM_PWRITE`, `GEM_PREAD`: copies between user memory and a buffer, a page at a time
+//!   through the kernel, so that tests can compare the CPU's and the kernel's views;
+//! * `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`: GPU virtual address spaces per file
+//!   ([`drm::gpuvm`]), with mappings of buffer ranges made and cut by the split/merge steps;
+//! * `EXEC`: `FILL` and `COPY` commands run by a software "GPU", which resolves GPU addresses
+//!   through a VM's mappings to the buffers' pages; bounded per call (`VRUST_EXEC_MAX_BYTES`),
+//!   in chunks between which it reschedules and stops on a fatal signal.
+//!
+//! # A client
+//!
+//! In C with libdrm; the tests in `tools/testing/selftests/drm-rust/` call every ioctl, with
+//! bad inputs too:
+//!
+//! ```c
+//! int fd = open("/dev/dri/renderD128", O_RDWR);
+//! struct drm_vrust_counter c = { .add = 5 };
+//! ioctl(fd, DRM_IOCTL_VRUST_COUNTER, &c);            // c.value == 5
+//! struct drm_vrust_set_device_value v = { .value = 1 };
+//! ioctl(fd, DRM_IOCTL_VRUST_SET_DEVICE_VALUE, &v);   // -1, errno EACCES: render node
+//! struct drm_vrust_gem_create bo = { .size = 4096 };
+//! ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &bo);        // bo.handle names the buffer
+//! struct drm_vrust_gem_info info = { .handle = bo.handle + 1 };
+//! ioctl(fd, DRM_IOCTL_VRUST_GEM_INFO, &info);        // -1, errno ENOENT: no such handle
+//! ```
+//!
+//! [`drm::Driver`]: kernel::drm::Driver
+//! [`drm::DriverFile`]: kernel::drm::DriverFile
+//! [`drm::Registration`]: kernel::drm::Registration
+//! [`drm::UnregisteredDevice`]: kernel::drm::UnregisteredDevice
+//! [`drm::gem`]: kernel::drm::gem
+//! [`drm::gem::shmem::Object`]: kernel::drm::gem::shmem::Object
+//! [`drm::gem::shmem::VMap`]: kernel::drm::gem::shmem::VMap
+//! [`drm::gpuvm`]: kernel::drm::gpuvm
+//! [`drm::gpuvm::LockedVm`]: kernel::drm::gpuvm::LockedVm
+//! [`drm::ioctl::handlers`]: kernel::drm::ioctl::handlers
+//! [`drm::ioctl::table!`]: kernel::drm::ioctl::table
+//! [`drm::user`]: kernel::drm::user
+
+use kernel::prelude::*;
+
+mod buffers;
+mod core_ioctls;
+mod device;
+mod driver;
+mod file;
+mod gpu;
+mod vm;
+
+module! {
+    type: device::VrustModule,
+    name: "rust_drm_vrust",
+    authors: ["drm-rust maintainers"],
+    description: "vrust: sample driver of the Rust DRM layer",
+    license: "GPL",
+}
+
+/// The allocation flags of memory whose size a client chooses: a failure is the client's
+/// `ENOMEM`, not a kernel warning.
+fn user_sized() -> kernel::alloc::Flags {
+    GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN
+}
