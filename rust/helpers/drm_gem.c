@@ -2,7 +2,8 @@
 
 /*
  * C helpers of the GEM part of the Rust DRM layer (rust/kernel/drm/gem/): object references,
- * mmap offsets, dma-buf references, iosys_map copies and dma_resv locking.
+ * mmap offsets, dma-buf references, iosys_map copies, dma_resv locking, and the shmem helpers'
+ * GEM object functions, which drm::gem::shmem puts in its objects' function table as they are.
  *
  * Their only callers are drm::gem::{shmem,prime,resv} and drm::gpuvm, which are built with DRM=y
  * and RUST_DRM_GEM_SHMEM_HELPER (a bool, so it can be y with DRM=m: both are checked); the GPUVM
@@ -10,6 +11,7 @@
  */
 
 #include <drm/drm_gem.h>
+#include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_vma_manager.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
@@ -59,6 +61,41 @@ __rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t of
 						size_t len)
 {
 	iosys_map_memset(dst, offset, value, len);
+}
+
+__rust_helper void rust_helper_drm_gem_shmem_object_print_info(struct drm_printer *p,
+								unsigned int indent,
+								const struct drm_gem_object *obj)
+{
+	drm_gem_shmem_object_print_info(p, indent, obj);
+}
+
+__rust_helper int rust_helper_drm_gem_shmem_object_pin(struct drm_gem_object *obj)
+{
+	return drm_gem_shmem_object_pin(obj);
+}
+
+__rust_helper void rust_helper_drm_gem_shmem_object_unpin(struct drm_gem_object *obj)
+{
+	drm_gem_shmem_object_unpin(obj);
+}
+
+__rust_helper struct sg_table *
+rust_helper_drm_gem_shmem_object_get_sg_table(struct drm_gem_object *obj)
+{
+	return drm_gem_shmem_object_get_sg_table(obj);
+}
+
+__rust_helper int rust_helper_drm_gem_shmem_object_vmap(struct drm_gem_object *obj,
+							struct iosys_map *map)
+{
+	return drm_gem_shmem_object_vmap(obj, map);
+}
+
+__rust_helper void rust_helper_drm_gem_shmem_object_vunmap(struct drm_gem_object *obj,
+							   struct iosys_map *map)
+{
+	drm_gem_shmem_object_vunmap(obj, map);
 }
 
 #if IS_ENABLED(CONFIG_RUST_DRM_GPUVM) && IS_BUILTIN(CONFIG_DRM_EXEC)

@@ -29,7 +29,7 @@ use crate::ffi::{
 };
 use crate::{
     bindings,
-    drm::testing::{
+    drm::tests::{
         Minor,
         MockFile,
         TestDevice,
@@ -38,10 +38,11 @@ use crate::{
     drm::{
         gem::{
             self,
-            shmem, //
+            shmem,
+            BaseObject, //
         },
         gpuvm,
-        testing::{
+        tests::{
             GemDevice,
             TestBo, //
         },

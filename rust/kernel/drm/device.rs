@@ -442,7 +442,7 @@ impl<T: Driver> Drop for Section<'_, T> {
 #[macros::kunit_tests(rust_drm_device)]
 mod tests {
     use super::*;
-    use crate::drm::testing::{
+    use crate::drm::tests::{
         Minor,
         MockFile,
         TestData,
@@ -538,9 +538,7 @@ mod tests {
     /// registers and calls a DRM device), then removes the device: the DRM device goes with it.
     #[test]
     fn registers_under_platform_parent() -> Result {
-        use crate::drm::testing::{
-            this_module, PlatformParent, PLATFORM_NAME, PROBED, PROBE_PARAM,
-        };
+        use crate::drm::tests::{this_module, PlatformParent, PLATFORM_NAME, PROBED, PROBE_PARAM};
         use crate::{driver, platform};
 
         let base = LIVE_DATA.load(Relaxed);
@@ -572,7 +570,7 @@ mod tests {
     /// auxiliary device its DRM half binds to.
     #[test]
     fn registers_under_auxiliary_parent() -> Result {
-        use crate::drm::testing::{this_module, AuxParent, AUX_NAME, PROBED, PROBE_PARAM};
+        use crate::drm::tests::{this_module, AuxParent, AUX_NAME, PROBED, PROBE_PARAM};
         use crate::{auxiliary, driver};
 
         let base = LIVE_DATA.load(Relaxed);

@@ -96,15 +96,22 @@ impl Features {
         self.0
     }
 
-    /// The features of driver `T`, derived from what it implements:
+    /// The features of driver `T`, derived from what it implements; the one place the C
+    /// driver table's `driver_features` come from:
     ///
+    /// * `GEM` when its [`Driver::Object`] is a GEM object type (not [`NoGem`]);
     /// * `RENDER` when one of its ioctls may be called on a render node ([`ioctl::RENDER_ALLOW`]):
     ///   a render node is only useful to a driver that serves render clients.
     ///
-    /// The GEM, KMS and sync object layers add their bits here as they land, from the types a
-    /// driver plugs into [`Driver`].
+    /// The KMS and sync object layers add their bits here as they land, from the types a driver
+    /// plugs into [`Driver`].
+    ///
+    /// [`NoGem`]: drm::gem::NoGem
     pub const fn of<T: Driver>() -> Self {
         let mut f = Self::NONE;
+        if drm::gem::has_gem::<T>() {
+            f = f.union(Self::GEM);
+        }
         if ioctl::any_render_allowed(T::IOCTLS) {
             f = f.union(Self::RENDER);
         }
@@ -183,7 +190,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// The driver's GEM objects: [`gem::shmem::Object<D>`](drm::gem::shmem::Object) with the
     /// driver's per-object data `D`, or [`gem::NoGem`](drm::gem::NoGem) for a driver without
     /// buffers. It decides the `GEM` feature, dumb buffers, PRIME and `mmap()` of the nodes.
-    type Object: drm::gem::Objects<Self>;
+    type Object: drm::gem::ObjectType<Self>;
 
     /// The bus device type of the parent (e.g. `faux::Device`, `platform::Device`,
     /// `auxiliary::Device`), returned by [`drm::Device::parent`].

@@ -268,7 +268,7 @@ pub(crate) unsafe extern "C" fn postclose_callback<T: Driver>(
 #[macros::kunit_tests(rust_drm_file)]
 mod tests {
     use super::*;
-    use crate::drm::testing::{
+    use crate::drm::tests::{
         Minor,
         MockFile,
         TestDevice,

@@ -53,6 +53,7 @@ use crate::{
     drm::{
         gem::{
             shmem::Object,
+            BaseObject,
             DriverObject, //
         },
         Device,
@@ -1259,7 +1260,7 @@ mod tests {
     use super::*;
     use crate::drm::{
         gem::Caching,
-        testing::{
+        tests::{
             GemDevice,
             TestBo,
             LIVE_BOS, //

@@ -347,7 +347,7 @@ pub use macros::drm_ioctl_table as table;
 #[macros::kunit_tests(rust_drm_ioctl)]
 mod tests {
     use super::*;
-    use crate::drm::testing::{
+    use crate::drm::tests::{
         Minor,
         MockFile,
         TestDevice,

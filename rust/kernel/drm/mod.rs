@@ -30,7 +30,7 @@ pub mod gem;
 pub mod gpuvm;
 pub mod ioctl;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
-pub(crate) mod testing;
+pub(crate) mod tests;
 pub mod user;
 
 pub use self::device::Device;

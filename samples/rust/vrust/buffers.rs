@@ -25,7 +25,8 @@ use kernel::{
         self,
         gem::{
             self,
-            shmem, //
+            shmem,
+            BaseObject, //
         },
     },
     page::PAGE_SIZE,

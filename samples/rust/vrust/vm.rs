@@ -21,7 +21,10 @@ use crate::{
 use kernel::{
     drm::{
         self,
-        gem::shmem,
+        gem::{
+            shmem,
+            BaseObject, //
+        },
         gpuvm, //
     },
     page::PAGE_SIZE,

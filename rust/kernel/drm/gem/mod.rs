@@ -7,10 +7,12 @@
 //! embedded. Drivers without buffers say [`NoGem`].
 //!
 //! Objects are reference counted ([`ARef<shmem::Object<D>>`](crate::sync::aref::ARef)); userspace
-//! names them by handles, which are per file: [`shmem::Object::create_handle`] makes one and
-//! [`shmem::Object::lookup`] resolves one for the file of an ioctl. The C core implements the
-//! generic ioctls on top: `GEM_CLOSE`, `MODE_CREATE_DUMB` (through [`DriverObject::create`]),
-//! `MODE_MAP_DUMB`, `mmap()` of the device node, and PRIME export and import ([`prime`]).
+//! names them by handles, which are per file. What every kind of GEM object has is in the
+//! [`BaseObject`] trait: its size and device, [`BaseObject::create_handle`] to make a handle,
+//! [`BaseObject::lookup`] to resolve one for the file of an ioctl, and the `mmap()` offset. The
+//! C core implements the generic ioctls on top: `GEM_CLOSE`, `MODE_CREATE_DUMB` (through
+//! [`DriverObject::create`]), `MODE_MAP_DUMB`, `mmap()` of the device node, and PRIME export and
+//! import ([`prime`]).
 //!
 //! The layer keeps this invariant, which the rest relies on: every GEM object of a
 //! `Device<T>` is a `T::Object`. Objects are only ever made by this layer: by the driver through
@@ -27,12 +29,16 @@
 //! C header: [`include/drm/drm_gem.h`](srctree/include/drm/drm_gem.h)
 
 use crate::{
-    bindings,
-    drm,
+    bindings, drm,
     error::to_result,
     ffi::c_int,
-    prelude::*, //
+    prelude::*,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
 };
+use core::ptr::NonNull;
 
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 pub mod prime;
@@ -40,6 +46,8 @@ pub mod prime;
 pub mod resv;
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 pub mod shmem;
+#[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
+pub mod vmap;
 
 /// The per-object data of a driver's GEM objects.
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
@@ -105,18 +113,107 @@ pub enum Caching {
 /// The `Driver::Object` of a driver without GEM objects.
 pub struct NoGem;
 
-/// The callbacks of the GEM objects of driver `T` in its C driver table.
+/// What every kind of GEM object of driver [`Self::Driver`] has: a `struct drm_gem_object`, a
+/// size, a device, handles and an `mmap()` offset.
+///
+/// Implemented by the layer's object types ([`shmem::Object`]), and sealed: the methods rely on
+/// how the layer makes objects.
+///
+/// # Safety
+///
+/// * [`as_raw`](Self::as_raw) returns the `struct drm_gem_object` of `self`, initialised, of a
+///   device of [`Self::Driver`], which lives as long as `self`; its refcount is the one
+///   [`AlwaysRefCounted`] counts;
+/// * that `struct drm_gem_object` is at the start of `Self`, so that a pointer to it is a
+///   pointer to `Self`;
+/// * every GEM object with a handle on a device of a driver whose `Driver::Object` is `Self` is
+///   a `Self` (the layer creates all of them; see the module documentation).
+pub unsafe trait BaseObject: AlwaysRefCounted + Send + Sync + private::Sealed {
+    /// The driver whose objects these are.
+    type Driver: drm::Driver;
+
+    /// The raw `struct drm_gem_object`.
+    fn as_raw(&self) -> *mut bindings::drm_gem_object;
+
+    /// The device of the object.
+    fn dev(&self) -> &drm::Device<Self::Driver>;
+
+    /// The size of the object in bytes, a multiple of the page size.
+    #[inline]
+    fn size(&self) -> usize {
+        // SAFETY: The object is initialised (safety requirements of the trait); `size` is set at
+        // init and never changes.
+        unsafe { (*self.as_raw()).size }
+    }
+
+    /// Creates a handle for the object in `file`'s handle table, and returns it.
+    ///
+    /// The handle holds a reference to the object until it is deleted (`GEM_CLOSE`,
+    /// [`delete_handle`]) or the file is closed. Each call makes a new handle.
+    ///
+    /// Fails with `EINVAL` when `file` is a file of another device than the object's (of the
+    /// same driver): the C core keeps an object's names and exports per device.
+    fn create_handle(&self, file: &drm::File<Self::Driver>) -> Result<u32> {
+        // SAFETY: The file is open; its minor and the minor's device outlive it.
+        if unsafe { (*(*file.client().as_raw()).minor).dev } != self.dev().as_raw() {
+            return Err(EINVAL);
+        }
+        let mut handle = 0u32;
+        // SAFETY: The object is initialised (safety requirements of the trait), and `file` is
+        // an open file of its device (checked above).
+        to_result(unsafe {
+            bindings::drm_gem_handle_create(file.client().as_raw(), self.as_raw(), &mut handle)
+        })?;
+        Ok(handle)
+    }
+
+    /// Looks up the object of handle `handle` in `file`'s handle table.
+    ///
+    /// Fails with `ENOENT` when the file has no such handle.
+    fn lookup(file: &drm::File<Self::Driver>, handle: u32) -> Result<ARef<Self>>
+    where
+        Self: Sized,
+        Self::Driver: drm::Driver<Object = Self>,
+    {
+        // SAFETY: `file` is open; the lookup takes a reference to the object it returns.
+        let raw = unsafe { bindings::drm_gem_object_lookup(file.client().as_raw(), handle) };
+        let raw = NonNull::new(raw).ok_or(ENOENT)?;
+        // SAFETY: The object has a handle on a device of `Self::Driver`, whose objects are
+        // `Self`, with the C object at their start (safety requirements of the trait). We own
+        // the reference the lookup took.
+        Ok(unsafe { ARef::from_raw(raw.cast::<Self>()) })
+    }
+
+    /// The fake offset to give `mmap()` of the device node to map this object, as
+    /// `DRM_IOCTL_MODE_MAP_DUMB` reports it.
+    #[inline]
+    fn mmap_offset(&self) -> u64 {
+        // SAFETY: The layer adds the offset node at init (`drm_gem_create_mmap_offset()`) and it
+        // stays until the object is released.
+        unsafe { bindings::drm_vma_node_offset_addr(&raw mut (*self.as_raw()).vma_node) }
+    }
+}
+
+/// Whether `[offset, offset + len)` lies inside `[0, size)`: `EINVAL` if not, or if it overflows.
+pub(crate) fn check_range(offset: usize, len: usize, size: usize) -> Result {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The GEM object type of driver `T`: what its C driver table says about GEM.
 ///
 /// Implemented for [`NoGem`] and for [`shmem::Object<D>`] of a `D` whose driver is `T`, and
 /// sealed: a driver cannot make the C core call another driver's callbacks on its device.
-pub trait Objects<T: drm::Driver>: private::Sealed {
+pub trait ObjectType<T: drm::Driver>: private::Sealed {
     #[doc(hidden)]
-    const HOOKS: Option<Hooks>;
+    const CALLBACKS: Option<DriverCallbacks>;
 }
 
-/// The C callbacks of a GEM driver.
+/// The C callbacks of a GEM driver, in its `struct drm_driver`.
 #[doc(hidden)]
-pub struct Hooks {
+pub struct DriverCallbacks {
     pub(crate) dumb_create: unsafe extern "C" fn(
         *mut bindings::drm_file,
         *mut bindings::drm_device,
@@ -134,33 +231,37 @@ mod private {
 
 impl private::Sealed for NoGem {}
 
-impl<T: drm::Driver> Objects<T> for NoGem {
-    const HOOKS: Option<Hooks> = None;
+impl<T: drm::Driver> ObjectType<T> for NoGem {
+    const CALLBACKS: Option<DriverCallbacks> = None;
 }
 
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 impl<D: DriverObject> private::Sealed for shmem::Object<D> {}
 
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
-impl<T: drm::Driver, D: DriverObject<Driver = T>> Objects<T> for shmem::Object<D> {
-    const HOOKS: Option<Hooks> = Some(Hooks {
+impl<T: drm::Driver, D: DriverObject<Driver = T>> ObjectType<T> for shmem::Object<D> {
+    const CALLBACKS: Option<DriverCallbacks> = Some(DriverCallbacks {
         dumb_create: shmem::dumb_create_callback::<D>,
         gem_prime_import: prime::import_callback::<D>,
     });
 }
 
+/// Whether driver `T` has GEM objects: the source of its `DRIVER_GEM` feature.
+pub(crate) const fn has_gem<T: drm::Driver>() -> bool {
+    <T::Object as ObjectType<T>>::CALLBACKS.is_some()
+}
+
 /// Fills in the GEM parts of the C driver table of driver `T`.
 pub(crate) const fn fill_driver<T: drm::Driver>(drv: &mut bindings::drm_driver) {
-    if let Some(hooks) = <T::Object as Objects<T>>::HOOKS {
-        drv.driver_features |= drm::Features::GEM.bits();
-        drv.dumb_create = Some(hooks.dumb_create);
-        drv.gem_prime_import = Some(hooks.gem_prime_import);
+    if let Some(callbacks) = <T::Object as ObjectType<T>>::CALLBACKS {
+        drv.dumb_create = Some(callbacks.dumb_create);
+        drv.gem_prime_import = Some(callbacks.gem_prime_import);
     }
 }
 
 /// Fills in the GEM parts of the file operations of driver `T`'s nodes: `mmap()` of objects.
 pub(crate) const fn fill_fops<T: drm::Driver>(fops: &mut bindings::file_operations) {
-    if <T::Object as Objects<T>>::HOOKS.is_some() {
+    if has_gem::<T>() {
         fops.mmap = Some(bindings::drm_gem_mmap);
         fops.get_unmapped_area = Some(bindings::drm_gem_get_unmapped_area);
     }

@@ -19,11 +19,15 @@
 //! C header: [`include/drm/drm_prime.h`](srctree/include/drm/drm_prime.h)
 
 use crate::{
+    alloc::KBox,
     bindings,
     drm::{
         self,
         gem::{
-            shmem::Object,
+            shmem::{
+                self,
+                Object, //
+            },
             DriverObject,
             Origin, //
         },
@@ -158,6 +162,52 @@ impl<D: DriverObject> Object<D> {
         // SAFETY: `import` returns a new reference to an `Object<D>`.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw.cast::<Self>())) })
     }
+
+    /// Creates the object of an import of `dma_buf`, attached to this device as `attach`.
+    ///
+    /// # Safety
+    ///
+    /// `attach` must be an attachment of `dma_buf` to `dev`'s parent, and the caller must own
+    /// a reference to `dma_buf`: on success both are handed over to the object, which detaches
+    /// and puts them when it is freed (`drm_prime_gem_destroy()`).
+    unsafe fn new_imported(
+        dev: &Device<D::Driver>,
+        dma_buf: &DmaBuf,
+        attach: *mut bindings::dma_buf_attachment,
+        data: impl PinInit<D, Error>,
+    ) -> Result<ARef<Self>> {
+        let size = shmem::page_aligned(dma_buf.size())?;
+        let raw = Self::alloc(dev, data)?;
+        // SAFETY: `raw` is a fresh, exclusively owned `Self`; `obj` is zeroed.
+        let shmem = unsafe { (*raw.as_ptr()).obj.get() };
+        // SAFETY: `shmem` is valid and not shared yet. The reservation object must be set
+        // before `drm_gem_private_object_init()`, which keeps a non-NULL one; the dma-buf outlives
+        // the object since the object owns a reference to it.
+        unsafe {
+            let obj = &raw mut (*shmem).base;
+            (*obj).funcs = &Self::FUNCS;
+            (*obj).resv = (*dma_buf.as_raw()).resv;
+            bindings::drm_gem_private_object_init(dev.as_raw(), obj, size);
+            bindings::INIT_LIST_HEAD(&raw mut (*shmem).madv_list);
+        }
+        // SAFETY: `shmem` is initialised as a private object.
+        let ret = unsafe { bindings::drm_gem_create_mmap_offset(&raw mut (*shmem).base) };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: Undoes `drm_gem_private_object_init()`; nothing else refers to the object,
+            // and `import_attach` is not set, so the caller keeps the attachment.
+            unsafe {
+                bindings::drm_gem_private_object_fini(&raw mut (*shmem).base);
+                drop(KBox::from_raw(raw.as_ptr()));
+            }
+            return Err(e);
+        }
+        // INVARIANT: the C object is initialised with our `funcs`, in a `KBox`.
+        // SAFETY: From here on the object owns the attachment and the dma-buf reference (safety
+        // requirements), which its release gives back.
+        unsafe { (*shmem).base.import_attach = attach };
+        // SAFETY: We own the initial GEM reference; `ARef` takes it over.
+        Ok(unsafe { ARef::from_raw(raw) })
+    }
 }
 
 /// Imports `dma_buf` into `dev`, returning a new reference to the object.
@@ -272,5 +322,104 @@ pub(super) unsafe extern "C" fn import_callback<D: DriverObject>(
     match import::<D>(dev, dma_buf) {
         Ok(obj) => obj,
         Err(e) => e.to_ptr(),
+    }
+}
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_drm_gem_prime)]
+mod tests {
+    use super::*;
+    use crate::{
+        drm::{
+            gem::BaseObject,
+            tests::{
+                bo,
+                live_bos as live,
+                GemDevice,
+                Minor,
+                MockFile,
+                TestBo, //
+            },
+        },
+        page::PAGE_SIZE,
+    };
+
+    #[test]
+    fn prime() -> Result {
+        let ta = GemDevice::new(c"rust-drm-kunit-gem-a", false)?;
+        let mut tb = GemDevice::new(c"rust-drm-kunit-gem-b", true)?;
+        let base = live();
+        let fa = MockFile::open(&ta.dev, Minor::Primary)?;
+        let a = bo(&ta, 3 * PAGE_SIZE, 7)?;
+        a.vmap()?.write(PAGE_SIZE, b"from a")?;
+        let h = a.create_handle(fa.file())?;
+        let buf = Object::<TestBo>::export(fa.file(), h)?;
+        assert_eq!(buf.size(), 3 * PAGE_SIZE);
+        // DRM exports are made by the DRM core, for every driver.
+        assert_eq!(buf.exporter().to_bytes(), b"drm");
+        assert_eq!(
+            Object::<TestBo>::export(fa.file(), h + 1).err(),
+            Some(ENOENT)
+        );
+        // The same dma-buf on every export.
+        assert!(core::ptr::eq(
+            &*buf,
+            &*Object::<TestBo>::export(fa.file(), h)?
+        ));
+        let mut back = [0u8; 6];
+        buf.read(PAGE_SIZE, &mut back)?;
+        assert_eq!(&back, b"from a");
+        assert_eq!(buf.read(3 * PAGE_SIZE - 1, &mut back), Err(EINVAL));
+
+        // Self-import: the object itself, no new data.
+        let same = Object::<TestBo>::import(&ta.dev, &buf)?;
+        assert!(core::ptr::eq(&*same, &*a));
+        assert_eq!(live(), base + 1);
+
+        // Import into another device: a new object over the same pages.
+        let b = Object::<TestBo>::import(&tb.dev, &buf)?;
+        assert_eq!(live(), base + 2);
+        assert!(b.is_imported() && b.imported && b.tag == 3 * PAGE_SIZE);
+        assert!(core::ptr::eq(b.dma_buf_imported().ok_or(EINVAL)?, &*buf));
+        assert_eq!(b.size(), a.size());
+        let map = b.vmap()?;
+        map.read(PAGE_SIZE, &mut back)?;
+        assert_eq!(&back, b"from a");
+        map.write(0, b"from b")?;
+        a.vmap()?.read(0, &mut back)?;
+        assert_eq!(&back, b"from b");
+        drop(map);
+        // The importer maps the pages for its own DMA.
+        let total: u64 = b
+            .sg_table(tb.bound_parent()?)?
+            .iter()
+            .map(|e| e.dma_len())
+            .sum();
+        assert_eq!(total, 3 * PAGE_SIZE as u64);
+        // Page-wise access to an import goes through one mapping of the dma-buf.
+        let access = b.cpu_access()?;
+        access.read(PAGE_SIZE, &mut back)?;
+        assert_eq!(&back, b"from a");
+        access.write(2 * PAGE_SIZE, b"via cpu")?;
+        drop(access);
+        let mut seven = [0u8; 7];
+        a.cpu_access()?.read(2 * PAGE_SIZE, &mut seven)?;
+        assert_eq!(&seven, b"via cpu");
+        // The importer's unbind unmaps the attachment's table; the import lives on.
+        drop(tb.reg.take());
+        drop(tb.parent.take());
+        // SAFETY: The object is live; a plain read of the pointer, for the test.
+        assert!(unsafe { (*b.as_shmem()).sgt }.is_null());
+
+        // The import holds the dma-buf, which holds the exporter's object.
+        drop((same, a, buf, fa));
+        assert_eq!(live(), base + 2);
+        drop(b);
+        // The last dma-buf reference went from a kernel thread: its file is released by the
+        // delayed fput work, which puts the exporter's object.
+        // SAFETY: No lock is held.
+        unsafe { bindings::flush_delayed_fput() };
+        assert_eq!(live(), base);
+        Ok(())
     }
 }

@@ -189,8 +189,8 @@ impl Drop for ResvGuard<'_> {
 /// # Ok::<(), Error>(())
 /// ```
 ///
-/// The KUnit suite `rust_drm_gem` (`exec_locks` and `exec_keeps_the_first_lock_error`, in
-/// `shmem.rs`) locks real objects with this, with contention injected by
+/// The KUnit suite `rust_drm_gem_resv` (`exec_locks` and `exec_keeps_the_first_lock_error`, at
+/// the bottom of this file) locks real objects with this, with contention injected by
 /// `CONFIG_DEBUG_WW_MUTEX_SLOWPATH`.
 ///
 /// # Invariants
@@ -388,5 +388,82 @@ impl<'a> Locker<'_, 'a> {
     pub fn prepare<D: DriverObject>(&mut self, obj: &'a Object<D>, num_fences: u32) -> Result {
         // SAFETY: As in `lock`.
         self.call(|exec| unsafe { bindings::drm_exec_prepare_obj(exec, obj.as_raw(), num_fences) })
+    }
+}
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_drm_gem_resv)]
+mod tests {
+    use super::*;
+    use crate::{
+        drm::tests::{
+            bo,
+            GemDevice, //
+        },
+        page::PAGE_SIZE,
+    };
+
+    #[test]
+    fn exec_locks() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let objs = [
+            bo(&t, PAGE_SIZE, 0)?,
+            bo(&t, PAGE_SIZE, 1)?,
+            bo(&t, PAGE_SIZE, 2)?,
+        ];
+        let mut rounds = 0;
+        for _ in 0..50 {
+            let (locked, r) = Exec::lock_all(true, |l| {
+                rounds += 1;
+                l.lock(&objs[2])?;
+                l.prepare(&objs[0], 2)?;
+                l.lock(&objs[1])?;
+                // Twice is not an error.
+                l.lock(&objs[2])?;
+                Ok(7)
+            })?;
+            assert_eq!((locked.num_locked(), r), (3, 7));
+        }
+        // Every round that did not finish was retried (contention is injected with
+        // CONFIG_DEBUG_WW_MUTEX_SLOWPATH).
+        assert!(rounds >= 50);
+        // An error unlocks everything: the locks can be taken again.
+        assert_eq!(
+            Exec::lock_all(false, |l| {
+                l.lock(&objs[0])?;
+                Err::<(), _>(ENOSPC)
+            })
+            .err(),
+            Some(ENOSPC)
+        );
+        let g = objs[0].resv().lock_interruptible()?;
+        g.reserve_fences(1)?;
+        drop(g);
+        drop(objs[1].resv().lock());
+        Ok(())
+    }
+
+    /// The first failed lock call of a round is the caller's error, even when the closure
+    /// ignores it and passes on a later one, or returns `Ok`.
+    #[test]
+    fn exec_keeps_the_first_lock_error() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let a = bo(&t, PAGE_SIZE, 0)?;
+        let failing_lock =
+            |l: &mut crate::drm::gem::resv::Locker<'_, '_>| l.call_raw(|_| EINTR.to_errno());
+        let passes_on_the_second = Exec::lock_all(true, |l| {
+            let _ = failing_lock(l);
+            l.lock(&a)
+        });
+        assert_eq!(passes_on_the_second.err(), Some(EINTR));
+        let ignores_all = Exec::lock_all(true, |l| {
+            let _ = failing_lock(l);
+            let _ = l.lock(&a);
+            Ok(())
+        });
+        assert_eq!(ignores_all.err(), Some(EINTR));
+        // Nothing stayed locked.
+        drop(a.resv().lock());
+        Ok(())
     }
 }
