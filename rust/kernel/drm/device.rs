@@ -288,25 +288,7 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     ///
     /// ```
     /// # use kernel::{drm, faux, prelude::*, sync::aref::ARef};
-    /// # struct Example;
-    /// # struct ExampleFile;
-    /// # impl drm::DriverFile for ExampleFile {
-    /// #     type Driver = Example;
-    /// #     fn open(_: &drm::Device<Example>, _: &drm::Client) -> impl PinInit<Self, Error> {
-    /// #         Ok::<_, Error>(ExampleFile)
-    /// #     }
-    /// # }
-    /// # #[vtable]
-    /// # impl drm::Driver for Example {
-    /// #     type Data = u32;
-    /// #     type File = ExampleFile;
-    /// #     type Object = drm::gem::NoGem;
-    /// #     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
-    /// #     const INFO: drm::DriverInfo = drm::DriverInfo {
-    /// #         major: 1, minor: 0, patchlevel: 0, name: c"example", desc: c"Example",
-    /// #     };
-    /// #     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
-    /// # }
+    /// # kernel::drm_doctest_driver!(Example, data: u32);
     /// let parent = faux::Registration::new(c"drm-doctest-register", None)?;
     ///
     /// // Allocated under the bound parent; not visible to userspace, so not enterable.

@@ -16,8 +16,6 @@
 //!
 //! C header: [`include/drm/drm_drv.h`](srctree/include/drm/drm_drv.h)
 
-#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
-mod bench;
 pub mod device;
 pub mod driver;
 pub mod file;
@@ -29,7 +27,7 @@ pub mod gem;
 ))]
 pub mod gpuvm;
 pub mod ioctl;
-#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[cfg(any(CONFIG_RUST_DRM_KUNIT_TEST, CONFIG_RUST_KERNEL_DOCTESTS))]
 pub(crate) mod tests;
 pub mod user;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C side of the Rust DRM layer's benchmarks (suite bench_rust_drm, rust/kernel/drm/bench.rs):
+ * The C side of the Rust DRM layer's benchmarks (suite bench_rust_drm, rust/kernel/drm/tests/bench.rs):
  * the work of each benchmark written the way a C driver does it, so that both can run on the
  * same device and file and be timed against each other: an ioctl handler doing what the Rust
  * test driver's GETPARAM does, a GEM object cycle and a PRIME round trip with the C shmem
@@ -16,9 +16,9 @@
 #include <drm/drm_gpuvm.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_prime.h>
+#include <drm/drm_rust_bench.h>
 #include <uapi/drm/nova_drm.h>
 
-int drm_rust_bench_peer_getparam(struct drm_device *dev, void *data, struct drm_file *file);
 
 /**
  * drm_rust_bench_peer_getparam - GETPARAM as a C driver implements it
@@ -52,7 +52,6 @@ int drm_rust_bench_peer_getparam(struct drm_device *dev, void *data, struct drm_
 	return ret;
 }
 
-int drm_rust_bench_peer_gem_cycle(struct drm_device *dev, struct drm_file *file, size_t size);
 
 /**
  * drm_rust_bench_peer_gem_cycle - create a shmem object, give it a handle, delete it
@@ -81,8 +80,6 @@ int drm_rust_bench_peer_gem_cycle(struct drm_device *dev, struct drm_file *file,
 	return drm_gem_handle_delete(file, handle);
 }
 
-int drm_rust_bench_peer_prime_round_trip(struct drm_device *dev, struct drm_file *file,
-					 u32 handle, struct drm_device *importer);
 
 /**
  * drm_rust_bench_peer_prime_round_trip - export an object, import it into another device
@@ -202,8 +199,6 @@ static const struct drm_gpuvm_ops peer_vm_ops = {
 	.sm_step_remap = peer_step_remap,
 };
 
-struct drm_rust_bench_peer_vm *drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start,
-							       u64 range);
 
 /**
  * drm_rust_bench_peer_vm_create - create a VM driven through the C API
@@ -259,8 +254,6 @@ static void peer_release(struct drm_gem_object **held)
 	kfree(held);
 }
 
-int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem_object *obj,
-			       u64 offset, u64 addr, u64 range);
 
 /**
  * drm_rust_bench_peer_vm_map - map @range bytes of @obj at @offset to @addr
@@ -316,7 +309,6 @@ out:
 	return ret;
 }
 
-int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range);
 
 /**
  * drm_rust_bench_peer_vm_unmap - unmap [@addr, @addr + @range)
@@ -359,7 +351,6 @@ out:
 	return ret;
 }
 
-void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm);
 
 /**
  * drm_rust_bench_peer_vm_destroy - unmap everything and drop the VM

@@ -137,31 +137,7 @@ impl Drop for ResvGuard<'_> {
 ///
 /// ```
 /// # use kernel::{drm, drm::gem, faux, prelude::*};
-/// # struct Gpu;
-/// # struct Buffer;
-/// # impl gem::DriverObject for Buffer {
-/// #     type Driver = Gpu;
-/// #     fn create(_: &drm::Device<Gpu>, _: usize, _: gem::Origin<'_>)
-/// #         -> impl PinInit<Self, Error> { Ok::<_, Error>(Buffer) }
-/// # }
-/// # struct GpuFile;
-/// # impl drm::DriverFile for GpuFile {
-/// #     type Driver = Gpu;
-/// #     fn open(_: &drm::Device<Gpu>, _: &drm::Client) -> impl PinInit<Self, Error> {
-/// #         Ok::<_, Error>(GpuFile)
-/// #     }
-/// # }
-/// # #[vtable]
-/// # impl drm::Driver for Gpu {
-/// #     type Data = ();
-/// #     type File = GpuFile;
-/// #     type Object = gem::shmem::Object<Buffer>;
-/// #     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
-/// #     const INFO: drm::DriverInfo = drm::DriverInfo {
-/// #         major: 1, minor: 0, patchlevel: 0, name: c"gpu", desc: c"A GPU",
-/// #     };
-/// #     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
-/// # }
+/// # kernel::drm_doctest_driver!(Gpu, buffer: Buffer);
 /// # let parent = faux::Registration::new(c"drm-doctest-exec", None)?;
 /// # let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;
 /// use kernel::drm::gem::resv::Exec;

@@ -77,8 +77,6 @@ pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
 /// ```
 /// use kernel::{drm, drm::gem, drm::gem::BaseObject, faux, prelude::*, sync::aref::ARef};
 ///
-/// struct Gpu;
-///
 /// struct Buffer {
 ///     by_core: bool,
 /// }
@@ -95,24 +93,8 @@ pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
 ///     }
 /// }
 ///
-/// # struct GpuFile;
-/// # impl drm::DriverFile for GpuFile {
-/// #     type Driver = Gpu;
-/// #     fn open(_: &drm::Device<Gpu>, _: &drm::Client) -> impl PinInit<Self, Error> {
-/// #         Ok::<_, Error>(GpuFile)
-/// #     }
-/// # }
-/// #[vtable]
-/// impl drm::Driver for Gpu {
-///     type Data = ();
-///     type File = GpuFile;
-///     type Object = gem::shmem::Object<Buffer>;
-///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
-///     const INFO: drm::DriverInfo = drm::DriverInfo {
-///         major: 1, minor: 0, patchlevel: 0, name: c"gpu", desc: c"A GPU",
-///     };
-///     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
-/// }
+/// // A driver `Gpu` whose `drm::Driver::Object` is `gem::shmem::Object<Buffer>`.
+/// # kernel::drm_doctest_driver!(Gpu, object: gem::shmem::Object<Buffer>);
 ///
 /// let parent = faux::Registration::new(c"drm-doctest-shmem", None)?;
 /// let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 
 //! Benchmarks of the layer against C doing the same work (KUnit suite `bench_rust_drm`, run by
-//! `make bench`).
+//! `make bench`; built with `CONFIG_RUST_DRM_BENCH`).
 //!
 //! Not a test: it asserts nothing about speed, it prints numbers. Each benchmark runs the Rust
-//! path and its C peer (`drivers/gpu/drm/tests/drm_rust_bench_peer.c`) on the same device and
-//! file, interleaved in rounds, and prints ns/op of each and their ratio:
+//! path and its C peer (`drivers/gpu/drm/tests/drm_rust_bench_peer.c`, declared in
+//! `include/drm/drm_rust_bench.h`, which bindgen reads) on the same device and file, interleaved in rounds, and prints ns/op of each and their ratio:
 //!
 //! * `ioctl_getparam`: the test driver's `GETPARAM` through `drm_ioctl_kernel()`, the C core's
 //!   entry point after the argument copy, against a C handler doing the same work;
@@ -23,10 +23,6 @@
 //!
 //! The suite's name matches neither `rust*` nor `drm*`, so `make test` does not run it.
 
-use crate::ffi::{
-    c_int,
-    c_void, //
-};
 use crate::{
     bindings,
     drm::tests::{
@@ -56,50 +52,6 @@ use crate::{
     },
     uapi,
 };
-
-#[expect(
-    improper_ctypes,
-    reason = "only pointers to the C structs cross, as in the C prototype"
-)]
-extern "C" {
-    /// The C peer handler.
-    fn drm_rust_bench_peer_getparam(
-        dev: *mut bindings::drm_device,
-        data: *mut c_void,
-        file: *mut bindings::drm_file,
-    ) -> c_int;
-
-    /// The C peer of a GEM object cycle.
-    fn drm_rust_bench_peer_gem_cycle(
-        dev: *mut bindings::drm_device,
-        file: *mut bindings::drm_file,
-        size: usize,
-    ) -> c_int;
-
-    /// The C peer's VM, opaque here.
-    fn drm_rust_bench_peer_vm_create(
-        dev: *mut bindings::drm_device,
-        start: u64,
-        range: u64,
-    ) -> *mut c_void;
-    fn drm_rust_bench_peer_vm_map(
-        vm: *mut c_void,
-        obj: *mut bindings::drm_gem_object,
-        offset: u64,
-        addr: u64,
-        range: u64,
-    ) -> c_int;
-    fn drm_rust_bench_peer_vm_unmap(vm: *mut c_void, addr: u64, range: u64) -> c_int;
-    fn drm_rust_bench_peer_vm_destroy(vm: *mut c_void);
-
-    /// The C peer of a PRIME round trip.
-    fn drm_rust_bench_peer_prime_round_trip(
-        dev: *mut bindings::drm_device,
-        file: *mut bindings::drm_file,
-        handle: u32,
-        importer: *mut bindings::drm_device,
-    ) -> c_int;
-}
 
 /// Calls per timed batch.
 const CALLS: u64 = 100_000;
@@ -191,7 +143,7 @@ mod suite {
         let t = TestDevice::new(1)?;
         let file = MockFile::open(&t.dev, Minor::Render)?;
         let desc = &TestDriver::IOCTLS[0];
-        let peer: bindings::drm_ioctl_t = Some(drm_rust_bench_peer_getparam);
+        let peer: bindings::drm_ioctl_t = Some(bindings::drm_rust_bench_peer_getparam);
 
         compare(
             "ioctl_getparam",
@@ -230,7 +182,7 @@ mod suite {
                 // SAFETY: The device and file are live; the C peer makes and frees a plain C
                 // shmem object, which no Rust code looks up.
                 to_result(unsafe {
-                    drm_rust_bench_peer_gem_cycle(t.dev.as_raw(), raw_file, BO_SIZE)
+                    bindings::drm_rust_bench_peer_gem_cycle(t.dev.as_raw(), raw_file, BO_SIZE)
                 })
             })
         };
@@ -265,7 +217,7 @@ mod suite {
                 // SAFETY: The devices and the file are live and `handle` is a handle of the
                 // file; the import is a plain C object of `b`, which no Rust code looks up.
                 to_result(unsafe {
-                    drm_rust_bench_peer_prime_round_trip(
+                    bindings::drm_rust_bench_peer_prime_round_trip(
                         a.dev.as_raw(),
                         raw_file,
                         handle,
@@ -333,7 +285,8 @@ mod suite {
         for (slot, n) in [1_000u64, 100_000].into_iter().enumerate() {
             let vm = gpuvm::UniqueVm::new(&t.dev, c"bench", START, RANGE, BenchVm)?;
             // SAFETY: The device is live.
-            let cvm = unsafe { drm_rust_bench_peer_vm_create(t.dev.as_raw(), START, RANGE) };
+            let cvm =
+                unsafe { bindings::drm_rust_bench_peer_vm_create(t.dev.as_raw(), START, RANGE) };
             if cvm.is_null() {
                 return Err(ENOMEM);
             }
@@ -346,7 +299,7 @@ mod suite {
                 populated = populated.and_then(|()| {
                     // SAFETY: `cvm` is live and `bo` outlives it.
                     to_result(unsafe {
-                        drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, addr, PAGE)
+                        bindings::drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, addr, PAGE)
                     })
                 });
             }
@@ -366,10 +319,12 @@ mod suite {
                     kc += 1;
                     // SAFETY: `cvm` is live and `bo` outlives it.
                     to_result(unsafe {
-                        drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, hole(kc), PAGE)
+                        bindings::drm_rust_bench_peer_vm_map(cvm, bo.as_raw(), 0, hole(kc), PAGE)
                     })?;
                     // SAFETY: As above.
-                    to_result(unsafe { drm_rust_bench_peer_vm_unmap(cvm, hole(kc), PAGE) })
+                    to_result(unsafe {
+                        bindings::drm_rust_bench_peer_vm_unmap(cvm, hole(kc), PAGE)
+                    })
                 })
             };
             let result = populated.and_then(|()| {
@@ -382,7 +337,7 @@ mod suite {
             });
             drop(vm);
             // SAFETY: `cvm` is live; nothing uses it afterwards.
-            unsafe { drm_rust_bench_peer_vm_destroy(cvm) };
+            unsafe { bindings::drm_rust_bench_peer_vm_destroy(cvm) };
             per_n[slot] = result?;
         }
         let growth = |a: u64, b: u64| b * 1000 / a.max(1);
