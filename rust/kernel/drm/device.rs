@@ -516,72 +516,99 @@ mod tests {
         Ok(())
     }
 
-    /// Registers the platform driver, adds a platform device it binds to (its probe creates,
-    /// registers and calls a DRM device), then removes the device: the DRM device goes with it.
-    #[test]
-    fn registers_under_platform_parent() -> Result {
-        use crate::drm::tests::{this_module, PlatformParent, PLATFORM_NAME, PROBED, PROBE_PARAM};
-        use crate::{driver, platform};
+    /// Runs `cycle`, which registers a bus driver, adds a device it binds to (whose probe
+    /// creates, registers and calls a DRM device), calls its argument while bound, and removes
+    /// both: the probe's `GETPARAM` got its answer, and the DRM device's data lived while bound
+    /// and went with the device.
+    fn check_probe_cycle(cycle: impl FnOnce(&mut dyn FnMut()) -> Result) -> Result {
+        use crate::drm::tests::{
+            PROBED,
+            PROBE_PARAM, //
+        };
 
         let base = LIVE_DATA.load(Relaxed);
         PROBED.store(0, Relaxed);
-        let drv = KBox::pin_init(
-            driver::Registration::<platform::Adapter<PlatformParent>>::new(
-                PLATFORM_NAME,
-                this_module(),
-            ),
-            GFP_KERNEL,
-        )?;
-        let mut info: bindings::platform_device_info = pin_init::zeroed();
-        info.name = PLATFORM_NAME.as_char_ptr();
-        info.id = bindings::PLATFORM_DEVID_NONE;
-        // SAFETY: `info` is a valid description; the name outlives the device ('static).
-        let pdev = from_err_ptr(unsafe { bindings::platform_device_register_full(&info) })?;
-        let probed = PROBED.load(Relaxed);
-        let live = LIVE_DATA.load(Relaxed);
-        // SAFETY: `pdev` was registered above and is unregistered once.
-        unsafe { bindings::platform_device_unregister(pdev) };
-        drop(drv);
+        let (mut probed, mut live) = (0, 0);
+        cycle(&mut || {
+            probed = PROBED.load(Relaxed);
+            live = LIVE_DATA.load(Relaxed);
+        })?;
         assert_eq!(probed, PROBE_PARAM as i64);
         assert_eq!(live, base + 1);
         assert_eq!(LIVE_DATA.load(Relaxed), base);
         Ok(())
     }
 
-    /// As above for an auxiliary device on a faux parent, the way Nova's core half creates the
-    /// auxiliary device its DRM half binds to.
+    /// A platform device whose driver puts a DRM device on it, as Tyr does.
+    #[test]
+    fn registers_under_platform_parent() -> Result {
+        use crate::drm::tests::{this_module, PlatformParent, PLATFORM_NAME};
+        use crate::{driver, platform};
+
+        /// The platform device, unregistered on drop, before its driver.
+        struct Pdev(*mut bindings::platform_device);
+
+        impl Drop for Pdev {
+            fn drop(&mut self) {
+                // SAFETY: The device was registered by `registers_under_platform_parent` and is
+                // unregistered once, here.
+                unsafe { bindings::platform_device_unregister(self.0) };
+            }
+        }
+
+        check_probe_cycle(|bound| {
+            let drv = KBox::pin_init(
+                driver::Registration::<platform::Adapter<PlatformParent>>::new(
+                    PLATFORM_NAME,
+                    this_module(),
+                ),
+                GFP_KERNEL,
+            )?;
+            let mut info: bindings::platform_device_info = pin_init::zeroed();
+            info.name = PLATFORM_NAME.as_char_ptr();
+            info.id = bindings::PLATFORM_DEVID_NONE;
+            // SAFETY: `info` is a valid description; the name outlives the device ('static).
+            let pdev = Pdev(from_err_ptr(unsafe {
+                bindings::platform_device_register_full(&info)
+            })?);
+            bound();
+            // Dropped in reverse order: the device, then its driver.
+            drop((pdev, drv));
+            Ok(())
+        })
+    }
+
+    /// An auxiliary device on a faux parent whose driver puts a DRM device on it, the way Nova's
+    /// core half creates the auxiliary device its DRM half binds to.
     #[test]
     fn registers_under_auxiliary_parent() -> Result {
-        use crate::drm::tests::{this_module, AuxParent, AUX_NAME, PROBED, PROBE_PARAM};
+        use crate::drm::tests::{this_module, AuxParent, AUX_NAME};
         use crate::{auxiliary, driver};
 
-        let base = LIVE_DATA.load(Relaxed);
-        PROBED.store(0, Relaxed);
-        let drv = KBox::pin_init(
-            driver::Registration::<auxiliary::Adapter<AuxParent>>::new(
-                c"rust-drm-kunit-aux",
-                this_module(),
-            ),
-            GFP_KERNEL,
-        )?;
-        let parent = faux::Registration::new(c"rust-drm-kunit-aux-parent", None)?;
-        let parent_dev: &faux::Device<Bound> = parent.as_ref();
-        let adev = auxiliary::Registration::<crate::types::ForLt!(())>::new(
-            parent_dev.as_ref(),
-            AUX_NAME,
-            0,
-            <crate::LocalModule as crate::ModuleMetadata>::NAME,
-            (),
-        )?;
-        let probed = PROBED.load(Relaxed);
-        let live = LIVE_DATA.load(Relaxed);
-        drop(adev);
-        drop(parent);
-        drop(drv);
-        assert_eq!(probed, PROBE_PARAM as i64);
-        assert_eq!(live, base + 1);
-        assert_eq!(LIVE_DATA.load(Relaxed), base);
-        Ok(())
+        check_probe_cycle(|bound| {
+            let drv = KBox::pin_init(
+                driver::Registration::<auxiliary::Adapter<AuxParent>>::new(
+                    c"rust-drm-kunit-aux",
+                    this_module(),
+                ),
+                GFP_KERNEL,
+            )?;
+            let parent = faux::Registration::new(c"rust-drm-kunit-aux-parent", None)?;
+            let parent_dev: &faux::Device<Bound> = parent.as_ref();
+            let adev = auxiliary::Registration::<crate::types::ForLt!(())>::new(
+                parent_dev.as_ref(),
+                AUX_NAME,
+                0,
+                <crate::LocalModule as crate::ModuleMetadata>::NAME,
+                (),
+            )?;
+            bound();
+            // Dropped in reverse order: the auxiliary device, its parent, the driver.
+            drop(adev);
+            drop(parent);
+            drop(drv);
+            Ok(())
+        })
     }
 
     #[test]
