@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define NR_EXTRA_INSTANCES	3

@@ -22,8 +22,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "drm_util.h"
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define NR_FDS		8

@@ -32,7 +32,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define PAGE		4096
