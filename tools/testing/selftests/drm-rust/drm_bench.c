@@ -19,11 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "drm_util.h"
-#include "vrust_util.h"
+#include "vrust_client.h"
 
 #define ROUNDS		7
 #define CYCLES		300

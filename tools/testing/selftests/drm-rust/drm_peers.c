@@ -11,7 +11,7 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
-#include "drm_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 TEST(vkms_version)

@@ -19,96 +19,38 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define NR_EXTRA_INSTANCES	3
-#define NR_EXTRA_FDS		8
 
-/**
- * struct vrust_fixture - what a test of FIXTURE(instance) gets
- * @inst: the test's instance
- * @card: a file on its primary node
- * @render: a file on its render node
- * @extra: more instances a test may create; the teardown removes them
- * @fds: more files a test may open; the teardown closes them
+/*
+ * What a test gets: its instance with a file on each node, more files it may open
+ * (self->f.fds) and more instances it may create; the teardown closes and removes them all.
  */
-struct vrust_fixture {
-	struct vrust_instance inst;
-	int card;
-	int render;
-	struct vrust_instance extra[NR_EXTRA_INSTANCES];
-	int fds[NR_EXTRA_FDS];
-};
-
 FIXTURE(instance)
 {
-	struct vrust_fixture f;
+	struct vrust_client f;
+	struct vrust_instance extra[NR_EXTRA_INSTANCES];
 };
 
-/**
- * close_fd() - close a file descriptor held in a variable, and mark it closed
- * @fd: the variable, -1 when closed
- *
- * Return: close()'s result, 0 when already closed.
- */
-static int close_fd(int *fd)
+FIXTURE_SETUP(instance)
 {
-	int ret = 0;
-
-	if (*fd >= 0)
-		ret = close(*fd);
-	*fd = -1;
-	return ret;
+	/* A failing setup gets no teardown: vrust_client_open() cleans up after itself. */
+	ASSERT_EQ(0, vrust_client_open(&self->f, VRUST_CLIENT_CARD | VRUST_CLIENT_RENDER))
+		TH_LOG("creating instance %s and opening its nodes", self->f.inst.name);
 }
 
-/**
- * release_all() - close every file of a fixture and remove every instance of it
- * @self: the fixture
- *
- * Return: 0, or the first -errno of removing an instance.
- */
-static int release_all(struct vrust_fixture *self)
+FIXTURE_TEARDOWN(instance)
 {
-	int i, err, ret = 0;
+	int i, err, ret = vrust_client_close(&self->f);
 
-	close_fd(&self->card);
-	close_fd(&self->render);
-	for (i = 0; i < NR_EXTRA_FDS; i++)
-		close_fd(&self->fds[i]);
 	for (i = 0; i < NR_EXTRA_INSTANCES; i++) {
 		err = vrust_instance_destroy(&self->extra[i]);
 		if (!ret)
 			ret = err;
 	}
-	err = vrust_instance_destroy(&self->inst);
-	return ret ? ret : err;
-}
-
-FIXTURE_SETUP(instance)
-{
-	int i, ret;
-
-	self->f.card = self->f.render = -1;
-	for (i = 0; i < NR_EXTRA_FDS; i++)
-		self->f.fds[i] = -1;
-
-	/* A failing setup gets no teardown: clean up before asserting. */
-	ret = vrust_instance_up(&self->f.inst);
-	ASSERT_EQ(0, ret) TH_LOG("creating instance %s", self->f.inst.name);
-	self->f.card = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
-	self->f.render = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
-	if (self->f.card < 0 || self->f.render < 0) {
-		TH_LOG("opening the nodes of %s: %d, %d", self->f.inst.faux, self->f.card,
-		       self->f.render);
-		release_all(&self->f);
-		ASSERT_TRUE(false);
-	}
-}
-
-FIXTURE_TEARDOWN(instance)
-{
-	EXPECT_EQ(0, release_all(&self->f));
+	EXPECT_EQ(0, ret);
 }
 
 /* Every ioctl fails with -ENODEV on a file of an unplugged device. */
@@ -127,6 +69,15 @@ static void expect_all_enodev(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(0, out[0]);
 	/* Also ioctls the device would reject otherwise. */
 	EXPECT_EQ(-ENODEV, vrust_ioctl(fd, DRM_IOWR(0x50, struct drm_vrust_counter), &counter));
+}
+
+/* COUNTER adds @add to the counter of @fd and succeeds; the counter is @want then. */
+static void expect_counter(struct __test_metadata *_metadata, int fd, __u64 add, __u64 want)
+{
+	__u64 value;
+
+	ASSERT_EQ(0, vrust_counter(fd, add, &value));
+	EXPECT_EQ(want, value) TH_LOG("COUNTER adding %llu", (unsigned long long)add);
 }
 
 /* DRM_IOCTL_VERSION: the name, a description and major version 1, on both nodes. */
@@ -155,25 +106,27 @@ TEST_F(instance, version)
 /* The instance the module creates at load has both nodes and answers VERSION. */
 TEST(default_instance)
 {
+	static const struct {
+		int type;
+		__u64 param;
+	} nodes[] = {
+		{ DRM_NODE_PRIMARY, VRUST_NODE_PRIMARY },
+		{ DRM_NODE_RENDER, VRUST_NODE_RENDER },
+	};
 	char name[16];
+	unsigned int i;
 	__u64 value;
 	int fd;
 
-	fd = vrust_open_default(DRM_NODE_PRIMARY);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, vrust_driver_name(fd, name, sizeof(name)));
-	EXPECT_STREQ("vrust", name);
-	ASSERT_EQ(0, vrust_get_param(fd, VRUST_PARAM_NODE_TYPE, &value));
-	EXPECT_EQ((__u64)VRUST_NODE_PRIMARY, value);
-	close(fd);
-
-	fd = vrust_open_default(DRM_NODE_RENDER);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, vrust_driver_name(fd, name, sizeof(name)));
-	EXPECT_STREQ("vrust", name);
-	ASSERT_EQ(0, vrust_get_param(fd, VRUST_PARAM_NODE_TYPE, &value));
-	EXPECT_EQ((__u64)VRUST_NODE_RENDER, value);
-	close(fd);
+	for (i = 0; i < ARRAY_SIZE(nodes); i++) {
+		fd = vrust_open_default(nodes[i].type);
+		ASSERT_LE(0, fd) TH_LOG("node type %d", nodes[i].type);
+		EXPECT_EQ(0, vrust_driver_name(fd, name, sizeof(name)));
+		EXPECT_STREQ("vrust", name);
+		ASSERT_EQ(0, vrust_get_param(fd, VRUST_PARAM_NODE_TYPE, &value));
+		EXPECT_EQ(nodes[i].param, value);
+		close(fd);
+	}
 }
 
 TEST_F(instance, get_param_api_version)
@@ -237,10 +190,10 @@ TEST_F(instance, get_param_open_files)
 	ASSERT_EQ(0, vrust_get_param(self->f.fds[1], VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before + 2, value);
 
-	ASSERT_EQ(0, close_fd(&self->f.fds[0]));
+	ASSERT_EQ(0, vrust_close_fd(&self->f.fds[0]));
 	ASSERT_EQ(0, vrust_get_param(self->f.render, VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before + 1, value);
-	ASSERT_EQ(0, close_fd(&self->f.fds[1]));
+	ASSERT_EQ(0, vrust_close_fd(&self->f.fds[1]));
 	ASSERT_EQ(0, vrust_get_param(self->f.card, VRUST_PARAM_OPEN_FILES, &value));
 	EXPECT_EQ(before, value);
 }
@@ -300,7 +253,6 @@ TEST_F(instance, get_param_short_arg)
 TEST_F(instance, counter_short_arg)
 {
 	struct drm_vrust_counter arg;
-	__u64 value;
 
 	memset(&arg, 0xa5, sizeof(arg));
 	arg.add = 5;
@@ -308,8 +260,7 @@ TEST_F(instance, counter_short_arg)
 				 &arg));
 	EXPECT_EQ(5ULL, arg.add);
 	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, arg.value);
-	ASSERT_EQ(0, vrust_counter(self->f.card, 0, &value));
-	EXPECT_EQ(5ULL, value);
+	expect_counter(_metadata, self->f.card, 0, 5ULL);
 }
 
 /* A COUNTER argument 8 bytes too long: accepted, and the tail comes back unchanged. */
@@ -330,27 +281,19 @@ TEST_F(instance, counter_oversized_arg)
 /* Every file has its own counter, starting at 0. */
 TEST_F(instance, counter_per_file)
 {
-	__u64 value;
 	int a = self->f.card, r = self->f.render, b;
 
 	self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
 	b = self->f.fds[0];
 	ASSERT_LE(0, b);
 
-	ASSERT_EQ(0, vrust_counter(a, 0, &value));
-	EXPECT_EQ(0ULL, value);
-	ASSERT_EQ(0, vrust_counter(a, 5, &value));
-	EXPECT_EQ(5ULL, value);
-	ASSERT_EQ(0, vrust_counter(b, 7, &value));
-	EXPECT_EQ(7ULL, value);
-	ASSERT_EQ(0, vrust_counter(a, 1, &value));
-	EXPECT_EQ(6ULL, value);
-	ASSERT_EQ(0, vrust_counter(b, 0, &value));
-	EXPECT_EQ(7ULL, value);
-	ASSERT_EQ(0, vrust_counter(r, 2, &value));
-	EXPECT_EQ(2ULL, value);
-	ASSERT_EQ(0, vrust_counter(a, 0, &value));
-	EXPECT_EQ(6ULL, value);
+	expect_counter(_metadata, a, 0, 0ULL);
+	expect_counter(_metadata, a, 5, 5ULL);
+	expect_counter(_metadata, b, 7, 7ULL);
+	expect_counter(_metadata, a, 1, 6ULL);
+	expect_counter(_metadata, b, 0, 7ULL);
+	expect_counter(_metadata, r, 2, 2ULL);
+	expect_counter(_metadata, a, 0, 6ULL);
 }
 
 /* Overflowing the counter fails and leaves it unchanged; reaching UINT64_MAX is fine. */
@@ -358,17 +301,13 @@ TEST_F(instance, counter_overflow)
 {
 	__u64 value;
 
-	ASSERT_EQ(0, vrust_counter(self->f.card, UINT64_MAX - 1, &value));
-	EXPECT_EQ(UINT64_MAX - 1, value);
+	expect_counter(_metadata, self->f.card, UINT64_MAX - 1, UINT64_MAX - 1);
 	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->f.card, 2, &value));
 	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->f.card, UINT64_MAX, &value));
-	ASSERT_EQ(0, vrust_counter(self->f.card, 0, &value));
-	EXPECT_EQ(UINT64_MAX - 1, value);
-	ASSERT_EQ(0, vrust_counter(self->f.card, 1, &value));
-	EXPECT_EQ(UINT64_MAX, value);
+	expect_counter(_metadata, self->f.card, 0, UINT64_MAX - 1);
+	expect_counter(_metadata, self->f.card, 1, UINT64_MAX);
 	EXPECT_EQ(-EOVERFLOW, vrust_counter(self->f.card, 1, &value));
-	ASSERT_EQ(0, vrust_counter(self->f.card, 0, &value));
-	EXPECT_EQ(UINT64_MAX, value);
+	expect_counter(_metadata, self->f.card, 0, UINT64_MAX);
 }
 
 /* The device value starts at 0 and reads back from every file of the device. */
@@ -418,8 +357,8 @@ TEST_F(instance, device_value_per_instance)
 	__u64 value;
 
 	ASSERT_EQ(0, vrust_set_device_value(self->f.card, 42));
-	ASSERT_EQ(0, vrust_instance_up(&self->f.extra[0]));
-	self->f.fds[0] = vrust_open_node(self->f.extra[0].faux, DRM_NODE_PRIMARY);
+	ASSERT_EQ(0, vrust_instance_up(&self->extra[0]));
+	self->f.fds[0] = vrust_open_node(self->extra[0].faux, DRM_NODE_PRIMARY);
 	ASSERT_LE(0, self->f.fds[0]);
 
 	ASSERT_EQ(0, vrust_get_param(self->f.fds[0], VRUST_PARAM_DEVICE_VALUE, &value));
@@ -439,9 +378,9 @@ TEST_F(instance, three_instances)
 	int i;
 
 	for (i = 0; i < NR_EXTRA_INSTANCES; i++) {
-		ASSERT_EQ(0, vrust_instance_up(&self->f.extra[i]));
-		self->f.fds[2 * i] = vrust_open_node(self->f.extra[i].faux, DRM_NODE_PRIMARY);
-		self->f.fds[2 * i + 1] = vrust_open_node(self->f.extra[i].faux, DRM_NODE_RENDER);
+		ASSERT_EQ(0, vrust_instance_up(&self->extra[i]));
+		self->f.fds[2 * i] = vrust_open_node(self->extra[i].faux, DRM_NODE_PRIMARY);
+		self->f.fds[2 * i + 1] = vrust_open_node(self->extra[i].faux, DRM_NODE_RENDER);
 		ASSERT_LE(0, self->f.fds[2 * i]);
 		ASSERT_LE(0, self->f.fds[2 * i + 1]);
 	}
@@ -619,8 +558,8 @@ TEST_F(instance, unplug_enodev)
 	expect_all_enodev(_metadata, self->f.render);
 	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_PRIMARY, node, sizeof(node)));
 	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_RENDER, node, sizeof(node)));
-	EXPECT_EQ(0, close_fd(&self->f.card));
-	EXPECT_EQ(0, close_fd(&self->f.render));
+	EXPECT_EQ(0, vrust_close_fd(&self->f.card));
+	EXPECT_EQ(0, vrust_close_fd(&self->f.render));
 }
 
 /* Removing the instance altogether with files open. */
@@ -634,8 +573,8 @@ TEST_F(instance, destroy_with_open_fds)
 	EXPECT_EQ(-1, access(path, F_OK));
 	expect_all_enodev(_metadata, self->f.card);
 	expect_all_enodev(_metadata, self->f.render);
-	EXPECT_EQ(0, close_fd(&self->f.card));
-	EXPECT_EQ(0, close_fd(&self->f.render));
+	EXPECT_EQ(0, vrust_close_fd(&self->f.card));
+	EXPECT_EQ(0, vrust_close_fd(&self->f.render));
 }
 
 /* An instance can be created again under the name of a removed one. */
@@ -647,8 +586,8 @@ TEST_F(instance, recreate_same_name)
 	ASSERT_EQ(0, vrust_set_device_value(self->f.card, 11));
 	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, false));
 	EXPECT_EQ(-ENODEV, vrust_get_param(self->f.card, VRUST_PARAM_API_VERSION, &value));
-	EXPECT_EQ(0, close_fd(&self->f.card));
-	EXPECT_EQ(0, close_fd(&self->f.render));
+	EXPECT_EQ(0, vrust_close_fd(&self->f.card));
+	EXPECT_EQ(0, vrust_close_fd(&self->f.render));
 	ASSERT_EQ(0, vrust_instance_rmdir(&self->f.inst));
 
 	ASSERT_EQ(0, vrust_instance_mkdir(&self->f.inst));

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -40,7 +39,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define PAGE		4096ULL
@@ -307,13 +306,6 @@ static __u64 pick_u64(struct fz_thread *t)
 	}
 }
 
-static const char *errname(int e)
-{
-	const char *s = strerrorname_np(e);
-
-	return s ? s : "unknown errno";
-}
-
 static bool errno_allowed(int e)
 {
 	unsigned int i;
@@ -356,7 +348,7 @@ static void record(struct fz_thread *t, enum fz_op op, int ret)
 		t->st.errs[op][-ret < MAX_ERRNO ? -ret : 0]++;
 		if (!errno_allowed(-ret))
 			fz_bad(t, "%s failed with %s (%d), not an allowed errno", t->desc,
-			       errname(-ret), ret);
+			       vrust_errname(-ret), ret);
 	} else if (t->expect_fail) {
 		fz_bad(t, "%s succeeded, but its arguments are invalid", t->desc);
 	}
@@ -1224,43 +1216,45 @@ static void munmap_step(struct fz_thread *t, int i)
 	}
 }
 
-/* Where a CPU access that faults returns to, per thread. */
-struct touch_ctx {
-	sigjmp_buf jb;
+/**
+ * struct touch_args - a few random accesses to a mapping, run by vrust_try_access()
+ * @t: the thread, for its random numbers
+ * @m: the mapping
+ * @n: the number of accesses
+ * @page: the page of the last access, the one that faulted if one did
+ */
+struct touch_args {
+	struct fz_thread *t;
+	struct fz_map *m;
+	unsigned int n;
+	unsigned int page;
 };
 
-static __thread struct touch_ctx *touch_ctx;
-
-static void on_fault(int sig)
+static void touch_some(void *arg)
 {
-	if (touch_ctx)
-		siglongjmp(touch_ctx->jb, sig);
-	signal(sig, SIG_DFL);
-	raise(sig);
+	struct touch_args *a = arg;
+	struct fz_map *m = a->m;
+	unsigned int i;
+
+	for (i = 0; i < a->n; i++) {
+		unsigned char *p = m->addr + rnd(a->t, m->len);
+
+		a->page = (p - m->addr) / PAGE;
+		if (m->writable)
+			__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+		else
+			(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+	}
 }
 
 /* Reads or writes a few pages of a mapping; returns the signal that raised, or 0. */
 static int touch_pages(struct fz_thread *t, struct fz_map *m, unsigned int *page)
 {
-	unsigned int n = 1 + rnd(t, 8), i;
-	struct touch_ctx ctx;
+	struct touch_args a = { .t = t, .m = m, .n = 1 + rnd(t, 8) };
 	int sig;
 
-	/* Nothing but *@page is read after a fault. */
-	sig = sigsetjmp(ctx.jb, 1);
-	if (!sig) {
-		touch_ctx = &ctx;
-		for (i = 0; i < n; i++) {
-			unsigned char *p = m->addr + rnd(t, m->len);
-
-			*page = (p - m->addr) / PAGE;
-			if (m->writable)
-				__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
-			else
-				(void)__atomic_load_n(p, __ATOMIC_RELAXED);
-		}
-	}
-	touch_ctx = NULL;
+	sig = vrust_try_access(touch_some, &a);
+	*page = a.page;
 	return sig;
 }
 
@@ -1393,17 +1387,14 @@ static void thread_cleanup(struct fz_thread *t)
 	for (i = 0; i < t->p.nmaps; i++)
 		if (munmap(t->p.maps[i].addr, t->p.maps[i].len))
 			fz_bad(t, "cleanup: munmap(%p, %#zx) failed with %s", t->p.maps[i].addr,
-			       t->p.maps[i].len, errname(errno));
+			       t->p.maps[i].len, vrust_errname(errno));
 	for (i = 0; i < t->p.nbufs; i++)
 		close(t->p.bufs[i].fd);
 	/* Handles and VMs go with the file; closing them here runs those paths too. */
 	for (i = 0; i < t->p.nbos; i++)
 		vrust_gem_close(t->fd, t->p.bos[i].handle);
-	for (i = 0; i < t->p.nvms; i++) {
-		struct drm_vrust_vm_destroy a = { .vm_id = t->p.vms[i] };
-
-		vrust_ioctl(t->fd, DRM_IOCTL_VRUST_VM_DESTROY, &a);
-	}
+	for (i = 0; i < t->p.nvms; i++)
+		vrust_vm_destroy(t->fd, t->p.vms[i]);
 	t->p.nmaps = t->p.nbufs = t->p.nbos = t->p.nvms = 0;
 }
 
@@ -1460,21 +1451,6 @@ static void thread_memory_free(struct fz_thread *t)
 
 /* Settings ---------------------------------------------------------------------------------- */
 
-static __u64 env_u64(const char *name, __u64 def)
-{
-	const char *s = getenv(name);
-
-	return s && *s ? strtoull(s, NULL, 0) : def;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Fault injection through debugfs ---------------------------------------------------------- */
 
 #define FAILSLAB	"/sys/kernel/debug/failslab"
@@ -1526,23 +1502,6 @@ static const struct fi_setting fi_template[] = {
 
 #define NR_FI_SETTINGS	ARRAY_SIZE(fi_template)
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 static int fi_path(char *path, size_t len, const struct fi_setting *s)
 {
 	return snprintf(path, len, "%s/%s", s->dir, s->name) < (int)len ? 0 : -ENAMETOOLONG;
@@ -1554,7 +1513,7 @@ static long long fi_injected(const char *dir)
 	char path[128], buf[32];
 
 	snprintf(path, sizeof(path), "%s/times", dir);
-	if (read_file(path, buf, sizeof(buf)))
+	if (vrust_read_file(path, buf, sizeof(buf)))
 		return -1;
 	return FAULT_BUDGET - strtoll(buf, NULL, 0);
 }
@@ -1643,7 +1602,8 @@ static void print_stats(struct fz_thread *threads, int n, double secs)
 		for (e = 0; e < MAX_ERRNO && len < (int)sizeof(line) - 32; e++)
 			if (sum.errs[op][e])
 				len += snprintf(line + len, sizeof(line) - len, " %s %u",
-						e ? errname(e) : "(errno too big)", sum.errs[op][e]);
+						e ? vrust_errname(e) : "(errno too big)",
+						sum.errs[op][e]);
 		ksft_print_msg("  %s\n", line);
 	}
 	ksft_print_msg("%llu calls, %llu failed, in %.1f s\n", (unsigned long long)calls,
@@ -1673,9 +1633,8 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 {
 	static struct fz_thread threads[MAX_THREADS + 1];
 	static struct fuzzer fz;
-	struct sigaction sa = { .sa_handler = on_fault };
-	__u64 seed = env_u64("VRUST_FUZZ_SEED", (__u64)time(NULL) ^ getpid());
-	unsigned int nshared = env_u64("VRUST_FUZZ_THREADS", 4);
+	__u64 seed = vrust_env_u64("VRUST_FUZZ_SEED", (__u64)time(NULL) ^ getpid());
+	unsigned int nshared = vrust_env_u64("VRUST_FUZZ_THREADS", 4);
 	long mem_before, mem_after;
 	long long live_before, live_after;
 	int shared = -1, solo = -1, i, n, op;
@@ -1683,7 +1642,7 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 
 	memset(&fz, 0, sizeof(fz));
 	memset(threads, 0, sizeof(threads));
-	fz.total = env_u64("VRUST_FUZZ_CALLS", 100000);
+	fz.total = vrust_env_u64("VRUST_FUZZ_CALLS", 100000);
 	fz.fault = fault;
 	pthread_mutex_init(&fz.lock, NULL);
 	for (i = 0; i < NR_PUBLISHED; i++)
@@ -1708,8 +1667,7 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 	mem_before = vrust_mem_available_kb();
 	ASSERT_LT(0, mem_before);
 
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
+	vrust_catch_faults(true);
 	for (i = 0; i < n; i++) {
 		struct fz_thread *t = &threads[i];
 
@@ -1723,14 +1681,13 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 		memset(t->p.stale_fds, 0xff, sizeof(t->p.stale_fds));
 		ASSERT_EQ(0, thread_memory(t));
 	}
-	t0 = now_s();
+	t0 = vrust_now_s();
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(0, pthread_create(&threads[i].tid, NULL, fuzz_thread, &threads[i]));
 	for (i = 0; i < n; i++)
 		pthread_join(threads[i].tid, NULL);
-	print_stats(threads, n, now_s() - t0);
-	signal(SIGBUS, SIG_DFL);
-	signal(SIGSEGV, SIG_DFL);
+	print_stats(threads, n, vrust_now_s() - t0);
+	vrust_catch_faults(false);
 
 	res->calls = atomic_load(&fz.calls);
 	res->enomem = 0;
@@ -1777,7 +1734,7 @@ TEST_F_TIMEOUT(fuzz, threads, 300)
  */
 TEST_F_TIMEOUT(fuzz, fault_injection, 300)
 {
-	__u64 percent = env_u64("VRUST_FUZZ_FAIL_PERCENT", 2);
+	__u64 percent = vrust_env_u64("VRUST_FUZZ_FAIL_PERCENT", 2);
 	struct fuzz_result res;
 	char path[128], buf[32];
 	unsigned int i;
@@ -1797,7 +1754,8 @@ TEST_F_TIMEOUT(fuzz, fault_injection, 300)
 		struct fi_setting *s = &self->f.fi[i];
 
 		fi_path(path, sizeof(path), s);
-		ASSERT_EQ(0, read_file(path, s->old, sizeof(s->old))) TH_LOG("reading %s", path);
+		ASSERT_EQ(0, vrust_read_file(path, s->old, sizeof(s->old)))
+			TH_LOG("reading %s", path);
 		s->saved = true;
 	}
 	self->f.fi_active = true;

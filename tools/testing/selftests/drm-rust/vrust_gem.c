@@ -12,8 +12,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,143 +20,24 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "drm_util.h"
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
-#define NR_FDS		8
 #define PAGE		4096UL
-
-/**
- * struct gem_fixture - what a test gets
- * @inst: the test's instance
- * @card: a file on its primary node
- * @render: a file on its render node
- * @fds: more files a test may open; the teardown closes them
- */
-struct gem_fixture {
-	struct vrust_instance inst;
-	int card;
-	int render;
-	int fds[NR_FDS];
-};
 
 FIXTURE(gem)
 {
-	struct gem_fixture f;
+	struct vrust_client f;
 };
-
-static int close_fd(int *fd)
-{
-	int ret = 0;
-
-	if (*fd >= 0)
-		ret = close(*fd);
-	*fd = -1;
-	return ret;
-}
-
-static int gem_release(struct gem_fixture *f)
-{
-	int i;
-
-	close_fd(&f->card);
-	close_fd(&f->render);
-	for (i = 0; i < NR_FDS; i++)
-		close_fd(&f->fds[i]);
-	return vrust_instance_destroy(&f->inst);
-}
 
 FIXTURE_SETUP(gem)
 {
-	int i;
-
-	self->f.card = self->f.render = -1;
-	for (i = 0; i < NR_FDS; i++)
-		self->f.fds[i] = -1;
-	ASSERT_EQ(0, vrust_instance_up(&self->f.inst));
-	self->f.card = vrust_open_node(self->f.inst.faux, DRM_NODE_PRIMARY);
-	self->f.render = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
-	if (self->f.card < 0 || self->f.render < 0) {
-		gem_release(&self->f);
-		ASSERT_TRUE(false);
-	}
+	ASSERT_EQ(0, vrust_client_open(&self->f, VRUST_CLIENT_CARD | VRUST_CLIENT_RENDER));
 }
 
 FIXTURE_TEARDOWN(gem)
 {
-	EXPECT_EQ(0, gem_release(&self->f));
-}
-
-static int bo_create(int fd, __u64 size, __u32 flags, __u32 *handle)
-{
-	struct drm_vrust_gem_create arg = { .size = size, .flags = flags };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &arg);
-
-	if (!ret)
-		*handle = arg.handle;
-	return ret;
-}
-
-static int bo_info(int fd, __u32 handle, struct drm_vrust_gem_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->handle = handle;
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_INFO, info);
-}
-
-static int bo_rw(int fd, unsigned long req, __u32 handle, __u64 offset, __u64 size, void *ptr)
-{
-	struct drm_vrust_gem_rw arg = {
-		.handle = handle, .offset = offset, .size = size, .ptr = (uintptr_t)ptr,
-	};
-
-	return vrust_ioctl(fd, req, &arg);
-}
-
-/* mmap() of a buffer of @fd at its fake offset; MAP_FAILED with errno on failure. */
-static void *bo_mmap(int fd, __u64 offset, size_t len)
-{
-	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
-}
-
-static int dumb_create(int fd, __u32 w, __u32 h, __u32 bpp, struct drm_mode_create_dumb *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->width = w;
-	d->height = h;
-	d->bpp = bpp;
-	return vrust_ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, d);
-}
-
-static int dumb_offset(int fd, __u32 handle, __u64 *offset)
-{
-	struct drm_mode_map_dumb arg = { .handle = handle };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &arg);
-
-	if (!ret)
-		*offset = arg.offset;
-	return ret;
-}
-
-static int prime_export(int fd, __u32 handle, int *dmabuf)
-{
-	struct drm_prime_handle arg = { .handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &arg);
-
-	if (!ret)
-		*dmabuf = arg.fd;
-	return ret;
-}
-
-static int prime_import(int fd, int dmabuf, __u32 *handle)
-{
-	struct drm_prime_handle arg = { .fd = dmabuf };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &arg);
-
-	if (!ret)
-		*handle = arg.handle;
-	return ret;
+	EXPECT_EQ(0, vrust_client_close(&self->f));
 }
 
 /* A byte pattern that differs per offset and per seed. */
@@ -180,23 +59,23 @@ TEST_F(gem, cpu_write_kernel_read)
 
 	ASSERT_NE(NULL, want);
 	ASSERT_NE(NULL, got);
-	ASSERT_EQ(0, bo_create(self->f.render, len - 100, 0, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, len - 100, 0, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
 	EXPECT_EQ(len, info.size);
 	EXPECT_EQ(0U, info.flags);
 	EXPECT_NE(0ULL, info.offset);
-	map = bo_mmap(self->f.render, info.offset, len);
+	map = vrust_mmap(self->f.render, info.offset, len);
 	ASSERT_NE(MAP_FAILED, map);
 	/* New buffers are zeroed. */
 	EXPECT_EQ(0, map[0] | map[len - 1]);
 	pattern(want, len, 1);
 	memcpy(map, want, len);
 	memset(got, 0, len);
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, len, got));
+	EXPECT_EQ(0, vrust_gem_read(self->f.render, h, 0, len, got));
 	EXPECT_EQ(0, memcmp(want, got, len));
 	/* And the other way: the kernel writes a part, the CPU sees it. */
 	pattern(want, PAGE, 9);
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, PAGE + 10, PAGE, want));
+	EXPECT_EQ(0, vrust_gem_write(self->f.render, h, PAGE + 10, PAGE, want));
 	EXPECT_EQ(0, memcmp(map + PAGE + 10, want, PAGE));
 	EXPECT_EQ(0, munmap(map, len));
 	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
@@ -212,12 +91,12 @@ TEST_F(gem, write_combined)
 	unsigned char *map;
 	__u32 h;
 
-	ASSERT_EQ(0, bo_create(self->f.render, PAGE, VRUST_BO_WRITE_COMBINED, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, PAGE, VRUST_BO_WRITE_COMBINED, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
 	EXPECT_EQ((__u32)VRUST_BO_WRITE_COMBINED, info.flags);
 	pattern(buf, sizeof(buf), 3);
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 100, sizeof(buf), buf));
-	map = bo_mmap(self->f.render, info.offset, PAGE);
+	EXPECT_EQ(0, vrust_gem_write(self->f.render, h, 100, sizeof(buf), buf));
+	map = vrust_mmap(self->f.render, info.offset, PAGE);
 	ASSERT_NE(MAP_FAILED, map);
 	memcpy(back, map + 100, sizeof(back));
 	EXPECT_EQ(0, memcmp(buf, back, sizeof(buf)));
@@ -233,34 +112,34 @@ TEST_F(gem, dumb_buffer)
 	__u32 *map;
 	__u64 off;
 
-	ASSERT_EQ(0, dumb_create(self->f.card, 640, 480, 32, &d));
+	ASSERT_EQ(0, vrust_dumb_create(self->f.card, 640, 480, 32, &d));
 	EXPECT_GE(d.pitch, 640U * 4);
 	EXPECT_GE(d.size, (__u64)d.pitch * 480);
-	ASSERT_EQ(0, bo_info(self->f.card, d.handle, &info));
+	ASSERT_EQ(0, vrust_gem_info(self->f.card, d.handle, &info));
 	EXPECT_EQ((__u32)VRUST_BO_DUMB, info.flags);
-	ASSERT_EQ(0, dumb_offset(self->f.card, d.handle, &off));
+	ASSERT_EQ(0, vrust_dumb_offset(self->f.card, d.handle, &off));
 	EXPECT_EQ(info.offset, off);
-	map = bo_mmap(self->f.card, off, d.size);
+	map = vrust_mmap(self->f.card, off, d.size);
 	ASSERT_NE(MAP_FAILED, map);
 	map[d.pitch / 4 * 479 + 639] = 0xdeadbeef;
-	EXPECT_EQ(0, bo_rw(self->f.card, DRM_IOCTL_VRUST_GEM_PREAD, d.handle,
-			   (__u64)d.pitch * 479 + 639 * 4 - 252, sizeof(buf), buf));
+	EXPECT_EQ(0, vrust_gem_read(self->f.card, d.handle, (__u64)d.pitch * 479 + 639 * 4 - 252,
+				    sizeof(buf), buf));
 	EXPECT_EQ(0xdeadbeef, *(__u32 *)(buf + 252));
 	EXPECT_EQ(0, munmap(map, d.size));
 	EXPECT_EQ(0, vrust_gem_close(self->f.card, d.handle));
 	/* Bad geometry: zero, overflowing pitch or size, unknown bpp. */
-	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 0, 480, 32, &d));
-	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 640, 0, 32, &d));
-	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 0xffffffff, 1, 32, &d));
-	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 65536, 65536, 32, &d));
-	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 64, 64, 0, &d));
+	EXPECT_EQ(-EINVAL, vrust_dumb_create(self->f.card, 0, 480, 32, &d));
+	EXPECT_EQ(-EINVAL, vrust_dumb_create(self->f.card, 640, 0, 32, &d));
+	EXPECT_EQ(-EINVAL, vrust_dumb_create(self->f.card, 0xffffffff, 1, 32, &d));
+	EXPECT_EQ(-EINVAL, vrust_dumb_create(self->f.card, 65536, 65536, 32, &d));
+	EXPECT_EQ(-EINVAL, vrust_dumb_create(self->f.card, 64, 64, 0, &d));
 	/* VRUST_BO_MAX_SIZE holds for dumb buffers too: 1 GiB is the most. */
-	EXPECT_EQ(-EINVAL, dumb_create(self->f.card, 16384, 16385, 32, &d));
-	ASSERT_EQ(0, dumb_create(self->f.card, 16384, 16384, 32, &d));
+	EXPECT_EQ(-EINVAL, vrust_dumb_create(self->f.card, 16384, 16385, 32, &d));
+	ASSERT_EQ(0, vrust_dumb_create(self->f.card, 16384, 16384, 32, &d));
 	EXPECT_EQ(VRUST_BO_MAX_SIZE, d.size);
 	EXPECT_EQ(0, vrust_gem_close(self->f.card, d.handle));
 	/* Dumb buffers are for KMS clients: not on the render node. */
-	EXPECT_EQ(-EACCES, dumb_create(self->f.render, 64, 64, 32, &d));
+	EXPECT_EQ(-EACCES, vrust_dumb_create(self->f.render, 64, 64, 32, &d));
 	EXPECT_EQ(0, vrust_live_buffers(self->f.card));
 }
 
@@ -277,11 +156,11 @@ TEST_F(gem, unknown_handles)
 	for (i = 0; i < ARRAY_SIZE(handles); i++) {
 		__u32 h = handles[i];
 
-		EXPECT_EQ(-ENOENT, bo_info(self->f.render, h, &info));
-		EXPECT_EQ(-ENOENT, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, 8, buf));
-		EXPECT_EQ(-ENOENT, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, 8, buf));
-		EXPECT_EQ(-ENOENT, dumb_offset(self->f.card, h, &off));
-		EXPECT_EQ(-ENOENT, prime_export(self->f.render, h, &dmabuf));
+		EXPECT_EQ(-ENOENT, vrust_gem_info(self->f.render, h, &info));
+		EXPECT_EQ(-ENOENT, vrust_gem_read(self->f.render, h, 0, 8, buf));
+		EXPECT_EQ(-ENOENT, vrust_gem_write(self->f.render, h, 0, 8, buf));
+		EXPECT_EQ(-ENOENT, vrust_dumb_offset(self->f.card, h, &off));
+		EXPECT_EQ(-ENOENT, vrust_prime_export(self->f.render, h, &dmabuf));
 		EXPECT_EQ(-EINVAL, vrust_gem_close(self->f.render, h));
 	}
 }
@@ -296,12 +175,12 @@ TEST_F(gem, bad_sizes_and_flags)
 	__u32 h;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++)
-		EXPECT_EQ(-EINVAL, bo_create(self->f.render, sizes[i], 0, &h))
+		EXPECT_EQ(-EINVAL, vrust_gem_create(self->f.render, sizes[i], 0, &h))
 			TH_LOG("size %llu", (unsigned long long)sizes[i]);
-	EXPECT_EQ(-EINVAL, bo_create(self->f.render, PAGE, 1 << 1, &h));
-	EXPECT_EQ(-EINVAL, bo_create(self->f.render, PAGE, 0x80000000, &h));
+	EXPECT_EQ(-EINVAL, vrust_gem_create(self->f.render, PAGE, 1 << 1, &h));
+	EXPECT_EQ(-EINVAL, vrust_gem_create(self->f.render, PAGE, 0x80000000, &h));
 	/* The largest size works: pages come on first use. */
-	ASSERT_EQ(0, bo_create(self->f.render, VRUST_BO_MAX_SIZE, 0, &h));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, VRUST_BO_MAX_SIZE, 0, &h));
 	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
 	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
@@ -313,46 +192,20 @@ TEST_F(gem, rw_bounds)
 	char buf[PAGE];
 	__u32 h;
 
-	ASSERT_EQ(0, bo_create(self->f.render, 2 * PAGE, 0, &h));
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, PAGE, PAGE, buf));
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 2 * PAGE, 0, buf));
-	EXPECT_EQ(-EINVAL, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, PAGE + 1, PAGE, buf));
-	EXPECT_EQ(-EINVAL, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 2 * PAGE, 1, buf));
-	EXPECT_EQ(-EINVAL, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, ~0ULL, 2, buf));
-	EXPECT_EQ(-EINVAL, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 1, ~0ULL, buf));
-	EXPECT_EQ(-EFAULT, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, 16, (void *)8));
-	EXPECT_EQ(-EFAULT, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, 16, (void *)8));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, 2 * PAGE, 0, &h));
+	EXPECT_EQ(0, vrust_gem_read(self->f.render, h, PAGE, PAGE, buf));
+	EXPECT_EQ(0, vrust_gem_read(self->f.render, h, 2 * PAGE, 0, buf));
+	EXPECT_EQ(-EINVAL, vrust_gem_read(self->f.render, h, PAGE + 1, PAGE, buf));
+	EXPECT_EQ(-EINVAL, vrust_gem_write(self->f.render, h, 2 * PAGE, 1, buf));
+	EXPECT_EQ(-EINVAL, vrust_gem_write(self->f.render, h, ~0ULL, 2, buf));
+	EXPECT_EQ(-EINVAL, vrust_gem_read(self->f.render, h, 1, ~0ULL, buf));
+	EXPECT_EQ(-EFAULT, vrust_gem_write(self->f.render, h, 0, 16, (void *)8));
+	EXPECT_EQ(-EFAULT, vrust_gem_read(self->f.render, h, 0, 16, (void *)8));
 	arg.handle = h;
 	arg.pad = 1;
 	arg.size = 1;
 	arg.ptr = (uintptr_t)buf;
 	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, &arg));
-}
-
-static sigjmp_buf fault_jmp;
-static int fault_sig;
-
-static void on_fault(int sig)
-{
-	fault_sig = sig;
-	siglongjmp(fault_jmp, 1);
-}
-
-/* Reads a byte at @p; returns the signal it raised, or 0. */
-static int probe_read(unsigned char *p)
-{
-	struct sigaction sa = { .sa_handler = on_fault }, old_bus, old_segv;
-	int sig = 0;
-
-	sigaction(SIGBUS, &sa, &old_bus);
-	sigaction(SIGSEGV, &sa, &old_segv);
-	fault_sig = 0;
-	if (!sigsetjmp(fault_jmp, 1))
-		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
-	sig = fault_sig;
-	sigaction(SIGBUS, &old_bus, NULL);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	return sig;
 }
 
 /*
@@ -365,20 +218,22 @@ TEST_F(gem, mmap_bounds)
 	unsigned char *map;
 	__u32 h;
 
-	ASSERT_EQ(0, bo_create(self->f.render, 2 * PAGE, 0, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
-	EXPECT_EQ(MAP_FAILED, bo_mmap(self->f.render, info.offset, 3 * PAGE));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, 2 * PAGE, 0, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
+	EXPECT_EQ(MAP_FAILED, vrust_mmap(self->f.render, info.offset, 3 * PAGE));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(MAP_FAILED, bo_mmap(self->f.render, info.offset + PAGE, 2 * PAGE));
-	EXPECT_EQ(MAP_FAILED, bo_mmap(self->f.render, info.offset - PAGE, PAGE));
-	map = bo_mmap(self->f.render, info.offset, 2 * PAGE);
+	EXPECT_EQ(MAP_FAILED, vrust_mmap(self->f.render, info.offset + PAGE, 2 * PAGE));
+	EXPECT_EQ(MAP_FAILED, vrust_mmap(self->f.render, info.offset - PAGE, PAGE));
+	map = vrust_mmap(self->f.render, info.offset, 2 * PAGE);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(0, probe_read(map + 2 * PAGE - 1));
+	vrust_catch_faults(true);
+	EXPECT_EQ(0, vrust_touch(map + 2 * PAGE - 1, 1, -1));
 	/* Growing the mapping past the buffer is refused too. */
 	EXPECT_EQ(MAP_FAILED, mremap(map, 2 * PAGE, 4 * PAGE, 0));
 	EXPECT_EQ(0, munmap(map, 2 * PAGE));
 	/* Past the mapping: the access faults. */
-	EXPECT_NE(0, probe_read(map));
+	EXPECT_NE(0, vrust_touch(map, 1, -1));
+	vrust_catch_faults(false);
 }
 
 /* A closed handle's offset cannot be mapped any more. */
@@ -387,10 +242,10 @@ TEST_F(gem, mmap_closed_handle)
 	struct drm_vrust_gem_info info;
 	__u32 h;
 
-	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, PAGE, 0, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
-	EXPECT_EQ(MAP_FAILED, bo_mmap(self->f.render, info.offset, PAGE));
+	EXPECT_EQ(MAP_FAILED, vrust_mmap(self->f.render, info.offset, PAGE));
 	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
 
@@ -405,23 +260,23 @@ TEST_F(gem, clients_isolated)
 
 	ASSERT_LE(0, other);
 	self->f.fds[0] = other;
-	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, PAGE, 0, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
 	off = info.offset;
-	EXPECT_EQ(-ENOENT, bo_info(other, h, &info));
-	EXPECT_EQ(-ENOENT, bo_rw(other, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, 8, buf));
+	EXPECT_EQ(-ENOENT, vrust_gem_info(other, h, &info));
+	EXPECT_EQ(-ENOENT, vrust_gem_read(other, h, 0, 8, buf));
 	EXPECT_EQ(-EINVAL, vrust_gem_close(other, h));
-	EXPECT_EQ(MAP_FAILED, bo_mmap(other, off, PAGE));
+	EXPECT_EQ(MAP_FAILED, vrust_mmap(other, off, PAGE));
 	EXPECT_EQ(EACCES, errno);
 	/* The other client's own first handle is its own buffer. */
-	ASSERT_EQ(0, bo_create(other, 2 * PAGE, 0, &h2));
-	ASSERT_EQ(0, bo_info(other, h2, &info));
+	ASSERT_EQ(0, vrust_gem_create(other, 2 * PAGE, 0, &h2));
+	ASSERT_EQ(0, vrust_gem_info(other, h2, &info));
 	EXPECT_EQ(2 * PAGE, info.size);
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
 	EXPECT_EQ(PAGE, info.size);
 	/* Closing a file frees its buffers. */
 	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
-	close_fd(&self->f.fds[0]);
+	vrust_close_fd(&self->f.fds[0]);
 	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 }
 
@@ -436,14 +291,14 @@ TEST_F(gem, create_close_cycles)
 
 	memset(buf, 0x5a, sizeof(buf));
 	/* One cycle first, so that caches that grow once are in the baseline. */
-	ASSERT_EQ(0, bo_create(self->f.render, 16 * PAGE, 0, &h));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, 16 * PAGE, 0, &h));
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
 	before = vrust_mem_available_kb();
 	ASSERT_LT(0, before);
 	for (i = 0; i < cycles && !failed; i++) {
-		failed |= bo_create(self->f.render, 16 * PAGE, 0, &h);
+		failed |= vrust_gem_create(self->f.render, 16 * PAGE, 0, &h);
 		/* Allocates a page of the buffer. */
-		failed |= bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 5 * PAGE, PAGE, buf);
+		failed |= vrust_gem_write(self->f.render, h, 5 * PAGE, PAGE, buf);
 		failed |= vrust_gem_close(self->f.render, h);
 	}
 	EXPECT_EQ(0, failed) TH_LOG("cycle %d failed", i);
@@ -464,16 +319,16 @@ TEST_F(gem, small_rw_touches_few_pages)
 	unsigned char c = 0xa5, back = 0;
 	__u32 h;
 
-	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
-	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 7, 1, &c));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, PAGE, 0, &h));
+	ASSERT_EQ(0, vrust_gem_write(self->f.render, h, 7, 1, &c));
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
 	before = vrust_mem_available_kb();
 	ASSERT_LT(0, before);
-	ASSERT_EQ(0, bo_create(self->f.render, size, 0, &h));
-	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, size - 1, 1, &c));
-	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, size - 1, 1, &back));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, size, 0, &h));
+	ASSERT_EQ(0, vrust_gem_write(self->f.render, h, size - 1, 1, &c));
+	ASSERT_EQ(0, vrust_gem_read(self->f.render, h, size - 1, 1, &back));
 	EXPECT_EQ(c, back);
-	ASSERT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, 1, &back));
+	ASSERT_EQ(0, vrust_gem_read(self->f.render, h, 0, 1, &back));
 	EXPECT_EQ(0, back);
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB after two one-byte accesses to a %llu MiB buffer",
@@ -493,22 +348,22 @@ TEST_F(gem, prime_self_import)
 
 	ASSERT_LE(0, other);
 	self->f.fds[0] = other;
-	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
-	ASSERT_EQ(0, prime_export(self->f.render, h, &dmabuf));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, PAGE, 0, &h));
+	ASSERT_EQ(0, vrust_prime_export(self->f.render, h, &dmabuf));
 	self->f.fds[1] = dmabuf;
-	ASSERT_EQ(0, prime_import(self->f.render, dmabuf, &h2));
+	ASSERT_EQ(0, vrust_prime_import(self->f.render, dmabuf, &h2));
 	EXPECT_EQ(h, h2);
-	ASSERT_EQ(0, prime_import(other, dmabuf, &h3));
-	ASSERT_EQ(0, bo_info(other, h3, &info));
+	ASSERT_EQ(0, vrust_prime_import(other, dmabuf, &h3));
+	ASSERT_EQ(0, vrust_gem_info(other, h3, &info));
 	/* The same buffer, not an import: no new object. */
 	EXPECT_EQ(0U, info.flags);
 	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 8, sizeof(msg), msg));
-	EXPECT_EQ(0, bo_rw(other, DRM_IOCTL_VRUST_GEM_PREAD, h3, 8, sizeof(back), back));
+	EXPECT_EQ(0, vrust_gem_write(self->f.render, h, 8, sizeof(msg), msg));
+	EXPECT_EQ(0, vrust_gem_read(other, h3, 8, sizeof(back), back));
 	EXPECT_STREQ(msg, back);
 	/* Importing something that is not a dma-buf fails cleanly. */
-	EXPECT_EQ(-EINVAL, prime_import(self->f.render, self->f.card, &h2));
-	EXPECT_EQ(-EBADF, prime_import(self->f.render, 1000, &h2));
+	EXPECT_EQ(-EINVAL, vrust_prime_import(self->f.render, self->f.card, &h2));
+	EXPECT_EQ(-EBADF, vrust_prime_import(self->f.render, 1000, &h2));
 }
 
 /* A dma-buf stays valid after the handle it came from is closed. */
@@ -519,9 +374,9 @@ TEST_F(gem, dmabuf_outlives_handle)
 	__u32 h, h2;
 	int dmabuf;
 
-	ASSERT_EQ(0, bo_create(self->f.render, PAGE, 0, &h));
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, sizeof(msg), msg));
-	ASSERT_EQ(0, prime_export(self->f.render, h, &dmabuf));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, PAGE, 0, &h));
+	EXPECT_EQ(0, vrust_gem_write(self->f.render, h, 0, sizeof(msg), msg));
+	ASSERT_EQ(0, vrust_prime_export(self->f.render, h, &dmabuf));
 	self->f.fds[0] = dmabuf;
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, h));
 	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
@@ -530,10 +385,10 @@ TEST_F(gem, dmabuf_outlives_handle)
 	EXPECT_STREQ(msg, (char *)map);
 	EXPECT_EQ(0, munmap(map, PAGE));
 	/* Imported again, it is the same buffer. */
-	ASSERT_EQ(0, prime_import(self->f.render, dmabuf, &h2));
+	ASSERT_EQ(0, vrust_prime_import(self->f.render, dmabuf, &h2));
 	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 	EXPECT_EQ(0, vrust_gem_close(self->f.render, h2));
-	close_fd(&self->f.fds[0]);
+	vrust_close_fd(&self->f.fds[0]);
 	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
 
@@ -556,16 +411,16 @@ TEST_F(gem, prime_vgem)
 
 	/* vrust -> vgem: vgem maps our pages. */
 	pattern(want, len, 5);
-	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, len, want));
-	ASSERT_EQ(0, prime_export(self->f.render, h, &dmabuf));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, len, 0, &h));
+	EXPECT_EQ(0, vrust_gem_write(self->f.render, h, 0, len, want));
+	ASSERT_EQ(0, vrust_prime_export(self->f.render, h, &dmabuf));
 	self->f.fds[1] = dmabuf;
-	ASSERT_EQ(0, prime_import(vgem, dmabuf, &vh));
+	ASSERT_EQ(0, vrust_prime_import(vgem, dmabuf, &vh));
 	/*
 	 * vgem's export of the import is our dma-buf again (vgem does not let imports be mapped
 	 * through MODE_MAP_DUMB; the dma-buf's mmap goes to the exporter, us).
 	 */
-	ASSERT_EQ(0, prime_export(vgem, vh, &dmabuf2));
+	ASSERT_EQ(0, vrust_prime_export(vgem, vh, &dmabuf2));
 	self->f.fds[2] = dmabuf2;
 	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf2, 0);
 	ASSERT_NE(MAP_FAILED, map);
@@ -574,38 +429,38 @@ TEST_F(gem, prime_vgem)
 	want[123] ^= 0xff;
 	EXPECT_EQ(0, munmap(map, len));
 	/* ... and back: we import it as our own buffer, which has the CPU's change. */
-	ASSERT_EQ(0, prime_import(self->f.render, dmabuf2, &back));
+	ASSERT_EQ(0, vrust_prime_import(self->f.render, dmabuf2, &back));
 	EXPECT_EQ(h, back);
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, len, got));
+	EXPECT_EQ(0, vrust_gem_read(self->f.render, h, 0, len, got));
 	EXPECT_EQ(0, memcmp(want, got, len));
 
 	/* vgem -> vrust: an import, read through the kernel's mapping of vgem's pages. */
-	ASSERT_EQ(0, dumb_create(vgem, 1024, 4, 32, &d));
-	ASSERT_EQ(0, dumb_offset(vgem, d.handle, &off));
-	map = bo_mmap(vgem, off, d.size);
+	ASSERT_EQ(0, vrust_dumb_create(vgem, 1024, 4, 32, &d));
+	ASSERT_EQ(0, vrust_dumb_offset(vgem, d.handle, &off));
+	map = vrust_mmap(vgem, off, d.size);
 	ASSERT_NE(MAP_FAILED, map);
 	pattern(want, d.size, 11);
 	memcpy(map, want, d.size);
 	EXPECT_EQ(0, munmap(map, d.size));
-	close_fd(&self->f.fds[1]);
-	ASSERT_EQ(0, prime_export(vgem, d.handle, &dmabuf));
+	vrust_close_fd(&self->f.fds[1]);
+	ASSERT_EQ(0, vrust_prime_export(vgem, d.handle, &dmabuf));
 	self->f.fds[1] = dmabuf;
-	ASSERT_EQ(0, prime_import(self->f.render, dmabuf, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
+	ASSERT_EQ(0, vrust_prime_import(self->f.render, dmabuf, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
 	EXPECT_EQ((__u32)VRUST_BO_IMPORTED, info.flags);
 	EXPECT_EQ(d.size, info.size);
 	memset(got, 0, len);
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PREAD, h, 0, d.size, got));
+	EXPECT_EQ(0, vrust_gem_read(self->f.render, h, 0, d.size, got));
 	EXPECT_EQ(0, memcmp(want, got, d.size));
 	/* Writes through our mapping land in vgem's pages, seen through vgem's mmap. */
-	EXPECT_EQ(0, bo_rw(self->f.render, DRM_IOCTL_VRUST_GEM_PWRITE, h, 0, 4, "abcd"));
-	map = bo_mmap(vgem, off, d.size);
+	EXPECT_EQ(0, vrust_gem_write(self->f.render, h, 0, 4, "abcd"));
+	map = vrust_mmap(vgem, off, d.size);
 	ASSERT_NE(MAP_FAILED, map);
 	EXPECT_EQ(0, memcmp("abcd", map, 4));
 	EXPECT_EQ(0, munmap(map, d.size));
 	/* Our mmap of the import goes to the exporter. */
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
-	map = bo_mmap(self->f.render, info.offset, d.size);
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
+	map = vrust_mmap(self->f.render, info.offset, d.size);
 	ASSERT_NE(MAP_FAILED, map);
 	EXPECT_EQ(0, memcmp("abcd", map, 4));
 	EXPECT_EQ(0, memcmp(want + 4, map + 4, d.size - 4));
@@ -633,27 +488,27 @@ TEST_F(gem, destroy_while_mapped_and_exported)
 	ASSERT_LE(0, vgem);
 	self->f.fds[0] = vgem;
 	/* One round first, so that caches that grow once are in the baseline. */
-	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, len, 0, &h));
 	EXPECT_EQ(0, vrust_gem_close(self->f.render, h));
 	before = vrust_mem_available_kb();
 
-	ASSERT_EQ(0, bo_create(self->f.render, len, 0, &h));
-	ASSERT_EQ(0, bo_info(self->f.render, h, &info));
-	map = bo_mmap(self->f.render, info.offset, len);
+	ASSERT_EQ(0, vrust_gem_create(self->f.render, len, 0, &h));
+	ASSERT_EQ(0, vrust_gem_info(self->f.render, h, &info));
+	map = vrust_mmap(self->f.render, info.offset, len);
 	ASSERT_NE(MAP_FAILED, map);
 	memset(map, 0x77, len);
 	during = vrust_mem_available_kb();
-	ASSERT_EQ(0, prime_export(self->f.render, h, &dmabuf));
+	ASSERT_EQ(0, vrust_prime_export(self->f.render, h, &dmabuf));
 	self->f.fds[1] = dmabuf;
-	ASSERT_EQ(0, prime_import(vgem, dmabuf, &vh));
+	ASSERT_EQ(0, vrust_prime_import(vgem, dmabuf, &vh));
 
 	ASSERT_EQ(0, vrust_instance_destroy(&self->f.inst));
-	EXPECT_EQ(-ENODEV, bo_info(self->f.render, h, &info));
-	EXPECT_EQ(-ENODEV, bo_create(self->f.render, PAGE, 0, &h));
+	EXPECT_EQ(-ENODEV, vrust_gem_info(self->f.render, h, &info));
+	EXPECT_EQ(-ENODEV, vrust_gem_create(self->f.render, PAGE, 0, &h));
 	/* The CPU mapping and the exported buffer still reach the pages. */
 	EXPECT_EQ(0x77, map[len - 1]);
 	map[0] = 0x11;
-	ASSERT_EQ(0, prime_export(vgem, vh, &dmabuf2));
+	ASSERT_EQ(0, vrust_prime_export(vgem, vh, &dmabuf2));
 	self->f.fds[2] = dmabuf2;
 	vmap_ = mmap(NULL, len, PROT_READ, MAP_SHARED, dmabuf2, 0);
 	ASSERT_NE(MAP_FAILED, vmap_);
@@ -662,10 +517,10 @@ TEST_F(gem, destroy_while_mapped_and_exported)
 
 	/* Let go of everything; the pages are freed with the last user. */
 	EXPECT_EQ(0, munmap(map, len));
-	close_fd(&self->f.card);
-	close_fd(&self->f.render);
-	close_fd(&self->f.fds[1]);
-	close_fd(&self->f.fds[2]);
+	vrust_close_fd(&self->f.card);
+	vrust_close_fd(&self->f.render);
+	vrust_close_fd(&self->f.fds[1]);
+	vrust_close_fd(&self->f.fds[2]);
 	EXPECT_EQ(0, vrust_gem_close(vgem, vh));
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before,

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -36,7 +35,7 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define PAGE		4096ULL
@@ -74,13 +73,6 @@ static void __printf(1, 2) race_bad(const char *fmt, ...)
 	pthread_mutex_unlock(&rlog->lock);
 }
 
-static const char *errname(int e)
-{
-	const char *s = strerrorname_np(e);
-
-	return s ? s : "unknown errno";
-}
-
 /* A list of errnos, ended by 0. */
 #define ERRS(...)	((const int[]){ __VA_ARGS__, 0 })
 /* Only success will do. */
@@ -103,7 +95,7 @@ static bool __printf(3, 4) check(int ret, const int *allowed, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	race_bad("%s failed with %s", what, errname(-ret));
+	race_bad("%s failed with %s", what, vrust_errname(-ret));
 	return false;
 }
 
@@ -137,32 +129,9 @@ static __u64 rnd(struct worker *w, __u64 n)
 	return n ? (w->rng * 0x2545f4914f6cdd1dULL) % n : 0;
 }
 
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static unsigned int env_uint(const char *name, unsigned int def)
-{
-	const char *s = getenv(name);
-
-	return s && *s ? strtoul(s, NULL, 0) : def;
-}
-
 static unsigned int race_ms(void)
 {
-	return env_uint("VRUST_RACE_MS", 2000);
+	return vrust_env_u64("VRUST_RACE_MS", 2000);
 }
 
 static void *worker_main(void *arg)
@@ -193,7 +162,7 @@ static unsigned long run_workers(struct worker *ws, int n, void (*fn)(struct wor
 		}
 		started++;
 	}
-	sleep_ms(ms);
+	vrust_sleep_ms(ms);
 	atomic_store(&stop, true);
 	for (i = 0; i < started; i++) {
 		pthread_join(ws[i].tid, NULL);
@@ -202,159 +171,16 @@ static unsigned long run_workers(struct worker *ws, int n, void (*fn)(struct wor
 	return iters;
 }
 
-/* CPU access that faults returns here instead of killing the process. */
-struct touch_ctx {
-	sigjmp_buf jb;
-};
-
-static __thread struct touch_ctx *touch_ctx;
-
-static void on_fault(int sig)
-{
-	if (touch_ctx)
-		siglongjmp(touch_ctx->jb, sig);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/*
- * Reads (or, with @value >= 0, writes) one byte in each page of [@p, @p + @len); returns the
- * signal that raised, or 0.
- */
-static int touch(unsigned char *p, size_t len, int value)
-{
-	struct touch_ctx ctx;
-	size_t off;
-	int sig;
-
-	sig = sigsetjmp(ctx.jb, 1);
-	if (!sig) {
-		touch_ctx = &ctx;
-		for (off = 0; off < len; off += PAGE) {
-			if (value >= 0)
-				__atomic_store_n(p + off, (unsigned char)value, __ATOMIC_RELAXED);
-			else
-				(void)__atomic_load_n(p + off, __ATOMIC_RELAXED);
-		}
-	}
-	touch_ctx = NULL;
-	return sig;
-}
-
-static void catch_faults(bool on)
-{
-	struct sigaction sa = { .sa_handler = on ? on_fault : SIG_DFL };
-
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-/* ioctls --------------------------------------------------------------------------------- */
-
-static int bo_create(int fd, __u64 size, __u32 *handle)
-{
-	struct drm_vrust_gem_create a = { .size = size };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &a);
-
-	if (!ret)
-		*handle = a.handle;
-	return ret;
-}
-
-static int bo_info(int fd, __u32 handle, struct drm_vrust_gem_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->handle = handle;
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_INFO, info);
-}
-
-static int bo_rw(int fd, bool write, __u32 handle, __u64 offset, __u64 size, void *ptr)
-{
-	struct drm_vrust_gem_rw a = {
-		.handle = handle, .offset = offset, .size = size, .ptr = (uintptr_t)ptr,
-	};
-
-	return vrust_ioctl(fd, write ? DRM_IOCTL_VRUST_GEM_PWRITE : DRM_IOCTL_VRUST_GEM_PREAD,
-			   &a);
-}
-
-static int prime_export(int fd, __u32 handle, int *dmabuf)
-{
-	struct drm_prime_handle a = { .handle = handle, .flags = DRM_CLOEXEC | DRM_RDWR };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &a);
-
-	if (!ret)
-		*dmabuf = a.fd;
-	return ret;
-}
-
-static int prime_import(int fd, int dmabuf, __u32 *handle)
-{
-	struct drm_prime_handle a = { .fd = dmabuf };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &a);
-
-	if (!ret)
-		*handle = a.handle;
-	return ret;
-}
-
-static int vm_create(int fd, __u32 *id)
-{
-	struct drm_vrust_vm_create a = {};
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_CREATE, &a);
-
-	if (!ret)
-		*id = a.vm_id;
-	return ret;
-}
-
-static int vm_destroy(int fd, __u32 id)
-{
-	struct drm_vrust_vm_destroy a = { .vm_id = id };
-
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_DESTROY, &a);
-}
-
-static int vm_bind(int fd, __u32 vm, __u32 op, __u32 handle, __u64 offset, __u64 addr,
-		   __u64 range)
-{
-	struct drm_vrust_vm_bind a = {
-		.vm_id = vm, .op = op, .handle = handle, .addr = addr, .range = range,
-		.offset = offset,
-	};
-
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &a);
-}
-
-static int exec_cmds(int fd, __u32 vm, struct drm_vrust_cmd *cmds, __u32 n, __u32 *done)
-{
-	struct drm_vrust_exec a = { .vm_id = vm, .count = n, .cmds = (uintptr_t)cmds };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a);
-
-	*done = a.done;
-	return ret;
-}
-
-static void *map_fd(int fd, __u64 offset, size_t len, int *err)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
-
-	*err = p == MAP_FAILED ? -errno : 0;
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* Fixture -------------------------------------------------------------------------------- */
 
 /**
  * struct race_fixture - what a test gets
- * @inst: the test's instance
- * @fd: a file on its render node, used for the checks only
+ * @c: the test's instance, with a file on its render node used for the checks only
  * @live_before: VRUST_PARAM_LIVE_BUFFERS before the test
  * @mem_before: MemAvailable before the test, in KiB
  */
 struct race_fixture {
-	struct vrust_instance inst;
-	int fd;
+	struct vrust_client c;
 	long long live_before;
 	long mem_before;
 };
@@ -370,25 +196,25 @@ static void warm_up(int fd)
 	struct drm_vrust_gem_info info;
 	__u32 h = 0, h2 = 0, vm = 0;
 	void *p;
-	int dmabuf = -1, err;
+	int dmabuf = -1;
 
-	if (bo_create(fd, 16 * PAGE, &h))
+	if (vrust_gem_create(fd, 16 * PAGE, 0, &h))
 		return;
-	if (!bo_info(fd, h, &info)) {
-		p = map_fd(fd, info.offset, 16 * PAGE, &err);
-		if (p) {
+	if (!vrust_gem_info(fd, h, &info)) {
+		p = vrust_mmap(fd, info.offset, 16 * PAGE);
+		if (p != MAP_FAILED) {
 			memset(p, 1, 16 * PAGE);
 			munmap(p, 16 * PAGE);
 		}
 	}
-	if (!prime_export(fd, h, &dmabuf)) {
-		if (!prime_import(fd, dmabuf, &h2) && h2 != h)
+	if (!vrust_prime_export(fd, h, &dmabuf)) {
+		if (!vrust_prime_import(fd, dmabuf, &h2) && h2 != h)
 			vrust_gem_close(fd, h2);
 		close(dmabuf);
 	}
-	if (!vm_create(fd, &vm)) {
-		vm_bind(fd, vm, VRUST_BIND_MAP, h, 0, VRUST_VM_START, 16 * PAGE);
-		vm_destroy(fd, vm);
+	if (!vrust_vm_create(fd, &vm)) {
+		vrust_vm_map(fd, vm, h, 0, VRUST_VM_START, 16 * PAGE);
+		vrust_vm_destroy(fd, vm);
 	}
 	vrust_gem_close(fd, h);
 }
@@ -397,7 +223,6 @@ FIXTURE_SETUP(race)
 {
 	pthread_mutexattr_t attr;
 
-	self->f.fd = -1;
 	rlog = mmap(NULL, sizeof(*rlog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
 		    0);
 	ASSERT_NE(MAP_FAILED, rlog);
@@ -405,30 +230,23 @@ FIXTURE_SETUP(race)
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 	pthread_mutex_init(&rlog->lock, &attr);
-	ASSERT_EQ(0, vrust_instance_up(&self->f.inst));
-	self->f.fd = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
-	if (self->f.fd < 0) {
-		vrust_instance_destroy(&self->f.inst);
-		ASSERT_LE(0, self->f.fd);
-	}
-	warm_up(self->f.fd);
-	self->f.live_before = vrust_live_buffers(self->f.fd);
+	ASSERT_EQ(0, vrust_client_open(&self->f.c, VRUST_CLIENT_RENDER));
+	warm_up(self->f.c.render);
+	self->f.live_before = vrust_live_buffers(self->f.c.render);
 	self->f.mem_before = vrust_mem_available_kb();
-	catch_faults(true);
+	vrust_catch_faults(true);
 }
 
 FIXTURE_TEARDOWN(race)
 {
-	catch_faults(false);
-	if (self->f.fd >= 0)
-		close(self->f.fd);
-	EXPECT_EQ(0, vrust_instance_destroy(&self->f.inst));
+	vrust_catch_faults(false);
+	EXPECT_EQ(0, vrust_client_close(&self->f.c));
 }
 
 /* The end of every test: nothing unexpected happened, and everything was given back. */
 static void check_end(struct __test_metadata *_metadata, struct race_fixture *f)
 {
-	long long live = vrust_live_buffers(f->fd);
+	long long live = vrust_live_buffers(f->c.render);
 	long mem = vrust_mem_available_kb();
 	unsigned int i;
 
@@ -453,7 +271,6 @@ struct slots_ctx {
 	int fd;
 	int other;
 	atomic_uint slot[SLOTS];
-	__u64 bo_size;
 	/* For the rounds of concurrent calls on one handle or dma-buf. */
 	pthread_barrier_t barrier;
 	atomic_uint handle;
@@ -480,6 +297,24 @@ static __u32 slot_peek(struct slots_ctx *c, struct worker *w)
 	return atomic_load(&c->slot[rnd(w, SLOTS)]);
 }
 
+/* Creates a buffer of @size bytes and puts it in a slot. */
+static void slot_create(struct slots_ctx *c, struct worker *w, __u64 size)
+{
+	__u32 h = 0;
+
+	if (check(vrust_gem_create(c->fd, size, 0, &h), NO_ERRS, "GEM_CREATE"))
+		slot_put(c, w, h);
+}
+
+/* Takes a handle out of a slot, if there is one, and closes it as its owner. */
+static void slot_close(struct slots_ctx *c, struct worker *w)
+{
+	__u32 h = slot_take(c, w);
+
+	if (h)
+		check(vrust_gem_close(c->fd, h), NO_ERRS, "GEM_CLOSE of owned handle %u", h);
+}
+
 static void slots_release(struct slots_ctx *c)
 {
 	int i;
@@ -502,15 +337,11 @@ static void create_close_work(struct worker *w)
 	int dmabuf = -1;
 
 	if (r < 40) {
-		if (check(bo_create(c->fd, (1 + rnd(w, 8)) * PAGE, &h), NO_ERRS, "GEM_CREATE"))
-			slot_put(c, w, h);
+		slot_create(c, w, (1 + rnd(w, 8)) * PAGE);
 		return;
 	}
 	if (r < 55) {
-		h = slot_take(c, w);
-		if (h)
-			check(vrust_gem_close(c->fd, h), NO_ERRS, "GEM_CLOSE of owned handle %u",
-			      h);
+		slot_close(c, w);
 		return;
 	}
 	h = slot_peek(c, w);
@@ -518,21 +349,22 @@ static void create_close_work(struct worker *w)
 		return;
 	switch (rnd(w, 4)) {
 	case 0:
-		if (check(bo_info(c->fd, h, &info), ERRS(ENOENT), "GEM_INFO(%u)", h) &&
+		if (check(vrust_gem_info(c->fd, h, &info), ERRS(ENOENT), "GEM_INFO(%u)", h) &&
 		    (!info.size || info.size > 8 * PAGE))
 			race_bad("GEM_INFO(%u): size %llu", h, (unsigned long long)info.size);
 		break;
 	case 1:
 		memset(buf, w->idx, sizeof(buf));
-		check(bo_rw(c->fd, true, h, PAGE - sizeof(buf), sizeof(buf), buf), ERRS(ENOENT),
+		check(vrust_gem_write(c->fd, h, PAGE - sizeof(buf), sizeof(buf), buf), ERRS(ENOENT),
 		      "GEM_PWRITE(%u)", h);
 		break;
 	case 2:
-		check(bo_rw(c->fd, false, h, 0, sizeof(buf), buf), ERRS(ENOENT), "GEM_PREAD(%u)",
+		check(vrust_gem_read(c->fd, h, 0, sizeof(buf), buf), ERRS(ENOENT), "GEM_PREAD(%u)",
 		      h);
 		break;
 	default:
-		if (check(prime_export(c->fd, h, &dmabuf), ERRS(ENOENT), "PRIME export of %u", h))
+		if (check(vrust_prime_export(c->fd, h, &dmabuf), ERRS(ENOENT), "PRIME export of %u",
+			  h))
 			close(dmabuf);
 		break;
 	}
@@ -590,7 +422,7 @@ static int prepare_close_same(struct slots_ctx *c)
 {
 	__u32 h = 0;
 
-	if (!check(bo_create(c->fd, PAGE, &h), NO_ERRS, "GEM_CREATE"))
+	if (!check(vrust_gem_create(c->fd, PAGE, 0, &h), NO_ERRS, "GEM_CREATE"))
 		return -1;
 	atomic_store(&c->handle, h);
 	return 0;
@@ -607,7 +439,7 @@ static void judge_close_same(struct slots_ctx *c, int n)
 		if (!e)
 			ok++;
 		else if (e != EINVAL)
-			race_bad("concurrent GEM_CLOSE: %s", errname(e));
+			race_bad("concurrent GEM_CLOSE: %s", vrust_errname(e));
 	}
 	if (ok != 1)
 		race_bad("%d of %d concurrent GEM_CLOSEs of handle %u succeeded", ok, n,
@@ -626,7 +458,7 @@ TEST_F_TIMEOUT(race, gem_create_close, 120)
 	unsigned long iters;
 
 	memset(&c, 0, sizeof(c));
-	c.fd = self->f.fd;
+	c.fd = self->f.c.render;
 	iters = run_workers(ws, 4, create_close_work, &c, race_ms());
 	slots_release(&c);
 	barrier_rounds(&c, ws, 4, close_same_worker, prepare_close_same, judge_close_same, 300);
@@ -649,15 +481,11 @@ static void prime_work(struct worker *w)
 	int dmabuf = -1;
 
 	if (r < 30) {
-		if (check(bo_create(c->fd, PRIME_BO_PAGES * PAGE, &h), NO_ERRS, "GEM_CREATE"))
-			slot_put(c, w, h);
+		slot_create(c, w, PRIME_BO_PAGES * PAGE);
 		return;
 	}
 	if (r < 40) {
-		h = slot_take(c, w);
-		if (h)
-			check(vrust_gem_close(c->fd, h), NO_ERRS, "GEM_CLOSE of owned handle %u",
-			      h);
+		slot_close(c, w);
 		return;
 	}
 	if (r < 75) {
@@ -668,24 +496,25 @@ static void prime_work(struct worker *w)
 		h = slot_take(c, w);
 		if (!h)
 			return;
-		if (!check(prime_export(c->fd, h, &dmabuf), NO_ERRS, "PRIME export of %u", h)) {
+		if (!check(vrust_prime_export(c->fd, h, &dmabuf), NO_ERRS, "PRIME export of %u",
+			   h)) {
 			slot_put(c, w, h);
 			return;
 		}
-		if (check(prime_import(c->other, dmabuf, &h2), NO_ERRS, "PRIME import")) {
-			if (check(bo_info(c->other, h2, &info), NO_ERRS, "GEM_INFO of import") &&
-			    info.size != PRIME_BO_PAGES * PAGE)
+		if (check(vrust_prime_import(c->other, dmabuf, &h2), NO_ERRS, "PRIME import")) {
+			if (check(vrust_gem_info(c->other, h2, &info), NO_ERRS,
+				  "GEM_INFO of import") && info.size != PRIME_BO_PAGES * PAGE)
 				race_bad("import of a %llu-byte buffer has %llu bytes",
 					 PRIME_BO_PAGES * PAGE, (unsigned long long)info.size);
-			check(bo_rw(c->fd, true, h, 8 * w->idx, 8, &v), NO_ERRS, "GEM_PWRITE");
-			check(bo_rw(c->other, false, h2, 8 * w->idx, 8, &back), NO_ERRS,
+			check(vrust_gem_write(c->fd, h, 8 * w->idx, 8, &v), NO_ERRS, "GEM_PWRITE");
+			check(vrust_gem_read(c->other, h2, 8 * w->idx, 8, &back), NO_ERRS,
 			      "GEM_PREAD");
 			if (back != v)
 				race_bad("wrote %#llx through a handle, read %#llx through an import",
 					 (unsigned long long)v, (unsigned long long)back);
 			check(vrust_gem_close(c->other, h2), NO_ERRS, "GEM_CLOSE of import");
 		}
-		if (check(prime_import(c->fd, dmabuf, &h3), NO_ERRS, "PRIME self-import") &&
+		if (check(vrust_prime_import(c->fd, dmabuf, &h3), NO_ERRS, "PRIME self-import") &&
 		    h3 != h)
 			race_bad("self-import of handle %u gave handle %u", h, h3);
 		close(dmabuf);
@@ -694,7 +523,8 @@ static void prime_work(struct worker *w)
 	}
 	/* Anyone's handle, maybe being closed: export it and drop the dma-buf. */
 	h = slot_peek(c, w);
-	if (h && check(prime_export(c->fd, h, &dmabuf), ERRS(ENOENT), "PRIME export of %u", h))
+	if (h && check(vrust_prime_export(c->fd, h, &dmabuf), ERRS(ENOENT), "PRIME export of %u",
+		       h))
 		close(dmabuf);
 }
 
@@ -709,7 +539,7 @@ static void *import_same_worker(void *arg)
 		pthread_barrier_wait(&c->barrier);
 		if (atomic_load(&stop))
 			return NULL;
-		ret = prime_import(c->other, atomic_load(&c->dmabuf), &h);
+		ret = vrust_prime_import(c->other, atomic_load(&c->dmabuf), &h);
 		atomic_store(&c->results[w->idx], ret ? 0x80000000 | -ret : h);
 		pthread_barrier_wait(&c->barrier);
 	}
@@ -720,10 +550,10 @@ static int prepare_import_same(struct slots_ctx *c)
 	int dmabuf = -1;
 	__u32 h = 0;
 
-	if (!check(bo_create(c->fd, PAGE, &h), NO_ERRS, "GEM_CREATE"))
+	if (!check(vrust_gem_create(c->fd, PAGE, 0, &h), NO_ERRS, "GEM_CREATE"))
 		return -1;
 	atomic_store(&c->handle, h);
-	if (!check(prime_export(c->fd, h, &dmabuf), NO_ERRS, "PRIME export")) {
+	if (!check(vrust_prime_export(c->fd, h, &dmabuf), NO_ERRS, "PRIME export")) {
 		vrust_gem_close(c->fd, h);
 		return -1;
 	}
@@ -742,7 +572,7 @@ static void judge_import_same(struct slots_ctx *c, int n)
 
 		if (r & 0x80000000)
 			race_bad("concurrent PRIME import failed with %s",
-				 errname(r & 0x7fffffff));
+				 vrust_errname(r & 0x7fffffff));
 		else if (r != first)
 			race_bad("concurrent PRIME imports of one dma-buf: handles %u and %u", first,
 				 r);
@@ -768,8 +598,8 @@ TEST_F_TIMEOUT(race, prime_export_import, 120)
 	unsigned long iters;
 
 	memset(&c, 0, sizeof(c));
-	c.fd = self->f.fd;
-	c.other = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	c.fd = self->f.c.render;
+	c.other = vrust_open_node(self->f.c.inst.faux, DRM_NODE_RENDER);
 	ASSERT_LE(0, c.other);
 	iters = run_workers(ws, 4, prime_work, &c, race_ms());
 	slots_release(&c);
@@ -796,15 +626,11 @@ static void mmap_work(struct worker *w)
 	__u32 h = 0;
 
 	if (r < 25) {
-		if (check(bo_create(c->fd, len, &h), NO_ERRS, "GEM_CREATE"))
-			slot_put(c, w, h);
+		slot_create(c, w, len);
 		return;
 	}
 	if (r < 35) {
-		h = slot_take(c, w);
-		if (h)
-			check(vrust_gem_close(c->fd, h), NO_ERRS, "GEM_CLOSE of owned handle %u",
-			      h);
+		slot_close(c, w);
 		return;
 	}
 	if (r < 65) {
@@ -812,21 +638,22 @@ static void mmap_work(struct worker *w)
 		h = slot_take(c, w);
 		if (!h)
 			return;
-		if (!check(bo_info(c->fd, h, &info), NO_ERRS, "GEM_INFO of owned handle")) {
+		if (!check(vrust_gem_info(c->fd, h, &info), NO_ERRS, "GEM_INFO of owned handle")) {
 			slot_put(c, w, h);
 			return;
 		}
-		p = map_fd(c->fd, info.offset, len, &err);
+		p = vrust_mmap(c->fd, info.offset, len);
+		err = p == MAP_FAILED ? -errno : 0;
 		if (!check(err, NO_ERRS, "mmap of owned handle %u", h)) {
 			slot_put(c, w, h);
 			return;
 		}
 		value = rnd(w, 256);
-		sig = touch(p, len, value);
+		sig = vrust_touch(p, len, value);
 		if (sig)
 			race_bad("%s writing a mapping", strsignal(sig));
 		back = malloc(len);
-		if (back && check(bo_rw(c->fd, false, h, 0, len, back), NO_ERRS, "GEM_PREAD")) {
+		if (back && check(vrust_gem_read(c->fd, h, 0, len, back), NO_ERRS, "GEM_PREAD")) {
 			for (i = 0; i < len; i += PAGE)
 				if (back[i] != value) {
 					race_bad("wrote %#x through a mapping, GEM_PREAD read %#x",
@@ -838,7 +665,7 @@ static void mmap_work(struct worker *w)
 		if (rnd(w, 3) == 0) {
 			/* Closed while mapped: the mapping still works. */
 			check(vrust_gem_close(c->fd, h), NO_ERRS, "GEM_CLOSE of mapped handle");
-			sig = touch(p, len, -1);
+			sig = vrust_touch(p, len, -1);
 			if (sig)
 				race_bad("%s reading a mapping of a closed handle", strsignal(sig));
 			h = 0;
@@ -850,13 +677,14 @@ static void mmap_work(struct worker *w)
 	}
 	/* Anyone's buffer, maybe being closed: map it, read it, unmap it. */
 	h = slot_peek(c, w);
-	if (!h || !check(bo_info(c->fd, h, &info), ERRS(ENOENT), "GEM_INFO(%u)", h))
+	if (!h || !check(vrust_gem_info(c->fd, h, &info), ERRS(ENOENT), "GEM_INFO(%u)", h))
 		return;
 	/* The offset may be gone, or belong to another buffer by now. */
-	p = map_fd(c->fd, info.offset, len, &err);
+	p = vrust_mmap(c->fd, info.offset, len);
+	err = p == MAP_FAILED ? -errno : 0;
 	if (!check(err, ERRS(EINVAL, EACCES, ENOENT), "mmap of handle %u", h))
 		return;
-	sig = touch(p, len, -1);
+	sig = vrust_touch(p, len, -1);
 	if (sig)
 		race_bad("%s reading a mapping", strsignal(sig));
 	check(munmap(p, len) ? -errno : 0, NO_ERRS, "munmap");
@@ -873,7 +701,7 @@ TEST_F_TIMEOUT(race, mmap_munmap_touch, 120)
 	unsigned long iters;
 
 	memset(&c, 0, sizeof(c));
-	c.fd = self->f.fd;
+	c.fd = self->f.c.render;
 	iters = run_workers(ws, 4, mmap_work, &c, race_ms());
 	slots_release(&c);
 	ksft_print_msg("%lu mmap iterations by 4 threads\n", iters);
@@ -906,24 +734,25 @@ static void vm_work(struct worker *w)
 {
 	struct vm_ctx *c = w->ctx;
 	struct drm_vrust_vm_mapping m[64];
-	struct drm_vrust_vm_query q;
 	struct drm_vrust_cmd cmds[8];
 	__u32 vm = atomic_load(&c->vm), h, old, done, n, i;
 	__u64 pages, off;
+	int ret;
 
 	switch (w->idx) {
 	case 0:
 		/* Often enough to hit calls in flight, seldom enough to let mappings build up. */
-		sleep_ms(5 + rnd(w, 20));
-		if (!check(vm_create(c->fd, &vm), NO_ERRS, "VM_CREATE"))
+		vrust_sleep_ms(5 + rnd(w, 20));
+		if (!check(vrust_vm_create(c->fd, &vm), NO_ERRS, "VM_CREATE"))
 			return;
 		old = atomic_exchange(&c->vm, vm);
-		if (check(vm_destroy(c->fd, old), NO_ERRS, "VM_DESTROY of VM %u", old))
+		if (check(vrust_vm_destroy(c->fd, old), NO_ERRS, "VM_DESTROY of VM %u", old))
 			atomic_fetch_add(&c->vms_destroyed, 1);
 		return;
 	case 1:
-		sleep_ms(rnd(w, 3));
-		if (!check(bo_create(c->fd, VM_BO_PAGES * PAGE, &h), NO_ERRS, "GEM_CREATE"))
+		vrust_sleep_ms(rnd(w, 3));
+		if (!check(vrust_gem_create(c->fd, VM_BO_PAGES * PAGE, 0, &h), NO_ERRS,
+			   "GEM_CREATE"))
 			return;
 		old = atomic_exchange(&c->bos[rnd(w, NR_VM_BOS)], h);
 		/* Mapped buffers live on in the VM. */
@@ -932,22 +761,20 @@ static void vm_work(struct worker *w)
 	case 2:
 	case 3:
 		if (rnd(w, 8) == 0) {
-			q = (struct drm_vrust_vm_query){ .vm_id = vm, .count = ARRAY_SIZE(m),
-							 .mappings = (uintptr_t)m };
-			check(vrust_ioctl(c->fd, DRM_IOCTL_VRUST_VM_QUERY, &q), ERRS(ENOENT),
-			      "VM_QUERY(%u)", vm);
+			ret = vrust_vm_query(c->fd, vm, m, ARRAY_SIZE(m));
+			check(ret < 0 ? ret : 0, ERRS(ENOENT), "VM_QUERY(%u)", vm);
 			return;
 		}
 		pages = 1 + rnd(w, VM_BO_PAGES);
 		if (rnd(w, 2)) {
 			h = atomic_load(&c->bos[rnd(w, NR_VM_BOS)]);
 			off = rnd(w, VM_BO_PAGES - pages + 1) * PAGE;
-			check(vm_bind(c->fd, vm, VRUST_BIND_MAP, h, off, window_addr(w, pages),
-				      pages * PAGE), ERRS(ENOENT, ENOSPC),
+			check(vrust_vm_map(c->fd, vm, h, off, window_addr(w, pages), pages * PAGE),
+			      ERRS(ENOENT, ENOSPC),
 			      "VM_BIND map of handle %u in VM %u", h, vm);
 		} else {
-			check(vm_bind(c->fd, vm, VRUST_BIND_UNMAP, 0, 0, window_addr(w, pages),
-				      pages * PAGE), ERRS(ENOENT), "VM_BIND unmap in VM %u", vm);
+			check(vrust_vm_unmap(c->fd, vm, window_addr(w, pages), pages * PAGE),
+			      ERRS(ENOENT), "VM_BIND unmap in VM %u", vm);
 		}
 		return;
 	default:
@@ -973,7 +800,7 @@ static void vm_work(struct worker *w)
 			}
 		}
 		done = ~0U;
-		if (check(exec_cmds(c->fd, vm, cmds, n, &done), ERRS(EFAULT, ENOENT),
+		if (check(vrust_exec(c->fd, vm, cmds, n, &done), ERRS(EFAULT, ENOENT),
 			  "EXEC of %u commands in VM %u", n, vm)) {
 			atomic_fetch_add(&c->execs_ok, 1);
 			if (done != n)
@@ -998,15 +825,15 @@ TEST_F_TIMEOUT(race, vm_bind_exec_destroy, 120)
 	int i;
 
 	memset(&c, 0, sizeof(c));
-	c.fd = self->f.fd;
-	ASSERT_EQ(0, vm_create(c.fd, &vm));
+	c.fd = self->f.c.render;
+	ASSERT_EQ(0, vrust_vm_create(c.fd, &vm));
 	atomic_store(&c.vm, vm);
 	for (i = 0; i < NR_VM_BOS; i++) {
-		ASSERT_EQ(0, bo_create(c.fd, VM_BO_PAGES * PAGE, &h));
+		ASSERT_EQ(0, vrust_gem_create(c.fd, VM_BO_PAGES * PAGE, 0, &h));
 		atomic_store(&c.bos[i], h);
 	}
 	iters = run_workers(ws, 6, vm_work, &c, race_ms());
-	EXPECT_EQ(0, vm_destroy(c.fd, atomic_load(&c.vm)));
+	EXPECT_EQ(0, vrust_vm_destroy(c.fd, atomic_load(&c.vm)));
 	for (i = 0; i < NR_VM_BOS; i++)
 		EXPECT_EQ(0, vrust_gem_close(c.fd, atomic_load(&c.bos[i])));
 	ksft_print_msg("%lu iterations by 6 threads: %lu VMs destroyed under them, %lu EXECs complete\n",
@@ -1058,7 +885,7 @@ static void close_work(struct worker *w)
 			close(c->x);
 			atomic_fetch_add(&c->closes, 1);
 			if (!rnd(w, 8))
-				sleep_ms(1);
+				vrust_sleep_ms(1);
 			f = open(c->path, O_RDWR | O_CLOEXEC);
 			if (!check(f < 0 ? -errno : 0, NO_ERRS, "open(%s)", c->path))
 				return;
@@ -1073,37 +900,37 @@ static void close_work(struct worker *w)
 			close(f);
 		}
 		atomic_fetch_add(&c->swaps, 1);
-		sleep_ms(rnd(w, 3));
+		vrust_sleep_ms(rnd(w, 3));
 		return;
 	}
 
-	ret = bo_create(c->x, len, &h);
+	ret = vrust_gem_create(c->x, len, 0, &h);
 	if (ret == -EBADF)
 		atomic_fetch_add(&c->ebadf, 1);
 	if (!check(ret, CLOSE_ERRS, "GEM_CREATE"))
 		return;
-	if (check(bo_info(c->x, h, &info), CLOSE_ERRS, "GEM_INFO(%u)", h)) {
+	if (check(vrust_gem_info(c->x, h, &info), CLOSE_ERRS, "GEM_INFO(%u)", h)) {
 		/* The mapping holds the file until munmap, which may be its last reference. */
-		p = map_fd(c->x, info.offset, len, &err);
+		p = vrust_mmap(c->x, info.offset, len);
+		err = p == MAP_FAILED ? -errno : 0;
 		if (check(err, ERRS(EBADF, EACCES, EINVAL), "mmap of handle %u", h)) {
-			sig = touch(p, len, w->idx);
+			sig = vrust_touch(p, len, w->idx);
 			if (sig)
 				race_bad("%s writing a mapping", strsignal(sig));
 			if (rnd(w, 2))
-				sleep_ms(1);
+				vrust_sleep_ms(1);
 			check(munmap(p, len) ? -errno : 0, NO_ERRS, "munmap");
 		}
 	}
-	check(bo_rw(c->x, true, h, 0, 8, &info), CLOSE_ERRS, "GEM_PWRITE(%u)", h);
-	if (check(vm_create(c->x, &vm), CLOSE_ERRS, "VM_CREATE")) {
-		check(vm_bind(c->x, vm, VRUST_BIND_MAP, h, 0, VRUST_VM_START, len), CLOSE_ERRS,
+	check(vrust_gem_write(c->x, h, 0, 8, &info), CLOSE_ERRS, "GEM_PWRITE(%u)", h);
+	if (check(vrust_vm_create(c->x, &vm), CLOSE_ERRS, "VM_CREATE")) {
+		check(vrust_vm_map(c->x, vm, h, 0, VRUST_VM_START, len), CLOSE_ERRS,
 		      "VM_BIND");
-		cmd = (struct drm_vrust_cmd){ .op = VRUST_CMD_FILL, .dst = VRUST_VM_START,
-					      .len = len, .value = w->idx };
-		check(exec_cmds(c->x, vm, &cmd, 1, &done), ERRS(EBADF, ENOENT, EFAULT), "EXEC");
+		cmd = vrust_cmd_fill(VRUST_VM_START, len, w->idx);
+		check(vrust_exec(c->x, vm, &cmd, 1, &done), ERRS(EBADF, ENOENT, EFAULT), "EXEC");
 		/* Half of them are left to the file's release. */
 		if (rnd(w, 2))
-			check(vm_destroy(c->x, vm), CLOSE_ERRS, "VM_DESTROY(%u)", vm);
+			check(vrust_vm_destroy(c->x, vm), CLOSE_ERRS, "VM_DESTROY(%u)", vm);
 	}
 	if (rnd(w, 2))
 		check(vrust_gem_close(c->x, h), CLOSE_ERRS, "GEM_CLOSE(%u)", h);
@@ -1122,7 +949,7 @@ TEST_F_TIMEOUT(race, file_close, 120)
 	unsigned long iters;
 
 	memset(&c, 0, sizeof(c));
-	ASSERT_EQ(0, vrust_find_node(self->f.inst.faux, DRM_NODE_RENDER, node, sizeof(node)));
+	ASSERT_EQ(0, vrust_find_node(self->f.c.inst.faux, DRM_NODE_RENDER, node, sizeof(node)));
 	snprintf(c.path, sizeof(c.path), "/dev/dri/%s", node);
 	c.main = open(c.path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, c.main);
@@ -1202,7 +1029,7 @@ static int child_main(int c, const char *faux, int parent_fd, const __u32 *handl
 		      const int *dmabufs, int sock, unsigned int ms)
 {
 	struct worker w = { .rng = 0x51ed2701ULL * (c + 1) ^ getpid() };
-	double start = now_s(), end = start + ms / 1000.0;
+	double start = vrust_now_s(), end = start + ms / 1000.0;
 	unsigned char buf[64], want;
 	struct drm_vrust_gem_info info;
 	size_t len = SHARED_PAGES * PAGE;
@@ -1215,40 +1042,41 @@ static int child_main(int c, const char *faux, int parent_fd, const __u32 *handl
 	fd = vrust_open_node(faux, DRM_NODE_RENDER);
 	if (!check(fd < 0 ? fd : 0, NO_ERRS, "child %d: open", c))
 		return 1;
-	while (now_s() < end) {
+	while (vrust_now_s() < end) {
 		k = rnd(&w, NR_SHARED);
 		r = rnd(&w, 100);
-		if (c % 2 && now_s() > start + ms / 2000.0 && r < 2)
+		if (c % 2 && vrust_now_s() > start + ms / 2000.0 && r < 2)
 			_exit(0);
 		if (r < 40) {
-			if (!check(prime_import(fd, dmabufs[k], &h), NO_ERRS, "child %d: import",
-				   c))
+			if (!check(vrust_prime_import(fd, dmabufs[k], &h), NO_ERRS,
+				   "child %d: import", c))
 				continue;
 			want = rnd(&w, 256);
 			memset(buf, want, sizeof(buf));
-			check(bo_rw(fd, true, h, (c + 1) * PAGE, sizeof(buf), buf), NO_ERRS,
+			check(vrust_gem_write(fd, h, (c + 1) * PAGE, sizeof(buf), buf), NO_ERRS,
 			      "child %d: GEM_PWRITE", c);
 			memset(buf, ~want, sizeof(buf));
-			check(bo_rw(fd, false, h, (c + 1) * PAGE, sizeof(buf), buf), NO_ERRS,
+			check(vrust_gem_read(fd, h, (c + 1) * PAGE, sizeof(buf), buf), NO_ERRS,
 			      "child %d: GEM_PREAD", c);
 			if (buf[0] != want || buf[sizeof(buf) - 1] != want)
 				race_bad("child %d: wrote %#x into an import, read %#x", c, want,
 					 buf[0]);
-			check(bo_rw(fd, false, h, 0, 1, buf), NO_ERRS, "child %d: GEM_PREAD", c);
+			check(vrust_gem_read(fd, h, 0, 1, buf), NO_ERRS, "child %d: GEM_PREAD", c);
 			if (buf[0] != k)
 				race_bad("child %d: the parent's page of buffer %u holds %#x", c, k,
 					 buf[0]);
 			check(vrust_gem_close(fd, h), NO_ERRS, "child %d: GEM_CLOSE of import", c);
 		} else if (r < 55) {
 			/* The parent's file and handles; it closes them at some point. */
-			check(bo_info(parent_fd, handles[k], &info), ERRS(ENOENT),
+			check(vrust_gem_info(parent_fd, handles[k], &info), ERRS(ENOENT),
 			      "child %d: GEM_INFO through the parent's file", c);
 		} else if (r < 75) {
-			p = map_fd(dmabufs[k], 0, len, &err);
+			p = vrust_mmap(dmabufs[k], 0, len);
+			err = p == MAP_FAILED ? -errno : 0;
 			if (!check(err, NO_ERRS, "child %d: mmap of a dma-buf", c))
 				continue;
 			want = rnd(&w, 256);
-			sig = touch(p + (c + 1) * PAGE, PAGE, want);
+			sig = vrust_touch(p + (c + 1) * PAGE, PAGE, want);
 			if (sig)
 				race_bad("child %d: %s writing a dma-buf mapping", c,
 					 strsignal(sig));
@@ -1258,13 +1086,15 @@ static int child_main(int c, const char *faux, int parent_fd, const __u32 *handl
 			munmap(p, len);
 		} else if (r < 90 && sent < 64) {
 			/* A buffer of its own, to the parent; gone here before it gets there. */
-			if (!check(bo_create(fd, PAGE, &h), NO_ERRS, "child %d: GEM_CREATE", c))
+			if (!check(vrust_gem_create(fd, PAGE, 0, &h), NO_ERRS,
+				   "child %d: GEM_CREATE", c))
 				continue;
 			m = (struct fd_msg){ .child = c, .value = rnd(&w, 256) };
 			memset(buf, m.value, sizeof(buf));
-			check(bo_rw(fd, true, h, 0, sizeof(buf), buf), NO_ERRS,
+			check(vrust_gem_write(fd, h, 0, sizeof(buf), buf), NO_ERRS,
 			      "child %d: GEM_PWRITE", c);
-			if (check(prime_export(fd, h, &dmabuf), NO_ERRS, "child %d: export", c)) {
+			if (check(vrust_prime_export(fd, h, &dmabuf), NO_ERRS, "child %d: export",
+				  c)) {
 				check(send_fd(sock, dmabuf, &m), NO_ERRS, "child %d: sendmsg", c);
 				close(dmabuf);
 				sent++;
@@ -1299,13 +1129,13 @@ TEST_F_TIMEOUT(race, fork_prime, 120)
 	double start, half;
 	bool closed = false;
 
-	parent_fd = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	parent_fd = vrust_open_node(self->f.c.inst.faux, DRM_NODE_RENDER);
 	ASSERT_LE(0, parent_fd);
 	for (k = 0; k < NR_SHARED; k++) {
-		ASSERT_EQ(0, bo_create(parent_fd, sizeof(fill), &handles[k]));
+		ASSERT_EQ(0, vrust_gem_create(parent_fd, sizeof(fill), 0, &handles[k]));
 		memset(fill, k, sizeof(fill));
-		ASSERT_EQ(0, bo_rw(parent_fd, true, handles[k], 0, sizeof(fill), fill));
-		ASSERT_EQ(0, prime_export(parent_fd, handles[k], &dmabufs[k]));
+		ASSERT_EQ(0, vrust_gem_write(parent_fd, handles[k], 0, sizeof(fill), fill));
+		ASSERT_EQ(0, vrust_prime_export(parent_fd, handles[k], &dmabufs[k]));
 	}
 	for (i = 0; i < NR_CHILDREN; i++) {
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks[i]));
@@ -1316,14 +1146,14 @@ TEST_F_TIMEOUT(race, fork_prime, 120)
 			for (k = 0; k < i; k++)
 				close(socks[k][0]);
 			close(socks[i][0]);
-			_exit(child_main(i, self->f.inst.faux, parent_fd, handles, dmabufs,
+			_exit(child_main(i, self->f.c.inst.faux, parent_fd, handles, dmabufs,
 					 socks[i][1], ms));
 		}
 		close(socks[i][1]);
 	}
 
 	/* Receive and check the children's buffers until they are all gone. */
-	start = now_s();
+	start = vrust_now_s();
 	half = start + ms / 2000.0;
 	open_socks = NR_CHILDREN;
 	while (open_socks) {
@@ -1335,7 +1165,7 @@ TEST_F_TIMEOUT(race, fork_prime, 120)
 			pfd[i] = (struct pollfd){ .fd = socks[i][0], .events = POLLIN };
 		if (poll(pfd, NR_CHILDREN, 100) < 0)
 			break;
-		if (!closed && now_s() > half) {
+		if (!closed && vrust_now_s() > half) {
 			for (k = 0; k < NR_SHARED; k++)
 				EXPECT_EQ(0, vrust_gem_close(parent_fd, handles[k]));
 			closed = true;
@@ -1352,9 +1182,9 @@ TEST_F_TIMEOUT(race, fork_prime, 120)
 				open_socks--;
 				continue;
 			}
-			if (check(prime_import(parent_fd, fd, &h), NO_ERRS, "import of child %d's",
-				  i)) {
-				check(bo_rw(parent_fd, false, h, 0, sizeof(buf), buf), NO_ERRS,
+			if (check(vrust_prime_import(parent_fd, fd, &h), NO_ERRS,
+				  "import of child %d's", i)) {
+				check(vrust_gem_read(parent_fd, h, 0, sizeof(buf), buf), NO_ERRS,
 				      "GEM_PREAD of child %d's", i);
 				if (buf[0] != m.value || buf[sizeof(buf) - 1] != m.value)
 					race_bad("child %d's buffer holds %#x, it wrote %#x", i,
@@ -1364,7 +1194,7 @@ TEST_F_TIMEOUT(race, fork_prime, 120)
 			close(fd);
 			received++;
 		}
-		if (now_s() > start + ms / 1000.0 + 30) {
+		if (vrust_now_s() > start + ms / 1000.0 + 30) {
 			race_bad("children still running 30 s after their time");
 			break;
 		}
@@ -1464,7 +1294,7 @@ static void client_step(struct client *cl)
 	for (i = 0; i < CLIENT_MAPS; i++) {
 		if (!cl->maps[i].p)
 			continue;
-		sig = touch(cl->maps[i].p, cl->maps[i].len, rnd(w, 256));
+		sig = vrust_touch(cl->maps[i].p, cl->maps[i].len, rnd(w, 256));
 		if (sig)
 			race_bad("%s touching a mapping of the device%s", strsignal(sig),
 				 atomic_load(&cl->st->unplugged) ? ", after the unplug" : "");
@@ -1483,15 +1313,16 @@ static void client_step(struct client *cl)
 	fd = cl->fd >= 0 ? cl->fd : cl->fd2;
 	if (fd < 0)
 		return;
-	if (!client_check(cl, bo_create(fd, len, &h), "GEM_CREATE"))
+	if (!client_check(cl, vrust_gem_create(fd, len, 0, &h), "GEM_CREATE"))
 		return;
 	if (r < 30) {
 		i = rnd(w, CLIENT_MAPS);
 		if (cl->maps[i].p)
 			munmap(cl->maps[i].p, cl->maps[i].len);
 		cl->maps[i].p = NULL;
-		if (client_check(cl, bo_info(fd, h, &info), "GEM_INFO")) {
-			p = map_fd(fd, info.offset, len, &err);
+		if (client_check(cl, vrust_gem_info(fd, h, &info), "GEM_INFO")) {
+			p = vrust_mmap(fd, info.offset, len);
+			err = p == MAP_FAILED ? -errno : 0;
 			if (client_check(cl, err, "mmap")) {
 				cl->maps[i].p = p;
 				cl->maps[i].len = len;
@@ -1499,22 +1330,24 @@ static void client_step(struct client *cl)
 		}
 	} else if (r < 60) {
 		/* Through a dma-buf into the second file and into the other instance. */
-		if (client_check(cl, prime_export(fd, h, &dmabuf), "PRIME export")) {
+		if (client_check(cl, vrust_prime_export(fd, h, &dmabuf), "PRIME export")) {
 			if (cl->fd2 >= 0 && fd != cl->fd2 &&
-			    client_check(cl, prime_import(cl->fd2, dmabuf, &h2), "PRIME import"))
+			    client_check(cl, vrust_prime_import(cl->fd2, dmabuf, &h2),
+					 "PRIME import"))
 				client_check(cl, vrust_gem_close(cl->fd2, h2), "GEM_CLOSE of import");
 			i = rnd(w, CLIENT_PEER_BOS);
 			if (cl->peer_bos[i])
 				check(vrust_gem_close(cl->peer, cl->peer_bos[i]), NO_ERRS,
 				      "GEM_CLOSE in the other instance");
 			cl->peer_bos[i] = 0;
-			if (check(prime_import(cl->peer, dmabuf, &h2), NO_ERRS,
+			if (check(vrust_prime_import(cl->peer, dmabuf, &h2), NO_ERRS,
 				  "PRIME import into the other instance"))
 				cl->peer_bos[i] = h2;
 			if (rnd(w, 2)) {
-				p = map_fd(dmabuf, 0, len, &err);
+				p = vrust_mmap(dmabuf, 0, len);
+				err = p == MAP_FAILED ? -errno : 0;
 				if (check(err, ERRS(ENODEV), "mmap of a dma-buf")) {
-					sig = touch(p, len, 1);
+					sig = vrust_touch(p, len, 1);
 					if (sig)
 						race_bad("%s touching a dma-buf mapping",
 							 strsignal(sig));
@@ -1524,17 +1357,16 @@ static void client_step(struct client *cl)
 			close(dmabuf);
 		}
 	} else if (r < 85) {
-		if (client_check(cl, vm_create(fd, &vm), "VM_CREATE")) {
-			client_check(cl, vm_bind(fd, vm, VRUST_BIND_MAP, h, 0, VRUST_VM_START,
-						 len), "VM_BIND");
-			cmd = (struct drm_vrust_cmd){ .op = VRUST_CMD_FILL, .dst = VRUST_VM_START,
-						      .len = len, .value = r };
-			client_check(cl, exec_cmds(fd, vm, &cmd, 1, &done), "EXEC");
+		if (client_check(cl, vrust_vm_create(fd, &vm), "VM_CREATE")) {
+			client_check(cl, vrust_vm_map(fd, vm, h, 0, VRUST_VM_START, len),
+				     "VM_BIND");
+			cmd = vrust_cmd_fill(VRUST_VM_START, len, r);
+			client_check(cl, vrust_exec(fd, vm, &cmd, 1, &done), "EXEC");
 			if (rnd(w, 2))
-				client_check(cl, vm_destroy(fd, vm), "VM_DESTROY");
+				client_check(cl, vrust_vm_destroy(fd, vm), "VM_DESTROY");
 		}
 	} else {
-		client_check(cl, bo_rw(fd, true, h, 0, 8, &info), "GEM_PWRITE");
+		client_check(cl, vrust_gem_write(fd, h, 0, 8, &info), "GEM_PWRITE");
 	}
 	if (rnd(w, 4))
 		client_check(cl, vrust_gem_close(fd, h), "GEM_CLOSE");
@@ -1597,7 +1429,7 @@ static void *client_thread(void *arg)
  */
 TEST_F_TIMEOUT(race, unplug, 300)
 {
-	unsigned int rounds = env_uint("VRUST_RACE_UNPLUGS", 4), ms = race_ms(), n;
+	unsigned int rounds = vrust_env_u64("VRUST_RACE_UNPLUGS", 4), ms = race_ms(), n;
 	struct client cls[UNPLUG_THREADS + UNPLUG_PROCS];
 	pthread_t tids[UNPLUG_THREADS];
 	pid_t pids[UNPLUG_PROCS];
@@ -1622,7 +1454,7 @@ TEST_F_TIMEOUT(race, unplug, 300)
 		snprintf(render, sizeof(render), "/dev/dri/%s", node);
 		for (i = 0; i < UNPLUG_THREADS + UNPLUG_PROCS; i++)
 			cls[i] = (struct client){ .card = card, .render = render,
-						  .peer_faux = self->f.inst.faux, .st = st };
+						  .peer_faux = self->f.c.inst.faux, .st = st };
 		for (i = 0; i < UNPLUG_PROCS; i++) {
 			struct client *cl = &cls[UNPLUG_THREADS + i];
 
@@ -1643,16 +1475,16 @@ TEST_F_TIMEOUT(race, unplug, 300)
 		}
 
 		/* In the middle of it all: unplug, then remove, with the clients still busy. */
-		sleep_ms(ms / 4 + rand() % (ms / 4 + 1));
-		t0 = now_s();
+		vrust_sleep_ms(ms / 4 + rand() % (ms / 4 + 1));
+		t0 = vrust_now_s();
 		atomic_store(&st->unplugged, true);
 		EXPECT_EQ(0, vrust_instance_enable(&doomed, false)) TH_LOG("unplug");
-		t_unplug += now_s() - t0;
-		sleep_ms(ms / 4);
-		t0 = now_s();
+		t_unplug += vrust_now_s() - t0;
+		vrust_sleep_ms(ms / 4);
+		t0 = vrust_now_s();
 		EXPECT_EQ(0, vrust_instance_rmdir(&doomed)) TH_LOG("rmdir");
-		t_rmdir += now_s() - t0;
-		sleep_ms(ms / 4);
+		t_rmdir += vrust_now_s() - t0;
+		vrust_sleep_ms(ms / 4);
 		atomic_store(&st->stop, true);
 		for (i = 0; i < UNPLUG_THREADS; i++)
 			pthread_join(tids[i], NULL);

@@ -32,20 +32,12 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define PAGE		4096
 /* The longest an unplug may take while a client is parked in a user copy. */
 #define UNPLUG_LIMIT_S	1.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /**
  * struct parked - a REVERSE ioctl parked on a userfaultfd page
@@ -101,20 +93,20 @@ static void *unplug_thread(void *arg)
 static double unplug_within(struct vrust_instance *inst, double limit, struct timed_unplug *u,
 			    pthread_t *thread)
 {
-	double t0 = now_s();
+	double t0 = vrust_now_s();
 
 	u->inst = inst;
 	u->done = 0;
 	if (pthread_create(thread, NULL, unplug_thread, u))
 		return -1;
 	while (!__atomic_load_n(&u->done, __ATOMIC_SEQ_CST)) {
-		if (now_s() - t0 > limit)
+		if (vrust_now_s() - t0 > limit)
 			return -1;
 		usleep(2000);
 	}
 	pthread_join(*thread, NULL);
 	*thread = 0;
-	return now_s() - t0;
+	return vrust_now_s() - t0;
 }
 
 static int uffd_open(void)
@@ -267,27 +259,17 @@ FIXTURE(exec)
 
 FIXTURE_SETUP(exec)
 {
-	struct drm_vrust_gem_create create = { .size = BO_SIZE };
-	struct drm_vrust_vm_create vc = { 0 };
 	__u64 n = VRUST_EXEC_MAX_BYTES / BO_SIZE, i;
+	__u32 handle;
 
 	self->fd = vrust_open_default(DRM_NODE_RENDER);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, vrust_ioctl(self->fd, DRM_IOCTL_VRUST_GEM_CREATE, &create));
-	ASSERT_EQ(0, vrust_ioctl(self->fd, DRM_IOCTL_VRUST_VM_CREATE, &vc));
-	self->vm = vc.vm_id;
+	ASSERT_EQ(0, vrust_gem_create(self->fd, BO_SIZE, 0, &handle));
+	ASSERT_EQ(0, vrust_vm_create(self->fd, &self->vm));
 	/* The buffer mapped back to back, so that one FILL covers the whole limit. */
-	for (i = 0; i < n; i++) {
-		struct drm_vrust_vm_bind bind = {
-			.vm_id = vc.vm_id,
-			.op = VRUST_BIND_MAP,
-			.handle = create.handle,
-			.addr = VRUST_VM_START + i * BO_SIZE,
-			.range = BO_SIZE,
-		};
-
-		ASSERT_EQ(0, vrust_ioctl(self->fd, DRM_IOCTL_VRUST_VM_BIND, &bind));
-	}
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, vrust_vm_map(self->fd, self->vm, handle, 0,
+					  VRUST_VM_START + i * BO_SIZE, BO_SIZE));
 }
 
 FIXTURE_TEARDOWN(exec)
@@ -296,44 +278,40 @@ FIXTURE_TEARDOWN(exec)
 		close(self->fd);
 }
 
+/* EXEC of @count FILLs of @len bytes at the start of the VM. */
 static int exec_fill(int fd, __u32 vm, __u64 len, __u32 count, __u32 *done)
 {
 	struct drm_vrust_cmd cmds[2];
-	struct drm_vrust_exec exec = {
-		.vm_id = vm,
-		.count = count,
-		.cmds = (uintptr_t)cmds,
-	};
 	__u32 i;
-	int ret;
 
 	for (i = 0; i < count; i++)
-		cmds[i] = (struct drm_vrust_cmd){
-			.op = VRUST_CMD_FILL,
-			.value = 0x5a,
-			.dst = VRUST_VM_START,
-			.len = len,
-		};
-	ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &exec);
-	if (done)
-		*done = exec.done;
-	return ret;
+		cmds[i] = vrust_cmd_fill(VRUST_VM_START, len, 0x5a);
+	return vrust_exec(fd, vm, cmds, count, done);
 }
 
 /*
- * Forks a child that runs the largest EXEC once told to: start_max_exec() tells it and returns
- * the time it did. A kernel that keeps the CPU for the whole EXEC delays every sleep of the
- * parent that ends meanwhile, so the parent measures from that time.
+ * Times the largest EXEC, run by this task; then forks a child that runs it again and starts
+ * it. Returns the child, with *@t_exec set to the time of the first run and *@t0 to when the
+ * child was told to start: a kernel that keeps the CPU for the whole EXEC delays every sleep
+ * of the parent that ends meanwhile, so the parent measures from that time. Returns 0, with
+ * the test skipped, when the EXEC is too short to outlast what the test measures.
  */
-static pid_t fork_max_exec(int fd, __u32 vm, int *go)
+static pid_t start_largest_exec(struct __test_metadata *_metadata, int fd, __u32 vm,
+				double *t_exec, double *t0)
 {
 	int pipefd[2];
 	pid_t pid;
 	char c;
 
-	if (pipe(pipefd))
-		return -1;
+	*t0 = vrust_now_s();
+	ASSERT_EQ(0, exec_fill(fd, vm, VRUST_EXEC_MAX_BYTES, 1, NULL));
+	*t_exec = vrust_now_s() - *t0;
+	if (*t_exec < EXEC_MIN_S)
+		SKIP(return 0, "the largest EXEC takes %.2f s, too short to test this", *t_exec);
+
+	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
+	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		close(pipefd[1]);
 		if (read(pipefd[0], &c, 1) != 1)
@@ -341,18 +319,10 @@ static pid_t fork_max_exec(int fd, __u32 vm, int *go)
 		_exit(-exec_fill(fd, vm, VRUST_EXEC_MAX_BYTES, 1, NULL));
 	}
 	close(pipefd[0]);
-	*go = pipefd[1];
+	*t0 = vrust_now_s();
+	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	close(pipefd[1]);
 	return pid;
-}
-
-static double start_max_exec(int go)
-{
-	double t0 = now_s();
-
-	if (write(go, "x", 1) != 1)
-		return -1;
-	close(go);
-	return t0;
 }
 
 TEST_F_TIMEOUT(exec, stops_beyond_the_byte_limit, 120)
@@ -369,32 +339,17 @@ TEST_F_TIMEOUT(exec, stops_beyond_the_byte_limit, 120)
 	EXPECT_EQ(1U, done);
 }
 
-/* The time of the largest EXEC, run by this task. */
-static double time_max_exec(int fd, __u32 vm)
-{
-	double t0 = now_s();
-
-	if (exec_fill(fd, vm, VRUST_EXEC_MAX_BYTES, 1, NULL))
-		return -1;
-	return now_s() - t0;
-}
-
 TEST_F_TIMEOUT(exec, sleep_beside_the_largest_exec, 120)
 {
 	double t0, t_exec, t_sleep;
-	int status, go;
+	int status;
 	pid_t pid;
 
-	t_exec = time_max_exec(self->fd, self->vm);
-	ASSERT_LE(0, t_exec);
-	if (t_exec < EXEC_MIN_S)
-		SKIP(return, "the largest EXEC takes %.2f s, too short to test this", t_exec);
-
-	pid = fork_max_exec(self->fd, self->vm, &go);
-	ASSERT_LT(0, pid);
-	t0 = start_max_exec(go);
+	pid = start_largest_exec(_metadata, self->fd, self->vm, &t_exec, &t0);
+	if (!pid)
+		return;
 	usleep(1000000);
-	t_sleep = now_s() - t0;
+	t_sleep = vrust_now_s() - t0;
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("the EXEC beside the sleep failed (status %#x)", status);
@@ -406,21 +361,17 @@ TEST_F_TIMEOUT(exec, sleep_beside_the_largest_exec, 120)
 TEST_F_TIMEOUT(exec, sigkill_ends_the_largest_exec, 120)
 {
 	double t0, t_exec, t_kill;
-	int status, go;
+	int status;
 	pid_t pid;
 
-	t_exec = time_max_exec(self->fd, self->vm);
-	ASSERT_LE(0, t_exec);
-	if (t_exec < EXEC_MIN_S)
-		SKIP(return, "the largest EXEC takes %.2f s, too short to test this", t_exec);
-	pid = fork_max_exec(self->fd, self->vm, &go);
-	ASSERT_LT(0, pid);
-	t0 = start_max_exec(go);
+	pid = start_largest_exec(_metadata, self->fd, self->vm, &t_exec, &t0);
+	if (!pid)
+		return;
 	usleep(200000);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	/* From when the kill was due: a late wakeup of this task counts too. */
-	t_kill = now_s() - t0 - 0.2;
+	t_kill = vrust_now_s() - t0 - 0.2;
 	TH_LOG("SIGKILL ended the EXEC %.3f s after it was due (child status %#x)", t_kill, status);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the EXEC ran to its end before the kill was delivered (status %#x)", status);

@@ -18,118 +18,26 @@
 #include <unistd.h>
 #include <xf86drm.h>
 
-#include "vrust_util.h"
+#include "vrust_client.h"
 #include "kselftest_harness.h"
 
 #define PAGE		4096ULL
 #define S		VRUST_VM_START
 
-/**
- * struct vm_fixture - what a test gets
- * @inst: the test's instance
- * @fd: a file on its render node
- * @other: another file a test may open; the teardown closes it
- */
-struct vm_fixture {
-	struct vrust_instance inst;
-	int fd;
-	int other;
-};
-
+/* What a test gets: its instance, with a file on the render node. */
 FIXTURE(vm)
 {
-	struct vm_fixture f;
+	struct vrust_client f;
 };
-
-static int vm_fixture_release(struct vm_fixture *f)
-{
-	if (f->fd >= 0)
-		close(f->fd);
-	if (f->other >= 0)
-		close(f->other);
-	f->fd = f->other = -1;
-	return vrust_instance_destroy(&f->inst);
-}
 
 FIXTURE_SETUP(vm)
 {
-	self->f.fd = self->f.other = -1;
-	ASSERT_EQ(0, vrust_instance_up(&self->f.inst));
-	self->f.fd = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
-	if (self->f.fd < 0) {
-		vm_fixture_release(&self->f);
-		ASSERT_TRUE(false);
-	}
+	ASSERT_EQ(0, vrust_client_open(&self->f, VRUST_CLIENT_RENDER));
 }
 
 FIXTURE_TEARDOWN(vm)
 {
-	EXPECT_EQ(0, vm_fixture_release(&self->f));
-}
-
-static int vm_create(int fd, __u32 *id)
-{
-	struct drm_vrust_vm_create arg = {};
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_CREATE, &arg);
-
-	if (!ret)
-		*id = arg.vm_id;
-	return ret;
-}
-
-static int vm_destroy(int fd, __u32 id)
-{
-	struct drm_vrust_vm_destroy arg = { .vm_id = id };
-
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_DESTROY, &arg);
-}
-
-static int vm_map(int fd, __u32 vm, __u32 handle, __u64 offset, __u64 addr, __u64 range)
-{
-	struct drm_vrust_vm_bind arg = {
-		.vm_id = vm, .op = VRUST_BIND_MAP, .handle = handle,
-		.addr = addr, .range = range, .offset = offset,
-	};
-
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg);
-}
-
-static int vm_unmap(int fd, __u32 vm, __u64 addr, __u64 range)
-{
-	struct drm_vrust_vm_bind arg = {
-		.vm_id = vm, .op = VRUST_BIND_UNMAP, .addr = addr, .range = range,
-	};
-
-	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg);
-}
-
-/* VM_QUERY into @m (room for @room); returns the number of mappings or -errno. */
-static int vm_query(int fd, __u32 vm, struct drm_vrust_vm_mapping *m, __u32 room)
-{
-	struct drm_vrust_vm_query arg = { .vm_id = vm, .count = room, .mappings = (uintptr_t)m };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_QUERY, &arg);
-
-	return ret ? ret : (int)arg.count;
-}
-
-static int exec(int fd, __u32 vm, struct drm_vrust_cmd *cmds, __u32 n, __u32 *done)
-{
-	struct drm_vrust_exec arg = { .vm_id = vm, .count = n, .cmds = (uintptr_t)cmds };
-	int ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &arg);
-
-	if (done)
-		*done = arg.done;
-	return ret;
-}
-
-static struct drm_vrust_cmd fill(__u64 dst, __u64 len, __u8 v)
-{
-	return (struct drm_vrust_cmd){ .op = VRUST_CMD_FILL, .value = v, .dst = dst, .len = len };
-}
-
-static struct drm_vrust_cmd copy(__u64 src, __u64 dst, __u64 len)
-{
-	return (struct drm_vrust_cmd){ .op = VRUST_CMD_COPY, .src = src, .dst = dst, .len = len };
+	EXPECT_EQ(0, vrust_client_close(&self->f));
 }
 
 /* A buffer of @pages pages: its handle, id and a CPU mapping. */
@@ -142,21 +50,18 @@ struct bo {
 
 static int bo_new(int fd, __u64 pages, struct bo *bo)
 {
-	struct drm_vrust_gem_create c = { .size = pages * PAGE };
-	struct drm_vrust_gem_info info = {};
+	struct drm_vrust_gem_info info;
 	int ret;
 
-	ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &c);
+	ret = vrust_gem_create(fd, pages * PAGE, 0, &bo->handle);
 	if (ret)
 		return ret;
-	info.handle = c.handle;
-	ret = vrust_ioctl(fd, DRM_IOCTL_VRUST_GEM_INFO, &info);
+	ret = vrust_gem_info(fd, bo->handle, &info);
 	if (ret)
 		return ret;
-	bo->handle = c.handle;
 	bo->id = info.id;
 	bo->size = info.size;
-	bo->map = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, info.offset);
+	bo->map = vrust_mmap(fd, info.offset, info.size);
 	return bo->map == MAP_FAILED ? -errno : 0;
 }
 
@@ -240,23 +145,24 @@ TEST_F(vm, random_binds_against_model)
 	rng_state = seed;
 	TH_LOG("seed %#llx (set VRUST_VM_SEED to repeat)", (unsigned long long)seed);
 	for (b = 0; b < 3; b++)
-		ASSERT_EQ(0, bo_new(self->f.fd, 32, &bos[b]));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+		ASSERT_EQ(0, bo_new(self->f.render, 32, &bos[b]));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
 	md.n = 0;
 	for (i = 0; i < ops && !bad; i++) {
 		__u64 addr = S + rnd(512) * PAGE, range = (1 + rnd(32)) * PAGE;
 
 		if (rnd(3) == 0) {
-			ASSERT_EQ(0, vm_unmap(self->f.fd, vm, addr, range));
+			ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, addr, range));
 			model_cut(&md, addr, addr + range);
 		} else {
 			struct bo *bo = &bos[rnd(3)];
 			__u64 offset = rnd(32 - range / PAGE + 1) * PAGE;
 
-			ASSERT_EQ(0, vm_map(self->f.fd, vm, bo->handle, offset, addr, range));
+			ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, bo->handle, offset, addr,
+						  range));
 			model_map(&md, addr, range, offset, bo->id);
 		}
-		n = vm_query(self->f.fd, vm, got, VRUST_VM_MAX_MAPPINGS);
+		n = vrust_vm_query(self->f.render, vm, got, VRUST_VM_MAX_MAPPINGS);
 		if (n != md.n || memcmp(got, md.m, n * sizeof(got[0]))) {
 			TH_LOG("op %d: %d mappings, model %d", i, n, md.n);
 			bad = 1;
@@ -285,13 +191,13 @@ TEST_F(vm, random_binds_against_model)
 
 		if (rnd(2) || (d->addr + doff < sm->addr + soff + len &&
 			       sm->addr + soff < d->addr + doff + len)) {
-			cmd = fill(d->addr + doff, len, (__u8)i);
+			cmd = vrust_cmd_fill(d->addr + doff, len, (__u8)i);
 			memset(want[db] + d->offset + doff, (__u8)i, len);
 		} else {
-			cmd = copy(sm->addr + soff, d->addr + doff, len);
+			cmd = vrust_cmd_copy(sm->addr + soff, d->addr + doff, len);
 			memmove(want[db] + d->offset + doff, want[sb] + sm->offset + soff, len);
 		}
-		ASSERT_EQ(0, exec(self->f.fd, vm, &cmd, 1, NULL));
+		ASSERT_EQ(0, vrust_exec(self->f.render, vm, &cmd, 1, NULL));
 	}
 	for (b = 0; b < 3; b++) {
 		EXPECT_EQ(0, memcmp(want[b], bos[b].map, bos[b].size)) TH_LOG("buffer %d", b);
@@ -299,10 +205,10 @@ TEST_F(vm, random_binds_against_model)
 	}
 	/* A query with less room reports the total and writes only what fits. */
 	memset(got, 0xff, 2 * sizeof(got[0]));
-	EXPECT_EQ(md.n, vm_query(self->f.fd, vm, got, 1));
+	EXPECT_EQ(md.n, vrust_vm_query(self->f.render, vm, got, 1));
 	EXPECT_EQ(md.m[0].addr, got[0].addr);
 	EXPECT_EQ(~0ULL, got[1].addr);
-	EXPECT_EQ(0, vm_destroy(self->f.fd, vm));
+	EXPECT_EQ(0, vrust_vm_destroy(self->f.render, vm));
 }
 
 /* EXEC FILL and COPY through mappings that split buffers, checked through the CPU mappings. */
@@ -314,25 +220,25 @@ TEST_F(vm, exec_fill_copy)
 	__u32 vm, done;
 	__u64 i;
 
-	ASSERT_EQ(0, bo_new(self->f.fd, 16, &a));
-	ASSERT_EQ(0, bo_new(self->f.fd, 16, &b));
+	ASSERT_EQ(0, bo_new(self->f.render, 16, &a));
+	ASSERT_EQ(0, bo_new(self->f.render, 16, &b));
 	want_a = calloc(1, a.size);
 	want_b = calloc(1, b.size);
 	ASSERT_NE(NULL, want_a);
 	ASSERT_NE(NULL, want_b);
 	for (i = 0; i < a.size; i++)
 		a.map[i] = want_a[i] = (unsigned char)(i * 13 + (i >> 12));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
 	/* a whole at S; b's two halves swapped at S + 64 pages, adjacent. */
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 16 * PAGE));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 8 * PAGE, S + 64 * PAGE, 8 * PAGE));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 72 * PAGE, 8 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 16 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, b.handle, 8 * PAGE, S + 64 * PAGE, 8 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, b.handle, 0, S + 72 * PAGE, 8 * PAGE));
 
-	cmds[0] = fill(S + 100, 3 * PAGE, 0xab);
+	cmds[0] = vrust_cmd_fill(S + 100, 3 * PAGE, 0xab);
 	/* Across the two mappings of b: the end of b's upper half, the start of the lower. */
-	cmds[1] = copy(S + 2 * PAGE + 5, S + 70 * PAGE + 7, 4 * PAGE);
-	cmds[2] = fill(S + 79 * PAGE, PAGE, 0x11);
-	ASSERT_EQ(0, exec(self->f.fd, vm, cmds, 3, &done));
+	cmds[1] = vrust_cmd_copy(S + 2 * PAGE + 5, S + 70 * PAGE + 7, 4 * PAGE);
+	cmds[2] = vrust_cmd_fill(S + 79 * PAGE, PAGE, 0x11);
+	ASSERT_EQ(0, vrust_exec(self->f.render, vm, cmds, 3, &done));
 	EXPECT_EQ(3U, done);
 
 	memset(want_a + 100, 0xab, 3 * PAGE);
@@ -347,8 +253,8 @@ TEST_F(vm, exec_fill_copy)
 	EXPECT_EQ(0, memcmp(want_b, b.map, b.size));
 
 	/* A copy within one buffer, between its own two places. */
-	cmds[0] = copy(S, S + 8 * PAGE, 8 * PAGE);
-	ASSERT_EQ(0, exec(self->f.fd, vm, cmds, 1, &done));
+	cmds[0] = vrust_cmd_copy(S, S + 8 * PAGE, 8 * PAGE);
+	ASSERT_EQ(0, vrust_exec(self->f.render, vm, cmds, 1, &done));
 	memcpy(want_a + 8 * PAGE, want_a, 8 * PAGE);
 	EXPECT_EQ(0, memcmp(want_a, a.map, a.size));
 	free(want_a);
@@ -362,38 +268,38 @@ TEST_F(vm, exec_faults_and_bad_commands)
 	struct bo a;
 	__u32 vm, done;
 
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
-	cmds[0] = fill(S, PAGE, 1);
-	cmds[1] = fill(S + 8 * PAGE, 1, 2);
-	cmds[2] = fill(S, PAGE, 3);
-	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, cmds, 3, &done));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 4 * PAGE));
+	cmds[0] = vrust_cmd_fill(S, PAGE, 1);
+	cmds[1] = vrust_cmd_fill(S + 8 * PAGE, 1, 2);
+	cmds[2] = vrust_cmd_fill(S, PAGE, 3);
+	EXPECT_EQ(-EFAULT, vrust_exec(self->f.render, vm, cmds, 3, &done));
 	EXPECT_EQ(1U, done);
 	EXPECT_EQ(1, a.map[0]);
 	/* Running off the end of a mapping faults too. */
-	cmds[0] = copy(S, S + 3 * PAGE, 2 * PAGE);
-	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, cmds, 1, &done));
+	cmds[0] = vrust_cmd_copy(S, S + 3 * PAGE, 2 * PAGE);
+	EXPECT_EQ(-EFAULT, vrust_exec(self->f.render, vm, cmds, 1, &done));
 	EXPECT_EQ(0U, done);
 	/* Below the VM, and wrapping around. */
-	cmds[0] = fill(0, 1, 0);
-	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, cmds, 1, NULL));
-	cmds[0] = fill(~0ULL - 1, 4, 0);
-	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, 1, NULL));
+	cmds[0] = vrust_cmd_fill(0, 1, 0);
+	EXPECT_EQ(-EFAULT, vrust_exec(self->f.render, vm, cmds, 1, NULL));
+	cmds[0] = vrust_cmd_fill(~0ULL - 1, 4, 0);
+	EXPECT_EQ(-EINVAL, vrust_exec(self->f.render, vm, cmds, 1, NULL));
 	/* Bad commands. */
 	cmds[0] = (struct drm_vrust_cmd){ .op = 77 };
-	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, 1, NULL));
-	cmds[0] = copy(S, S + 100, PAGE);
-	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, 1, NULL));
+	EXPECT_EQ(-EINVAL, vrust_exec(self->f.render, vm, cmds, 1, NULL));
+	cmds[0] = vrust_cmd_copy(S, S + 100, PAGE);
+	EXPECT_EQ(-EINVAL, vrust_exec(self->f.render, vm, cmds, 1, NULL));
 	memset(cmds, 0, sizeof(cmds));
 	for (done = 0; done <= VRUST_EXEC_MAX_CMDS; done++)
-		cmds[done] = fill(S, 1, 0);
-	EXPECT_EQ(-EINVAL, exec(self->f.fd, vm, cmds, VRUST_EXEC_MAX_CMDS + 1, NULL));
-	EXPECT_EQ(0, exec(self->f.fd, vm, cmds, VRUST_EXEC_MAX_CMDS, NULL));
-	EXPECT_EQ(-EFAULT, exec(self->f.fd, vm, (void *)8, 1, NULL));
-	EXPECT_EQ(-ENOENT, exec(self->f.fd, vm + 1, cmds, 1, NULL));
+		cmds[done] = vrust_cmd_fill(S, 1, 0);
+	EXPECT_EQ(-EINVAL, vrust_exec(self->f.render, vm, cmds, VRUST_EXEC_MAX_CMDS + 1, NULL));
+	EXPECT_EQ(0, vrust_exec(self->f.render, vm, cmds, VRUST_EXEC_MAX_CMDS, NULL));
+	EXPECT_EQ(-EFAULT, vrust_exec(self->f.render, vm, (void *)8, 1, NULL));
+	EXPECT_EQ(-ENOENT, vrust_exec(self->f.render, vm + 1, cmds, 1, NULL));
 	/* An empty stream is fine. */
-	EXPECT_EQ(0, exec(self->f.fd, vm, NULL, 0, &done));
+	EXPECT_EQ(0, vrust_exec(self->f.render, vm, NULL, 0, &done));
 	EXPECT_EQ(0U, done);
 }
 
@@ -404,33 +310,33 @@ TEST_F(vm, invalid_binds)
 	struct bo a;
 	__u32 vm;
 
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S + 1, PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S, PAGE + 1));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 1, S, PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S, 0));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S - PAGE, PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S + VRUST_VM_SIZE, PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, S + VRUST_VM_SIZE - PAGE,
-				  2 * PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 0, -PAGE, 2 * PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, 2 * PAGE, S, 4 * PAGE));
-	EXPECT_EQ(-EINVAL, vm_map(self->f.fd, vm, a.handle, -PAGE, S, PAGE));
-	EXPECT_EQ(-EINVAL, vm_unmap(self->f.fd, vm, S, 0));
-	EXPECT_EQ(-EINVAL, vm_unmap(self->f.fd, vm, -PAGE, 2 * PAGE));
-	EXPECT_EQ(-ENOENT, vm_map(self->f.fd, vm, a.handle + 100, 0, S, PAGE));
-	EXPECT_EQ(-ENOENT, vm_map(self->f.fd, vm + 1, a.handle, 0, S, PAGE));
-	EXPECT_EQ(-ENOENT, vm_destroy(self->f.fd, vm + 1));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, S + 1, PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, S, PAGE + 1));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 1, S, PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 0));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, S - PAGE, PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, S + VRUST_VM_SIZE, PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, S + VRUST_VM_SIZE - PAGE,
+					2 * PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 0, -PAGE, 2 * PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, 2 * PAGE, S, 4 * PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_map(self->f.render, vm, a.handle, -PAGE, S, PAGE));
+	EXPECT_EQ(-EINVAL, vrust_vm_unmap(self->f.render, vm, S, 0));
+	EXPECT_EQ(-EINVAL, vrust_vm_unmap(self->f.render, vm, -PAGE, 2 * PAGE));
+	EXPECT_EQ(-ENOENT, vrust_vm_map(self->f.render, vm, a.handle + 100, 0, S, PAGE));
+	EXPECT_EQ(-ENOENT, vrust_vm_map(self->f.render, vm + 1, a.handle, 0, S, PAGE));
+	EXPECT_EQ(-ENOENT, vrust_vm_destroy(self->f.render, vm + 1));
 	arg.vm_id = vm;
 	arg.op = 3;
 	arg.range = PAGE;
 	arg.addr = S;
-	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.render, DRM_IOCTL_VRUST_VM_BIND, &arg));
 	arg.op = VRUST_BIND_UNMAP;
 	arg.handle = a.handle;
-	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
-	EXPECT_EQ(0, vm_query(self->f.fd, vm, NULL, 0));
+	EXPECT_EQ(-EINVAL, vrust_ioctl(self->f.render, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	EXPECT_EQ(0, vrust_vm_query(self->f.render, vm, NULL, 0));
 }
 
 /* Two clients' VMs are separate: ids are per file, and so are the mappings. */
@@ -440,20 +346,20 @@ TEST_F(vm, clients_isolated)
 	struct bo a;
 	__u32 vm, vm2;
 
-	self->f.other = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
-	ASSERT_LE(0, self->f.other);
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
-	EXPECT_EQ(-ENOENT, vm_query(self->f.other, vm, m, 2));
-	EXPECT_EQ(-ENOENT, vm_unmap(self->f.other, vm, S, PAGE));
-	EXPECT_EQ(-ENOENT, vm_destroy(self->f.other, vm));
-	ASSERT_EQ(0, vm_create(self->f.other, &vm2));
+	self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, self->f.fds[0]);
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 4 * PAGE));
+	EXPECT_EQ(-ENOENT, vrust_vm_query(self->f.fds[0], vm, m, 2));
+	EXPECT_EQ(-ENOENT, vrust_vm_unmap(self->f.fds[0], vm, S, PAGE));
+	EXPECT_EQ(-ENOENT, vrust_vm_destroy(self->f.fds[0], vm));
+	ASSERT_EQ(0, vrust_vm_create(self->f.fds[0], &vm2));
 	EXPECT_EQ(vm, vm2);
-	EXPECT_EQ(0, vm_query(self->f.other, vm2, m, 2));
+	EXPECT_EQ(0, vrust_vm_query(self->f.fds[0], vm2, m, 2));
 	/* The other client's handles are not ours either. */
-	EXPECT_EQ(-ENOENT, vm_map(self->f.other, vm2, a.handle, 0, S, PAGE));
-	EXPECT_EQ(1, vm_query(self->f.fd, vm, m, 2));
+	EXPECT_EQ(-ENOENT, vrust_vm_map(self->f.fds[0], vm2, a.handle, 0, S, PAGE));
+	EXPECT_EQ(1, vrust_vm_query(self->f.render, vm, m, 2));
 }
 
 /* Buffers closed while mapped live until unmapped; closing the file releases everything. */
@@ -465,23 +371,23 @@ TEST_F(vm, release_on_close)
 	__u32 vm, vm2;
 	int fd2;
 
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &b));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &b));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 4 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
 	munmap(a.map, a.size);
 	munmap(b.map, b.size);
-	ASSERT_EQ(0, vrust_gem_close(self->f.fd, a.handle));
-	ASSERT_EQ(0, vrust_gem_close(self->f.fd, b.handle));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, a.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, b.handle));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
 	/* Still usable by the GPU. */
-	c = fill(S, 8 * PAGE, 5);
-	EXPECT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
-	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S, 4 * PAGE));
-	EXPECT_EQ(1, vrust_live_buffers(self->f.fd));
-	ASSERT_EQ(0, vm_destroy(self->f.fd, vm));
-	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
+	c = vrust_cmd_fill(S, 8 * PAGE, 5);
+	EXPECT_EQ(0, vrust_exec(self->f.render, vm, &c, 1, NULL));
+	ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, 4 * PAGE));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
+	ASSERT_EQ(0, vrust_vm_destroy(self->f.render, vm));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 
 	/*
 	 * A file closed with VMs and mappings left releases them all, and the memory: 16 MiB,
@@ -491,17 +397,17 @@ TEST_F(vm, release_on_close)
 	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, bo_new(fd2, 4096, &a));
-	ASSERT_EQ(0, vm_create(fd2, &vm));
-	ASSERT_EQ(0, vm_create(fd2, &vm2));
-	ASSERT_EQ(0, vm_map(fd2, vm, a.handle, 0, S, 4096 * PAGE));
-	ASSERT_EQ(0, vm_map(fd2, vm2, a.handle, 4 * PAGE, S, 4 * PAGE));
-	c = fill(S, 4096 * PAGE, 9);
-	EXPECT_EQ(0, exec(fd2, vm, &c, 1, NULL));
+	ASSERT_EQ(0, vrust_vm_create(fd2, &vm));
+	ASSERT_EQ(0, vrust_vm_create(fd2, &vm2));
+	ASSERT_EQ(0, vrust_vm_map(fd2, vm, a.handle, 0, S, 4096 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(fd2, vm2, a.handle, 4 * PAGE, S, 4 * PAGE));
+	c = vrust_cmd_fill(S, 4096 * PAGE, 9);
+	EXPECT_EQ(0, vrust_exec(fd2, vm, &c, 1, NULL));
 	munmap(a.map, a.size);
 	during = vrust_mem_available_kb();
-	EXPECT_EQ(1, vrust_live_buffers(self->f.fd));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 	close(fd2);
-	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before, during,
 	       after);
@@ -518,57 +424,57 @@ TEST_F(vm, release_on_close)
  */
 TEST_F(vm, kernel_mappings_dropped)
 {
-	struct drm_vrust_cmd c = fill(S, 12 * PAGE, 3);
+	struct drm_vrust_cmd c = vrust_cmd_fill(S, 12 * PAGE, 3);
 	struct bo a, b, d;
 	__u32 vm;
 	int fd2;
 
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &b));
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &d));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, 4 * PAGE));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, d.handle, 0, S + 8 * PAGE, 4 * PAGE));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &b));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &d));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 4 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, b.handle, 0, S + 4 * PAGE, 4 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, d.handle, 0, S + 8 * PAGE, 4 * PAGE));
 	munmap(a.map, a.size);
 	munmap(b.map, b.size);
 	munmap(d.map, d.size);
-	ASSERT_EQ(0, vrust_gem_close(self->f.fd, a.handle));
-	ASSERT_EQ(0, vrust_gem_close(self->f.fd, b.handle));
-	ASSERT_EQ(0, vrust_gem_close(self->f.fd, d.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, a.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, b.handle));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, d.handle));
 	/* The GPU maps all three into the kernel. */
-	ASSERT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
-	EXPECT_EQ(3, vrust_live_buffers(self->f.fd));
+	ASSERT_EQ(0, vrust_exec(self->f.render, vm, &c, 1, NULL));
+	EXPECT_EQ(3, vrust_live_buffers(self->f.render));
 
 	/* Unmap step: a's only mapping. */
-	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S, 4 * PAGE));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
+	ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, 4 * PAGE));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
 	/* Remap (b cut in two), then the unmap steps of a map over both parts: b goes. */
-	ASSERT_EQ(0, vm_unmap(self->f.fd, vm, S + 5 * PAGE, PAGE));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
-	ASSERT_EQ(0, bo_new(self->f.fd, 4, &a));
-	ASSERT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S + 4 * PAGE, 4 * PAGE));
+	ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, S + 5 * PAGE, PAGE));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
+	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
+	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S + 4 * PAGE, 4 * PAGE));
 	munmap(a.map, a.size);
-	ASSERT_EQ(0, vrust_gem_close(self->f.fd, a.handle));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.fd));
-	c = fill(S + 4 * PAGE, 8 * PAGE, 4);
-	ASSERT_EQ(0, exec(self->f.fd, vm, &c, 1, NULL));
+	ASSERT_EQ(0, vrust_gem_close(self->f.render, a.handle));
+	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
+	c = vrust_cmd_fill(S + 4 * PAGE, 8 * PAGE, 4);
+	ASSERT_EQ(0, vrust_exec(self->f.render, vm, &c, 1, NULL));
 	/* VM_DESTROY with two used buffers mapped. */
-	ASSERT_EQ(0, vm_destroy(self->f.fd, vm));
-	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
+	ASSERT_EQ(0, vrust_vm_destroy(self->f.render, vm));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 
 	/* Close with a used buffer mapped in a VM. */
 	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, vm_create(fd2, &vm));
+	ASSERT_EQ(0, vrust_vm_create(fd2, &vm));
 	ASSERT_EQ(0, bo_new(fd2, 4, &a));
-	ASSERT_EQ(0, vm_map(fd2, vm, a.handle, 0, S, 4 * PAGE));
+	ASSERT_EQ(0, vrust_vm_map(fd2, vm, a.handle, 0, S, 4 * PAGE));
 	munmap(a.map, a.size);
-	c = fill(S, 4 * PAGE, 5);
-	ASSERT_EQ(0, exec(fd2, vm, &c, 1, NULL));
-	EXPECT_EQ(1, vrust_live_buffers(self->f.fd));
+	c = vrust_cmd_fill(S, 4 * PAGE, 5);
+	ASSERT_EQ(0, vrust_exec(fd2, vm, &c, 1, NULL));
+	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
 	close(fd2);
-	EXPECT_EQ(0, vrust_live_buffers(self->f.fd));
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
 }
 
 /* The per-VM mapping limit: -ENOSPC, and the VM stays usable. */
@@ -578,19 +484,19 @@ TEST_F(vm, mapping_limit)
 	__u32 vm;
 	int i, ret = 0;
 
-	ASSERT_EQ(0, bo_new(self->f.fd, 1, &a));
-	ASSERT_EQ(0, vm_create(self->f.fd, &vm));
+	ASSERT_EQ(0, bo_new(self->f.render, 1, &a));
+	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
 	for (i = 0; i < VRUST_VM_MAX_MAPPINGS + 2 && !ret; i++)
-		ret = vm_map(self->f.fd, vm, a.handle, 0, S + 2 * i * PAGE, PAGE);
+		ret = vrust_vm_map(self->f.render, vm, a.handle, 0, S + 2 * i * PAGE, PAGE);
 	/* A map needs room for two more: it stops one short of the limit. */
 	EXPECT_EQ(-ENOSPC, ret);
 	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS, i);
-	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS - 1, vm_query(self->f.fd, vm, NULL, 0));
-	EXPECT_EQ(0, vm_unmap(self->f.fd, vm, S, PAGE));
-	EXPECT_EQ(0, vm_map(self->f.fd, vm, a.handle, 0, S, PAGE));
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS - 1, vrust_vm_query(self->f.render, vm, NULL, 0));
+	EXPECT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, PAGE));
+	EXPECT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, PAGE));
 	/* VMs per file are limited too. */
 	for (i = 1, ret = 0; i < VRUST_MAX_VMS_PER_FILE + 1 && !ret; i++)
-		ret = vm_create(self->f.fd, &vm);
+		ret = vrust_vm_create(self->f.render, &vm);
 	EXPECT_EQ(-ENOSPC, ret);
 }
 
