@@ -45,7 +45,6 @@ const MAX_SIZE: u64 = uapi::VRUST_BO_MAX_SIZE as u64;
 pub(crate) type Bo = shmem::Object<VrustBo>;
 
 /// Per-buffer data.
-#[pin_data(PinnedDrop)]
 pub(crate) struct VrustBo {
     /// `VRUST_BO_*`.
     flags: u32,
@@ -67,9 +66,8 @@ impl VrustBo {
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for VrustBo {
-    fn drop(self: Pin<&mut Self>) {
+impl Drop for VrustBo {
+    fn drop(&mut self) {
         self.dev.live_buffers.add(-1, Relaxed);
     }
 }

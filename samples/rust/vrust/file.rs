@@ -25,10 +25,12 @@ use kernel::{
 };
 
 /// Per-file data.
-#[pin_data(PinnedDrop)]
+#[pin_data]
 pub(crate) struct VrustFile {
-    /// The device, to count open files.
+    /// The device.
     pub(crate) dev: ARef<drm::Device<Vrust>>,
+    /// Counts the file in the device's open files while it lives.
+    _open: OpenFile,
     /// The `COUNTER` of this file.
     #[pin]
     pub(crate) counter: Mutex<u64>,
@@ -59,22 +61,29 @@ impl drm::DriverFile for VrustFile {
     type Driver = Vrust;
 
     fn open(dev: &drm::Device<Vrust>, _client: &drm::Client) -> impl PinInit<Self, Error> {
+        // If a field fails to initialise, those before it are dropped: the count goes down
+        // again.
         try_pin_init!(VrustFile {
             dev: dev.into(),
+            _open: OpenFile::new(dev),
             counter <- new_mutex!(0),
             vms <- new_mutex!(VmTable::default()),
-        })
-        // Counted once the file is sure to open; the drop uncounts it.
-        .pin_chain(|file| {
-            *file.dev.open_files.lock() += 1;
-            Ok(())
         })
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for VrustFile {
-    fn drop(self: Pin<&mut Self>) {
-        *self.dev.open_files.lock() -= 1;
+/// One open file of a device, counted in its `open_files` while this lives.
+struct OpenFile(ARef<drm::Device<Vrust>>);
+
+impl OpenFile {
+    fn new(dev: &drm::Device<Vrust>) -> Self {
+        *dev.open_files.lock() += 1;
+        Self(dev.into())
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        *self.0.open_files.lock() -= 1;
     }
 }

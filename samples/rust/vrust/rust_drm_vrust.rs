@@ -79,6 +79,9 @@
 //! [`drm::ioctl::table!`]: kernel::drm::ioctl::table
 //! [`drm::user`]: kernel::drm::user
 
+// The sample is written without `unsafe`: the compiler checks it.
+#![forbid(unsafe_code)]
+
 use kernel::prelude::*;
 
 mod buffers;
