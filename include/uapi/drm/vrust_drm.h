@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Userspace interface of vrust, the sample driver of the Rust DRM layer
- * (samples/rust/rust_drm_vrust.rs).
+ * (samples/rust/vrust/).
  *
  * vrust is a virtual device on the faux bus. Instances are created and destroyed
  * through configfs:

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C side of the Rust DRM layer's benchmarks (suite bench_rust_drm, rust/kernel/drm/tests/bench.rs):
- * the work of each benchmark written the way a C driver does it, so that both can run on the
- * same device and file and be timed against each other: an ioctl handler doing what the Rust
- * test driver's GETPARAM does, a GEM object cycle and a PRIME round trip with the C shmem
- * helpers, and a GPU VM driven through the C drm_gpuvm API.
+ * The C side of the Rust DRM layer's benchmarks (suite bench_rust_drm,
+ * rust/kernel/drm/tests/bench.rs; prototypes in include/drm/drm_rust_bench.h): the work of each
+ * benchmark written the way a C driver does it, so that both can run on the same device and file
+ * and be timed against each other: an ioctl handler doing what the Rust test driver's GETPARAM
+ * does, a GEM object cycle and a PRIME round trip with the C shmem helpers, and a GPU VM driven
+ * through the C drm_gpuvm API.
  */
 
 #include <linux/dma-buf.h>
