@@ -63,6 +63,8 @@ __rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t of
 	iosys_map_memset(dst, offset, value, len);
 }
 
+/* The shmem helpers' callbacks, for the function table of drm::gem::shmem::Object. */
+#if IS_BUILTIN(CONFIG_DRM_GEM_SHMEM_HELPER)
 __rust_helper void rust_helper_drm_gem_shmem_object_print_info(struct drm_printer *p,
 								unsigned int indent,
 								const struct drm_gem_object *obj)
@@ -97,6 +99,7 @@ __rust_helper void rust_helper_drm_gem_shmem_object_vunmap(struct drm_gem_object
 {
 	drm_gem_shmem_object_vunmap(obj, map);
 }
+#endif /* IS_BUILTIN(CONFIG_DRM_GEM_SHMEM_HELPER) */
 
 #if IS_ENABLED(CONFIG_RUST_DRM_GPUVM) && IS_BUILTIN(CONFIG_DRM_EXEC)
 #include <drm/drm_gpuvm.h>

@@ -19,24 +19,26 @@
 //! }
 //! ```
 //!
-//! it adds, in the same `impl` block:
+//! it adds, in the same `impl` block (`CMD` and `Handler` are names of the expansion's own, which
+//! the user's code cannot see):
 //!
 //! ```ignore
 //! #[doc(hidden)]
 //! pub(crate) const __drm_ioctl_getparam: Desc<<drm::Device<Gpu> as DeviceOf>::Driver> = {
-//!     struct H;
-//!     impl Handler for H {
+//!     const CMD: u32 = uapi::DRM_IOCTL_GPU_GETPARAM as u32;
+//!     // `_IOC_TYPE` is 'd', `_IOC_SIZE` is the size of `Arg`, the direction bits are those of
+//!     // the signature (`&mut Arg`: IOR or IOWR, `&Arg`: IOW, no argument: IO).
+//!     const _: () = { assert!(...); ... };
+//!     struct Handler;
+//!     impl drm::ioctl::Handler for Handler {
 //!         type Driver = <drm::Device<Gpu> as DeviceOf>::Driver;
 //!         type Arg = uapi::drm_gpu_getparam;
-//!         const CMD: u32 = uapi::DRM_IOCTL_GPU_GETPARAM as u32;
+//!         const CMD: u32 = CMD;
 //!         const FLAGS: u32 = 0 | RENDER_ALLOW;
 //!         const NAME: &CStr = c"DRM_IOCTL_GPU_GETPARAM";
 //!         fn call(dev, arg, file) -> Result<u32> { <Gpu>::getparam(dev, arg, file) }
 //!     }
-//!     // `_IOC_TYPE` is 'd', `_IOC_SIZE` is the size of `Arg`, the direction bits are those of
-//!     // the signature (`&mut Arg`: IOR or IOWR, `&Arg`: IOW, no argument: IO).
-//!     const _: () = { assert!(...); ... };
-//!     Desc::new::<H>()
+//!     Desc::new::<Handler>()
 //! };
 //! ```
 //!
@@ -44,7 +46,10 @@
 //! constants, in order, checked to be numbered contiguously from `DRM_COMMAND_BASE`, and of one
 //! driver (the array has one element type).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{
+    Span,
+    TokenStream, //
+};
 use quote::{
     format_ident,
     quote,
@@ -75,6 +80,9 @@ struct IoctlAttr {
     flags: Vec<Ident>,
 }
 
+/// The permission flags an ioctl may have: the names of `kernel::drm::ioctl`'s flag constants.
+const FLAGS: [&str; 4] = ["AUTH", "MASTER", "ROOT_ONLY", "RENDER_ALLOW"];
+
 impl Parse for IoctlAttr {
     fn parse(input: ParseStream<'_>) -> Result<Self> {
         let cmd = input.parse()?;
@@ -84,6 +92,14 @@ impl Parse for IoctlAttr {
                 input,
             )?);
             input.parse::<Option<Token![,]>>()?;
+        }
+        // Only the flags: the other constants of `drm::ioctl` (the direction bits, say) are
+        // numbers too, and would silently become permission bits.
+        if let Some(bad) = flags.iter().find(|f| !FLAGS.iter().any(|name| *f == name)) {
+            return Err(Error::new_spanned(
+                bad,
+                format!("not an ioctl permission flag: use {}", FLAGS.join(", ")),
+            ));
         }
         Ok(Self { cmd, flags })
     }
@@ -100,14 +116,18 @@ enum Dir {
 }
 
 /// Replaces `Self` by the type of the `impl` block, for items generated inside a nested item
-/// (where `Self` would be the nested item).
-struct ReplaceSelf<'a>(&'a Type);
+/// (where `Self` would be the nested item); refuses `Self::Assoc` paths, which have no
+/// equivalent outside the `impl` block.
+struct ReplaceSelf<'a> {
+    ty: &'a Type,
+    error: Option<Error>,
+}
 
 impl VisitMut for ReplaceSelf<'_> {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         if let Type::Path(p) = ty {
             if p.qself.is_none() && p.path.is_ident("Self") {
-                *ty = self.0.clone();
+                *ty = self.ty.clone();
                 return;
             }
         }
@@ -115,12 +135,11 @@ impl VisitMut for ReplaceSelf<'_> {
     }
 
     fn visit_path_mut(&mut self, path: &mut Path) {
-        // `Self::Assoc` in a path.
-        if path.segments.len() > 1 && path.segments[0].ident == "Self" {
-            let ty = self.0;
-            let rest: Vec<_> = path.segments.iter().skip(1).collect();
-            *path = syn::parse_quote!(<#ty>::#(#rest)::*);
-            return;
+        if path.segments.len() > 1 && path.segments[0].ident == "Self" && self.error.is_none() {
+            self.error = Some(Error::new_spanned(
+                &*path,
+                "`Self::...` in the type of an ioctl handler's argument: name the type instead",
+            ));
         }
         syn::visit_mut::visit_path_mut(self, path);
     }
@@ -146,8 +165,15 @@ fn referent(arg: &FnArg, self_ty: &Type, what: &str) -> Result<(Type, bool)> {
         ));
     };
     let mut ty = (*r.elem).clone();
-    ReplaceSelf(self_ty).visit_type_mut(&mut ty);
-    Ok((ty, r.mutability.is_some()))
+    let mut replace = ReplaceSelf {
+        ty: self_ty,
+        error: None,
+    };
+    replace.visit_type_mut(&mut ty);
+    match replace.error {
+        Some(e) => Err(e),
+        None => Ok((ty, r.mutability.is_some())),
+    }
 }
 
 /// `#[drm::ioctl::handlers]`.
@@ -186,9 +212,9 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
         let shape = "an ioctl handler is `fn(&drm::Device<D>, &Arg or &mut Arg, &drm::File<D>) -> \
                      Result<u32>`, or without the argument for an `_IO` command";
         let inputs: Vec<&FnArg> = f.sig.inputs.iter().collect();
-        let (dev, arg) = match inputs.as_slice() {
-            [dev, _file] => (*dev, None),
-            [dev, arg, _file] => (*dev, Some(*arg)),
+        let (dev, arg, file) = match inputs.as_slice() {
+            [dev, file] => (*dev, None, *file),
+            [dev, arg, file] => (*dev, Some(*arg), *file),
             _ => return Err(Error::new_spanned(&f.sig.inputs, shape)),
         };
         let (dev_ty, _) = referent(dev, &self_ty, "`&drm::Device<D>`")?;
@@ -199,30 +225,32 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
                 (ty, if mutable { Dir::Read } else { Dir::Write })
             }
         };
+        // Spanned at the file argument: a handler for another driver's file does not compile,
+        // and the error says where.
         let call = match dir {
-            Dir::None => quote!(<#self_ty>::#name(dev, file)),
-            Dir::Write => quote!(<#self_ty>::#name(dev, &*arg, file)),
-            Dir::Read => quote!(<#self_ty>::#name(dev, arg, file)),
+            Dir::None => quote_spanned!(file.span()=> <#self_ty>::#name(dev, file)),
+            Dir::Write => quote_spanned!(file.span()=> <#self_ty>::#name(dev, &*arg, file)),
+            Dir::Read => quote_spanned!(file.span()=> <#self_ty>::#name(dev, arg, file)),
         };
         let cmd_name = cmd.to_string();
         let dir_check = match dir {
             Dir::None => quote_spanned! {cmd.span()=>
                 ::core::assert!(
-                    ::kernel::ioctl::_IOC_DIR(CMD) == ::kernel::drm::ioctl::IO,
+                    ::kernel::ioctl::_IOC_DIR(#cmd_const) == ::kernel::drm::ioctl::IO,
                     ::core::concat!(#cmd_name, ": the handler takes no argument, but the \
                         command is not _IO")
                 );
             },
             Dir::Write => quote_spanned! {cmd.span()=>
                 ::core::assert!(
-                    ::kernel::ioctl::_IOC_DIR(CMD) == ::kernel::drm::ioctl::IOW,
+                    ::kernel::ioctl::_IOC_DIR(#cmd_const) == ::kernel::drm::ioctl::IOW,
                     ::core::concat!(#cmd_name, ": the handler takes `&Arg`, but the command is \
                         not _IOW (take `&mut Arg` for _IOR and _IOWR)")
                 );
             },
             Dir::Read => quote_spanned! {cmd.span()=>
                 ::core::assert!(
-                    ::kernel::ioctl::_IOC_DIR(CMD) & ::kernel::drm::ioctl::IOR != 0,
+                    ::kernel::ioctl::_IOC_DIR(#cmd_const) & ::kernel::drm::ioctl::IOR != 0,
                     ::core::concat!(#cmd_name, ": the handler takes `&mut Arg`, but the \
                         command is _IOW (take `&Arg`) or _IO (take no argument)")
                 );
@@ -230,13 +258,13 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
         };
         let type_check = quote_spanned! {cmd.span()=>
             ::core::assert!(
-                ::kernel::ioctl::_IOC_TYPE(CMD) == b'd' as u32,
+                ::kernel::ioctl::_IOC_TYPE(#cmd_const) == b'd' as u32,
                 ::core::concat!(#cmd_name, ": not a DRM ioctl (its type is not 'd')")
             );
         };
         let size_check = quote_spanned! {arg_ty.span()=>
             ::core::assert!(
-                ::kernel::ioctl::_IOC_SIZE(CMD) == ::core::mem::size_of::<#arg_ty>(),
+                ::kernel::ioctl::_IOC_SIZE(#cmd_const) == ::core::mem::size_of::<#arg_ty>(),
                 ::core::concat!(#cmd_name, ": _IOC_SIZE differs from the size of the \
                     argument type")
             );
@@ -245,23 +273,26 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
         let vis = &f.vis;
         let cfgs = crate::helpers::gather_cfg_attrs(&f.attrs);
         let desc = desc_name(name);
+        // Names of the expansion's own, which the user's types can neither see nor shadow.
+        let h = Ident::new("Handler", Span::mixed_site());
+        let cmd_const = Ident::new("CMD", Span::mixed_site());
         let driver = quote!(<#dev_ty as ::kernel::drm::ioctl::DeviceOf>::Driver);
         descs.push(quote! {
             #(#cfgs)*
             #[doc(hidden)]
             #[allow(non_upper_case_globals)]
             #vis const #desc: ::kernel::drm::ioctl::Desc<#driver> = {
-                const CMD: u32 = ::kernel::uapi::#cmd as u32;
+                const #cmd_const: u32 = ::kernel::uapi::#cmd as u32;
                 const _: () = {
                     #type_check
                     #size_check
                     #dir_check
                 };
-                struct H;
-                impl ::kernel::drm::ioctl::Handler for H {
+                struct #h;
+                impl ::kernel::drm::ioctl::Handler for #h {
                     type Driver = #driver;
                     type Arg = #arg_ty;
-                    const CMD: u32 = CMD;
+                    const CMD: u32 = #cmd_const;
                     const FLAGS: u32 = 0 #(| #flags)*;
                     const NAME: &'static ::kernel::str::CStr =
                         ::kernel::c_str!(::core::stringify!(#cmd));
@@ -276,7 +307,7 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
                         #call
                     }
                 }
-                ::kernel::drm::ioctl::Desc::new::<H>()
+                ::kernel::drm::ioctl::Desc::new::<#h>()
             };
         });
     }
@@ -294,7 +325,8 @@ pub(crate) fn table(handlers: Punctuated<Path, Token![,]>) -> Result<TokenStream
         if handler.segments.len() < 2 {
             return Err(Error::new_spanned(
                 handler,
-                "name the handler with its type, e.g. `Gpu::getparam`",
+                "name the handler with the type of its `#[drm::ioctl::handlers]` block, e.g. \
+                 `Gpu::getparam`",
             ));
         }
         let mut desc = handler.clone();

@@ -90,8 +90,10 @@ pub const IOWR: u32 = crate::uapi::_IOC_READ | crate::uapi::_IOC_WRITE;
 
 /// One ioctl of driver `T`, as the C core sees it (`struct drm_ioctl_desc`).
 ///
-/// Made only by [`handlers`]; the type parameter ties a table to the driver whose
-/// [`Driver::IOCTLS`] it is, so a handler of another driver cannot be in it.
+/// Made by [`handlers`] (through the hidden `Handler` trait, whose every implementation
+/// [`Desc::new`] checks again for what `dispatch` relies on: the argument's size and type); the
+/// type parameter ties a table to the driver whose [`Driver::IOCTLS`] it is, so a handler of
+/// another driver cannot be in it.
 #[repr(transparent)]
 pub struct Desc<T: Driver>(bindings::drm_ioctl_desc, PhantomData<T>);
 
@@ -156,13 +158,21 @@ pub const COMMAND_BASE: u32 = bindings::DRM_COMMAND_BASE;
 
 /// The driver of a device type, for the ioctl handlers [`handlers`] generates: the handler's
 /// first argument is a `&D` with `D: DeviceOf`, which may be an alias of [`Device<T>`].
-pub trait DeviceOf {
+///
+/// Sealed: implemented for [`Device<T>`] only.
+pub trait DeviceOf: private::Sealed {
     /// The driver of the device.
     type Driver: Driver;
 }
 
 impl<T: Driver> DeviceOf for Device<T> {
     type Driver = T;
+}
+
+mod private {
+    pub trait Sealed {}
+
+    impl<T: crate::drm::Driver> Sealed for crate::drm::Device<T> {}
 }
 
 /// One ioctl handler, as [`handlers`] generates it.

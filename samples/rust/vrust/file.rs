@@ -61,8 +61,8 @@ impl drm::DriverFile for VrustFile {
     type Driver = Vrust;
 
     fn open(dev: &drm::Device<Vrust>, _client: &drm::Client) -> impl PinInit<Self, Error> {
-        // If a field fails to initialise, those before it are dropped: the count goes down
-        // again.
+        // If a field after `_open` fails to initialise, those before it are dropped: the count
+        // goes down again (today the fields after it cannot fail).
         try_pin_init!(VrustFile {
             dev: dev.into(),
             _open: OpenFile::new(dev),

@@ -132,6 +132,7 @@ impl Gpu {
         // The commands are copied in before any lock is taken.
         let count = usize::try_from(arg.count)?;
         let size = core::mem::size_of::<uapi::drm_vrust_cmd>();
+        // OVERFLOW: `count` is at most `VRUST_EXEC_MAX_CMDS` (checked above).
         let mut reader = drm::user::user_slice(arg.cmds, count * size)?.reader();
         let mut cmds = KVVec::with_capacity(count, user_sized())?;
         for _ in 0..count {

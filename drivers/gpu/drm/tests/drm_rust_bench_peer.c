@@ -20,7 +20,6 @@
 #include <drm/drm_rust_bench.h>
 #include <uapi/drm/nova_drm.h>
 
-
 /**
  * drm_rust_bench_peer_getparam - GETPARAM as a C driver implements it
  * @dev: the DRM device
@@ -53,7 +52,6 @@ int drm_rust_bench_peer_getparam(struct drm_device *dev, void *data, struct drm_
 	return ret;
 }
 
-
 /**
  * drm_rust_bench_peer_gem_cycle - create a shmem object, give it a handle, delete it
  * @dev: the DRM device
@@ -80,7 +78,6 @@ int drm_rust_bench_peer_gem_cycle(struct drm_device *dev, struct drm_file *file,
 		return ret;
 	return drm_gem_handle_delete(file, handle);
 }
-
 
 /**
  * drm_rust_bench_peer_prime_round_trip - export an object, import it into another device
@@ -200,7 +197,6 @@ static const struct drm_gpuvm_ops peer_vm_ops = {
 	.sm_step_remap = peer_step_remap,
 };
 
-
 /**
  * drm_rust_bench_peer_vm_create - create a VM driven through the C API
  * @dev: the DRM device
@@ -254,7 +250,6 @@ static void peer_release(struct drm_gem_object **held)
 		drm_gem_object_put(*p);
 	kfree(held);
 }
-
 
 /**
  * drm_rust_bench_peer_vm_map - map @range bytes of @obj at @offset to @addr
@@ -310,7 +305,6 @@ out:
 	return ret;
 }
 
-
 /**
  * drm_rust_bench_peer_vm_unmap - unmap [@addr, @addr + @range)
  * @vm: the VM
@@ -351,7 +345,6 @@ out:
 	mutex_unlock(&vm->lock);
 	return ret;
 }
-
 
 /**
  * drm_rust_bench_peer_vm_destroy - unmap everything and drop the VM

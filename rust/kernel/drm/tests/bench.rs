@@ -5,7 +5,8 @@
 //!
 //! Not a test: it asserts nothing about speed, it prints numbers. Each benchmark runs the Rust
 //! path and its C peer (`drivers/gpu/drm/tests/drm_rust_bench_peer.c`, declared in
-//! `include/drm/drm_rust_bench.h`, which bindgen reads) on the same device and file, interleaved in rounds, and prints ns/op of each and their ratio:
+//! `include/drm/drm_rust_bench.h`, which bindgen reads) on the same device and file, interleaved
+//! in rounds, and prints ns/op of each and their ratio:
 //!
 //! * `ioctl_getparam`: the test driver's `GETPARAM` through `drm_ioctl_kernel()`, the C core's
 //!   entry point after the argument copy, against a C handler doing the same work;
@@ -25,12 +26,6 @@
 
 use crate::{
     bindings,
-    drm::tests::{
-        Minor,
-        MockFile,
-        TestDevice,
-        TestDriver, //
-    },
     drm::{
         gem::{
             self,
@@ -40,7 +35,11 @@ use crate::{
         gpuvm,
         tests::{
             GemDevice,
-            TestBo, //
+            Minor,
+            MockFile,
+            TestBo,
+            TestDevice,
+            TestDriver, //
         },
         Driver, //
     },

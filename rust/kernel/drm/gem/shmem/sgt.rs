@@ -3,7 +3,7 @@
 //! The DMA mapping of a shmem object for its device: [`Object::sg_table`], and its release at
 //! the parent's unbind.
 //!
-//! C header: [`include/linux/scatterlist.h`](srctree/include/linux/scatterlist.h)
+//! C header: [`include/drm/drm_gem_shmem_helper.h`](srctree/include/drm/drm_gem_shmem_helper.h)
 
 use super::Object;
 use crate::{
