@@ -232,6 +232,9 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
             Dir::Write => quote_spanned!(file.span()=> <#self_ty>::#name(dev, &*arg, file)),
             Dir::Read => quote_spanned!(file.span()=> <#self_ty>::#name(dev, arg, file)),
         };
+        // Names of the expansion's own, which the user's types can neither see nor shadow.
+        let h = Ident::new("Handler", Span::mixed_site());
+        let cmd_const = Ident::new("CMD", Span::mixed_site());
         let cmd_name = cmd.to_string();
         let dir_check = match dir {
             Dir::None => quote_spanned! {cmd.span()=>
@@ -273,9 +276,6 @@ pub(crate) fn handlers(mut item: ItemImpl) -> Result<TokenStream> {
         let vis = &f.vis;
         let cfgs = crate::helpers::gather_cfg_attrs(&f.attrs);
         let desc = desc_name(name);
-        // Names of the expansion's own, which the user's types can neither see nor shadow.
-        let h = Ident::new("Handler", Span::mixed_site());
-        let cmd_const = Ident::new("CMD", Span::mixed_site());
         let driver = quote!(<#dev_ty as ::kernel::drm::ioctl::DeviceOf>::Driver);
         descs.push(quote! {
             #(#cfgs)*
