@@ -13,8 +13,9 @@
 #
 # Variables (also read from the environment): DRM_RUST_CACHE (caches, default
 # /var/cache/drm-rust), TOOLCHAIN=root|host, JOBS, BASE_VERSION/BASE_KVER (the pinned base),
-# KUNIT_GLOB, SKIP_VARIANT=1 (make test without the KASAN variant), VARIANT=kasan (build, shell,
-# kunit on that variant), CONFIGS (for check-configs), V=1 (full build output).
+# KUNIT_GLOB, BOOTS="<id> ..." (some of a target's boots, scripts/drm-rust/boots.txt),
+# SKIP_VARIANT=1 (make test without the KASAN variant), VARIANT=kasan (build, shell, kunit on
+# that variant), CONFIGS (for check-configs), V=1 (full build output).
 
 S := scripts/drm-rust
 # CMD is for the test kernel's shell: keep its `$` (e.g. $BIN) away from make's expansion.
@@ -28,18 +29,15 @@ test:
 	@$(S)/test.sh
 
 run: build
-	@QUIET=1 FOLLOW=0 $(S)/boot.sh user "$$($(S)/rundir.sh run)" demo && \
-		sed -n '/^===/,/drm-rust: job demo done/p' "$$($(S)/rundir.sh latest-run)/console.log" | \
-		grep -v '^\[\|drm-rust: job\|^reboot:'
+	@$(S)/boots.sh run
 
 igt: build
 	@test -n "$(IGT_TESTS)" || { echo 'error: name the tests: make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms' >&2; exit 1; }
 	@test -n "$(DRIVER)" || { echo 'error: name the driver: make igt IGT_TESTS="..." DRIVER=vkms (or vgem, or the sample)' >&2; exit 1; }
-	@r="$$($(S)/rundir.sh igt)" && FOLLOW=0 $(S)/boot.sh user "$$r" igt && \
-		python3 $(S)/report.py "$$r" --igt
+	@$(S)/boots.sh igt
 
 shell: build
-	@INTERACTIVE=1 $(S)/boot.sh user "$$($(S)/rundir.sh shell)" shell
+	@$(S)/boots.sh shell
 
 build: setup
 	@$(S)/build.sh
@@ -49,12 +47,11 @@ setup:
 
 # KUnit only (our Rust suites and doctests), e.g. make kunit KUNIT_GLOB='rust_drm*'
 kunit: build
-	@r="$$($(S)/rundir.sh kunit)" && $(S)/boot.sh kunit "$$r" rust "$(or $(KUNIT_GLOB),rust*)" && \
-		python3 $(S)/report.py "$$r"
+	@$(S)/boots.sh kunit
 
 # The layer's benchmarks, timed in the kernel, ratios against the C peers (BENCH_BOOTS=3).
-bench:
-	@$(S)/bench.sh
+bench: build
+	@$(S)/boots.sh bench
 
 # Style of our files: rustfmt, checkpatch, shellcheck, and rustdoc and clippy (a rebuild of
 # our Rust with CLIPPY=1).
@@ -75,4 +72,4 @@ clean-cache:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,20 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turns the logs of a test run into a per-suite summary and the closing `N passed, N failed`.
 
-Usage: report.py RUN_DIR [--igt]
+Usage: report.py RUN_DIR [--igt | --bench]
 
 One collector per source of results, each reading its files from RUN_DIR:
-  kunit.py      kunit-<name>.log   KUnit boots (KTAP on the console), each judged against the
-                                   baseline baselines/kunit-<name>.txt (known failures and
-                                   WARNs of the base)
+  kunit.py      kunit-<name>.log   KUnit boots (KTAP on the console), each judged against its
+                                   baselines in boots.txt (known failures and WARNs of the base)
   kselftest.py  user-<test>.tap    userspace tests (kselftest harness, TAP); peers.tap, the peer
                                    clients; lint.tap, the style checks
   igt.py        igt-<drv>-<t>.log  IGT runs (and .rc, the exit code); --igt: the per-subtest table
   splats.py     console.log, dmesg.log, job.rc   the userspace boot: its job finished, no splat
   kmemleak.py   kmemleak.log       the suspected leaks after the job's kmemleak scans
-                                   (kmemleak.err: why it could not scan), judged against
-                                   baselines/kmemleak.txt
+                                   (kmemleak.err: why it could not scan), judged against the
+                                   boot's baseline (kmemleak.txt)
   lockdep.py    lockdep_stats      lockdep still on (`debug_locks: 1`) after the tests
+  bench.py      <round>/           --bench: the benchmark table of make bench
 A kernel variant's boots (configs/variants/) are in RUN_DIR/<variant>/: their tests are counted
 as "<variant>: ...", and their baselines are the main ones plus baselines/<variant>/<file> if
 there is one; build.failed when its build failed.
@@ -28,7 +28,7 @@ import glob
 import os
 import sys
 
-from . import baseline, igt, kmemleak, kselftest, kunit, lockdep, splats
+from . import baseline, bench, boots, igt, kmemleak, kselftest, kunit, lockdep, splats
 from .common import HERE, Results, Suite, read
 
 
@@ -38,7 +38,10 @@ def collect(run, igt_only=False, variant=None):
     kselftest.collect_lint(run, res)
     kunit.collect(run, res, variant)
     if os.path.exists(os.path.join(run, "console.log")):
-        base = baseline.load(["igt-uml.txt", "kmemleak.txt"], variant)
+        env = read(os.path.join(run, "env")) or []
+        job = next((line[4:] for line in env if line.startswith("JOB=")), None)
+        row = boots.find("user", variant, runs=job)
+        base = baseline.load(row["baselines"] if row else ["igt-uml.txt", "kmemleak.txt"], variant)
         kselftest.collect(run, res)
         igt.collect(run, res, base, igt_only)
         rc = splats.collect_user(run, res)
@@ -99,6 +102,8 @@ def main(argv):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     run = argv[1]
+    if "--bench" in argv:
+        return bench.report(run)
     res = collect(run, "--igt" in argv)
     collect_variants(run, res)
     return summary(res)

@@ -46,7 +46,7 @@ class Baseline:
 
 
 def load(names, variant=None):
-    """The baseline of a boot: the files named (in baselines/), and a variant's own of each."""
+    """The baseline of a boot: the files its row in boots.txt names, and a variant's own of each."""
     paths = []
     for name in names:
         paths.append(os.path.join(HERE, "baselines", name))

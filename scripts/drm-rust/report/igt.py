@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """IGT runs of a userspace boot (igt-<driver>-<test>.log and .rc, from jobs/igt.sh): per-subtest
 results per driver, the sample against vkms test by test, and for make igt the side-by-side
-table. Subtests that fail in UML for every driver are in baselines/igt-uml.txt."""
+table. Subtests that fail in UML for every driver are in the boot's baseline
+(boots.txt: igt-uml.txt)."""
 
 import glob
 import os

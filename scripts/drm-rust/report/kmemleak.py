@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """kmemleak (a kernel built with it, KMEMLEAK=1 in the boot's env): the job's scans left no
-unreferenced object in kmemleak.log but those of baselines/kmemleak.txt, and found
+unreferenced object in kmemleak.log but those of the boot's baseline (kmemleak.txt), and found
 the leaks that samples/kmemleak (kmemleak-test.ko) plants on purpose."""
 
 import os

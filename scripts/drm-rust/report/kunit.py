@@ -1,20 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0
 """KUnit boots (kunit-<name>.log: KTAP on the console): per-suite results, each boot complete and
-free of splats, both judged against the boot's baseline (baselines/kunit-<name>.txt). The canary
-boot (drm-c) runs the base kernel's own suites: they are counted as one line."""
+free of splats, both judged against the boot's baseline (boots.txt). A canary boot runs the base
+kernel's own suites: they are counted as one line."""
 
 import glob
 import os
 
-from . import baseline, ktap, splats
+from . import baseline, boots, ktap, splats
 from .common import Results, Suite, read
 
 
 def collect(run, res, variant=None):
     for path in sorted(glob.glob(os.path.join(run, "kunit-*.log")), key=os.path.getmtime):
         boot = os.path.basename(path)[len("kunit-"):-len(".log")]
-        base = baseline.load([f"kunit-{boot}.txt"], variant)
-        is_canary = boot == "drm-c"
+        row = boots.find("kunit", variant, name=boot)
+        base = baseline.load(row["baselines"] if row else [f"kunit-{boot}.txt"], variant)
+        is_canary = row is not None and "canary" in row["options"]
         lines = read(path)
         sub = Results()
         plan, got, found = ktap.parse(lines, f"kunit-{boot}", sub)
