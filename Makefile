@@ -1,20 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# drm-rust: the Rust abstraction layer for Linux DRM drivers, as an overlay on a pinned base
-# kernel, built and tested in a UML kernel. See README.md.
-#
-#   make test      set up, build, run every test, print `N passed, N failed`
-#   make run       set up, build, boot, and show what the sample driver exposes
-#   make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms
-#   make shell [CMD="..."]   boot the test kernel with a shell (or run CMD) for debugging
-#   make bench     the layer's benchmarks (in-kernel timing, ratio against C)
-#   make lint      rustfmt, clippy, rustdoc, checkpatch and shellcheck on our files
-#   make check-configs   build with DRM=y, DRM=m, DRM=n, and DRM=y without shmem/GPUVM
-#
-# Variables (also read from the environment): DRM_RUST_CACHE (caches, default
-# /var/cache/drm-rust), TOOLCHAIN=root|host, JOBS, BASE_VERSION/BASE_KVER (the pinned base),
-# KUNIT_GLOB, SKIP_VARIANT=1 (make test without the KASAN variant), VARIANT=kasan (build, shell,
-# kunit on that variant), CONFIGS (for check-configs), V=1 (full build output).
+## drm-rust: the Rust abstraction layer for Linux DRM drivers, as an overlay on a pinned base
+## kernel, built and tested in a UML kernel. See README.md and scripts/drm-rust/README.md.
+##
+## The boots of each target are declared in scripts/drm-rust/boots.txt.
+##
+# `make help` prints the lines that start with `##` and the targets' `## ` descriptions, in the
+# order of this file.
 
 S := scripts/drm-rust
 # CMD is for the test kernel's shell: keep its `$` (e.g. $BIN) away from make's expansion.
@@ -24,55 +16,53 @@ export MAKE_TARGET = $(firstword $(MAKECMDGOALS) test)
 
 .PHONY: test run igt shell build kunit bench lint check-configs setup clean-work clean-cache help
 
-test:
+test: ## set up, build, run every test; ends with `N passed, N failed`
 	@$(S)/test.sh
 
-run: build
-	@QUIET=1 FOLLOW=0 $(S)/boot.sh user "$$($(S)/rundir.sh run)" demo && \
-		sed -n '/^===/,/drm-rust: job demo done/p' "$$($(S)/rundir.sh latest-run)/console.log" | \
-		grep -v '^\[\|drm-rust: job\|^reboot:'
+run: build ## set up, build, boot, and show what the sample driver exposes
+	@$(S)/boots.sh run
 
-igt: build
+igt: build ## IGT in UML, per subtest: IGT_TESTS="core_getversion kms_atomic" DRIVER="vrust vkms"
 	@test -n "$(IGT_TESTS)" || { echo 'error: name the tests: make igt IGT_TESTS="core_getversion kms_atomic" DRIVER=vkms' >&2; exit 1; }
 	@test -n "$(DRIVER)" || { echo 'error: name the driver: make igt IGT_TESTS="..." DRIVER=vkms (or vgem, or the sample)' >&2; exit 1; }
-	@r="$$($(S)/rundir.sh igt)" && FOLLOW=0 $(S)/boot.sh user "$$r" igt && \
-		python3 $(S)/report.py "$$r" --igt
+	@$(S)/boots.sh igt
 
-shell: build
-	@INTERACTIVE=1 $(S)/boot.sh user "$$($(S)/rundir.sh shell)" shell
+shell: build ## boot the test kernel with a shell (exit to power off), or run CMD="..." in it
+	@$(S)/boots.sh shell
 
-build: setup
+build: setup ## set up and build only
 	@$(S)/build.sh
 
-setup:
+setup: ## the toolchain root, the base kernel and the work tree
 	@$(S)/setup.sh
 
-# KUnit only (our Rust suites and doctests), e.g. make kunit KUNIT_GLOB='rust_drm*'
-kunit: build
-	@r="$$($(S)/rundir.sh kunit)" && $(S)/boot.sh kunit "$$r" rust "$(or $(KUNIT_GLOB),rust*)" && \
-		python3 $(S)/report.py "$$r"
+kunit: build ## KUnit only: our Rust suites and doctests, or KUNIT_GLOB='rust_drm*'
+	@$(S)/boots.sh kunit
 
-# The layer's benchmarks, timed in the kernel, ratios against the C peers (BENCH_BOOTS=3).
-bench:
-	@$(S)/bench.sh
+bench: build ## benchmarks, in-kernel Rust vs C and vrust vs vkms, over BENCH_BOOTS boots (3)
+	@$(S)/boots.sh bench
 
-# Style of our files: rustfmt, checkpatch, shellcheck, and rustdoc and clippy (a rebuild of
-# our Rust with CLIPPY=1).
-lint: build
+lint: build ## rustfmt, clippy, rustdoc, checkpatch and shellcheck on our files
 	@LINT_FULL=1 $(S)/lint.sh
 
-# The kernel in other configurations (scripts/drm-rust/configs/check/), each built in its own
-# directory: fails naming each one that does not build or link. CONFIGS="drm-n drm-m" picks some.
-check-configs: setup
+check-configs: setup ## build with DRM=y, DRM=m, DRM=n, and DRM=y without shmem/GPUVM (CONFIGS=...)
 	@$(S)/check-configs.sh
 
-# Remove the work tree and build output (the toolchain root and base download stay).
-clean-work:
+clean-work: ## remove the work tree and build output (the toolchain root and base stay)
 	@$(S)/clean.sh work
 
-# Remove every cache: toolchain root, base kernel, work tree, build output, test runs.
-clean-cache:
+clean-cache: ## remove every cache: toolchain root, base kernel, work tree, build output, runs
 	@$(S)/clean.sh all
 
-help:
-	@sed -n '3,18p' Makefile | sed 's/^# \{0,1\}//'
+help: ## this text
+	@awk '/^##/ { sub(/^## ?/, ""); print; next } \
+		/^[a-z-]+:.*## / { t = $$0; sub(/:.*/, "", t); d = $$0; sub(/^[^#]*## /, "", d); \
+			printf "  make %-15s %s\n", t, d }' $(firstword $(MAKEFILE_LIST))
+
+##
+## Variables (also read from the environment): DRM_RUST_CACHE (caches, default
+## /var/cache/drm-rust), TOOLCHAIN=root|host, JOBS, BASE_VERSION/BASE_KVER (the pinned base),
+## KUNIT_GLOB, BOOTS="<id> ..." (some of a target's boots), SKIP_VARIANT=1 (make test without
+## the KASAN variant), SKIP_CANARY=1, SKIP_USER=1, VARIANT=kasan (build, shell, kunit on that
+## variant), BENCH_BOOTS, TIMEOUT (seconds, every boot), CONFIGS (for check-configs), V=1 (full
+## build output).

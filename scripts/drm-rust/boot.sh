@@ -5,7 +5,7 @@
 #
 #   boot.sh kunit RUN NAME GLOB   KUnit boot: runs the suites matching GLOB, console log to
 #                                 RUN/kunit-NAME.log (no root file system is mounted)
-#   boot.sh user RUN JOB          hostfs-root boot: init runs scripts/drm-rust/jobs/JOB.sh;
+#   boot.sh user RUN JOB          hostfs-root boot: init (uml/init.sh) runs jobs/JOB.sh;
 #                                 console log to RUN/console.log, results in RUN/
 #
 # Environment: TIMEOUT (seconds), INTERACTIVE=1 (console on the terminal, for make shell),
@@ -88,10 +88,10 @@ user)
 	say "boot: userspace job '$job' (console: $RUN/console.log)"
 	if [ "${INTERACTIVE:-0}" = 1 ]; then
 		uml /dev/null 0 mem=2G kunit.enable=0 root=/dev/root rootfstype=hostfs rootflags=/ rw \
-			init="$SCRIPTS/uml-init.sh" DRM_RUST_RUN="$RUN" loglevel=4
+			init="$SCRIPTS/uml/init.sh" DRM_RUST_RUN="$RUN" loglevel=4
 	else
 		uml "$RUN/console.log" "${TIMEOUT:-1200}" mem=2G kunit.enable=0 root=/dev/root \
-			rootfstype=hostfs rootflags=/ rw init="$SCRIPTS/uml-init.sh" DRM_RUST_RUN="$RUN" \
+			rootfstype=hostfs rootflags=/ rw init="$SCRIPTS/uml/init.sh" DRM_RUST_RUN="$RUN" \
 			log_buf_len=8M ${QUIET:+loglevel=4} &
 		pid=$!
 		# Show the job's progress lines while it runs.

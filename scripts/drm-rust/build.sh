@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Configures (from configs/*.config) and builds the UML kernel in $BUILD, incrementally, then
-# builds the userspace test programs into $USERBIN.
+# builds the userspace test programs, and what the test kernel's userspace needs besides them
+# (uml/: init's power-off, IGT's VT shim), into $USERBIN.
 #
 # Usage: build.sh [make targets...]    (default: the kernel, modules and userspace tests)
 #
@@ -80,7 +81,9 @@ kmake INSTALL_MOD_PATH="$MODULES" modules_install >/dev/null ||
 
 # Userspace tests ---------------------------------------------------------------------------------
 
-say "build: userspace tests and clients into $USERBIN"
+say "build: userspace tests and clients, and the UML plumbing, into $USERBIN"
 in_root "$REPO" make -s -C "$REPO/tools/testing/selftests/drm-rust" O="$USERBIN" \
 	KSFT_DIR="$SRC/tools/testing/selftests" UAPI_DIR="$REPO/include/uapi" ||
 	die "building the userspace tests failed (tools/testing/selftests/drm-rust)"
+in_root "$REPO" make -s -C "$SCRIPTS/uml" O="$USERBIN" ||
+	die "building the UML plumbing failed (scripts/drm-rust/uml)"

@@ -103,6 +103,16 @@ stamp_ok() {
 	[ -f "$1" ] && [ "$(cat "$1")" = "$2" ]
 }
 
+# A new run directory for the results of a make target's boots, $RUNS/KIND-<time>, also
+# $RUNS/latest; prints its path.
+new_run() {
+	local run
+	run="$RUNS/$1-$(date +%Y%m%d-%H%M%S)"
+	mkdir -p "$run"
+	ln -sfn "$run" "$RUNS/latest"
+	echo "$run"
+}
+
 # Chroot handling -----------------------------------------------------------------------------
 
 # Paths bind-mounted into the toolchain root at the same absolute path, so that every path

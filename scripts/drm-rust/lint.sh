@@ -4,7 +4,7 @@
 # Style checks of this repository's files, in the toolchain root:
 #   sources     every tracked file under rust/ is source (.rs, .c, .h, ...): no stray files
 #   rustfmt     our Rust files, with the kernel's .rustfmt.toml
-#   checkpatch  the patch series and our C files
+#   checkpatch  the patch series and our C files (among them scripts/drm-rust/uml/)
 #   scripts     checked with shellcheck
 #   rustdoc     `make rustdoc`: no warning may name one of our files    (LINT_FULL=1)
 #   clippy      our Rust rebuilt with CLIPPY=1: no warning in our files (LINT_FULL=1)
@@ -38,7 +38,7 @@ check() {
 }
 
 mapfile -t rust_files < <(cd "$REPO" && find rust samples -name '*.rs' | sort)
-mapfile -t c_files < <(cd "$REPO" && find rust/helpers drivers include tools -name '*.[ch]' 2>/dev/null | sort)
+mapfile -t c_files < <(cd "$REPO" && find rust/helpers drivers include tools scripts/drm-rust/uml -name '*.[ch]' 2>/dev/null | sort)
 mapfile -t patches < <(grep -v '^#' "$REPO/patches/series" | sed "s|^|$REPO/patches/|")
 
 # The work tree links every file under rust/ into the kernel, so a file there that is not source
@@ -77,7 +77,7 @@ checkpatch() {
 }
 
 shellcheck_all() {
-	in_root "$REPO" shellcheck -x scripts/drm-rust/*.sh scripts/drm-rust/jobs/*.sh .ci/run
+	in_root "$REPO" shellcheck -x scripts/drm-rust/*.sh scripts/drm-rust/jobs/*.sh scripts/drm-rust/uml/*.sh .ci/run
 }
 
 # Warnings of a build step that name one of our files.

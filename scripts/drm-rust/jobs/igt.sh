@@ -6,7 +6,7 @@
 # Output goes to $RUN/igt-<driver>-<test>.log and .rc; report.py makes the per-subtest table.
 
 IGT_DIR=/usr/libexec/igt-gpu-tools
-# UML has no VT: the shim answers KDGETMODE/KDSETMODE so KMS tests can run.
+# UML has no VT: the shim (uml/kd_shim.c) answers KDGETMODE/KDSETMODE so KMS tests can run.
 export LD_PRELOAD="$BIN/kd_shim.so"
 
 for drv in $DRIVER; do

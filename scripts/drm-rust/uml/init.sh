@@ -43,4 +43,5 @@ echo "drm-rust: job $JOB done" >/dev/kmsg
 
 cat /proc/lockdep_stats >"$RUN/lockdep_stats" 2>/dev/null
 dmesg >"$RUN/dmesg.log" 2>/dev/null
+# uml_poweroff (uml/uml_poweroff.c): when init exits instead, the kernel panics.
 exec "$BIN/uml_poweroff"

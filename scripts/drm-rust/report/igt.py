@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0
+"""IGT runs of a userspace boot (igt-<driver>-<test>.log and .rc, from jobs/igt.sh): per-subtest
+results per driver, the sample against vkms test by test, and for make igt the side-by-side
+table. Subtests that fail in UML for every driver are in the boot's baseline
+(boots.txt: igt-uml.txt)."""
+
+import glob
+import os
+import re
+
+from .common import read
+
+START_RE = re.compile(r"^Starting subtest: (\S+)")
+SUB_RE = re.compile(r"^(Subtest|Dynamic subtest) (\S+): (SUCCESS|FAIL|SKIP|CRASH|TIMEOUT)")
+
+
+def results(log_lines, rc, suite, known=lambda name: False):
+    """Per-subtest IGT results; a test without subtests is judged by its exit code.
+
+    A subtest with dynamic subtests is counted through them (as `subtest/dynamic`), not itself.
+    A failure that `known(name)` accepts is not counted; the names of those are returned second.
+    """
+    rows = []
+    current, dynamic = None, 0
+    for line in log_lines:
+        m = START_RE.match(line)
+        if m:
+            current, dynamic = m.group(1), 0
+            continue
+        m = SUB_RE.match(line)
+        if not m:
+            continue
+        if m.group(1) == "Dynamic subtest":
+            dynamic += 1
+            rows.append((f"{current}/{m.group(2)}", m.group(3)))
+        elif not dynamic:
+            rows.append((m.group(2), m.group(3)))
+    if not rows:
+        rows.append(("(whole test)", {0: "SUCCESS", 77: "SKIP"}.get(rc, f"FAIL (exit {rc})")))
+    known_failed = []
+    for name, res in rows:
+        status = {"SUCCESS": "pass", "SKIP": "skip"}.get(res, "fail")
+        if status == "fail" and known(name):
+            known_failed.append(name)
+            continue
+        suite.add(status, f"{name}: {res}")
+    return rows, known_failed
+
+
+def collect(run, res, base, igt_only=False):
+    table, drivers = {}, []
+    for path in sorted(glob.glob(os.path.join(run, "igt-*.log")), key=os.path.getmtime):
+        name = os.path.basename(path)[len("igt-"):-len(".log")]
+        drv, test = name.split("-", 1)
+        rc_lines = read(path[:-4] + ".rc") or ["255"]
+        rows, known = results(read(path), int(rc_lines[0] or 255),
+                              res.suite(f"igt: {test} on {drv}"),
+                              lambda sub, t=test: base.known_fail(f"{t}/{sub}"))
+        res.known.extend(f"IGT {test}/{sub} on {drv}" for sub in known)
+        if drv not in drivers:
+            drivers.append(drv)
+        for sub, result in rows:
+            table.setdefault((test, sub), {})[drv] = result
+    # The sample must pass at least what vkms passes, test by test.
+    sample = os.environ.get("SAMPLE_DRIVER", "vrust")
+    if sample in drivers and "vkms" in drivers:
+        cmp = res.suite(f"igt: {sample} passes at least what vkms passes")
+        for t in dict.fromkeys(test for test, _ in table):
+            n = {d: sum(r.get(d) == "SUCCESS" for (tt, _), r in table.items() if tt == t)
+                 for d in (sample, "vkms")}
+            if n[sample] >= n["vkms"]:
+                cmp.add("pass")
+            else:
+                cmp.add("fail", f"{t}: {sample} {n[sample]} < vkms {n['vkms']} subtests passed")
+    if igt_only and table:
+        print(f"  {'test':24} {'subtest':52} " + " ".join(f"{d:>10}" for d in drivers))
+        for (test, sub), result in table.items():
+            print(f"  {test:24} {sub:52} " + " ".join(f"{result.get(d, '-'):>10}" for d in drivers))
+        print(f"  {'SUCCESS per driver':77} " + " ".join(
+            f"{sum(r.get(d) == 'SUCCESS' for r in table.values()):>10}" for d in drivers))
+    if igt_only and not glob.glob(os.path.join(run, "igt-*.log")):
+        res.suite("igt").add("fail", "no IGT test ran")
