@@ -50,7 +50,6 @@ pub mod shmem;
 pub mod vmap;
 
 /// The per-object data of a driver's GEM objects.
-#[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 ///
 /// It is embedded in every [`shmem::Object<Self>`] and dropped when the object is freed, which
 /// can be after the device was unplugged: dropping it must not need the parent to be bound.
@@ -58,6 +57,7 @@ pub mod vmap;
 /// # Examples
 ///
 /// See [`shmem::Object`].
+#[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 pub trait DriverObject: Sized + Send + Sync + 'static {
     /// The driver whose objects these are.
     type Driver: drm::Driver<Object = shmem::Object<Self>>;
@@ -126,8 +126,9 @@ pub struct NoGem;
 ///   [`AlwaysRefCounted`] counts;
 /// * that `struct drm_gem_object` is at the start of `Self`, so that a pointer to it is a
 ///   pointer to `Self`;
-/// * every GEM object with a handle on a device of a driver whose `Driver::Object` is `Self` is
-///   a `Self` (the layer creates all of them; see the module documentation).
+/// * `Self` is the `Driver::Object` of [`Self::Driver`] only if the layer's invariant (see the
+///   module documentation) holds for it: every GEM object with a handle on a device of that
+///   driver is a `Self`, made by the layer.
 pub unsafe trait BaseObject: AlwaysRefCounted + Send + Sync + private::Sealed {
     /// The driver whose objects these are.
     type Driver: drm::Driver;
@@ -178,9 +179,11 @@ pub unsafe trait BaseObject: AlwaysRefCounted + Send + Sync + private::Sealed {
         // SAFETY: `file` is open; the lookup takes a reference to the object it returns.
         let raw = unsafe { bindings::drm_gem_object_lookup(file.client().as_raw(), handle) };
         let raw = NonNull::new(raw).ok_or(ENOENT)?;
-        // SAFETY: The object has a handle on a device of `Self::Driver`, whose objects are
-        // `Self`, with the C object at their start (safety requirements of the trait). We own
-        // the reference the lookup took.
+        // SAFETY: The object has a handle in `file`, of a device of `Self::Driver`, whose
+        // objects are all `Self` (the module's invariant, safety requirements of the trait),
+        // with the C object at their start. (It is an object of `file`'s device: handles are
+        // only made for objects of the file's device, `create_handle` and the PRIME import
+        // see to it.) We own the reference the lookup took.
         Ok(unsafe { ARef::from_raw(raw.cast::<Self>()) })
     }
 
