@@ -292,7 +292,7 @@ mod suite {
             &mut self,
             op: gpuvm::OpMap<'op, Self>,
             _ctx: &mut (),
-        ) -> Result<gpuvm::StepDone<'op>> {
+        ) -> Result<gpuvm::Mapped<'op>> {
             op.insert(())
         }
 
@@ -300,7 +300,7 @@ mod suite {
             &mut self,
             op: gpuvm::OpUnmap<'op, Self>,
             _ctx: &mut (),
-        ) -> Result<gpuvm::StepDone<'op>> {
+        ) -> Result<gpuvm::Unmapped<'op>> {
             Ok(op.remove())
         }
 
@@ -308,7 +308,7 @@ mod suite {
             &mut self,
             op: gpuvm::OpRemap<'op, Self>,
             _ctx: &mut (),
-        ) -> Result<gpuvm::StepDone<'op>> {
+        ) -> Result<gpuvm::Remapped<'op>> {
             op.remap(|_data, _part| ())
         }
     }

@@ -11,9 +11,9 @@
 //! [`LockedVm::unmap`] compute the steps that turn the current mappings into the requested
 //! ones (a map inside an existing mapping splits it; an unmap in the middle leaves two) and
 //! call the driver's [`DriverGpuVm`] step callbacks with each. A step is a typed operation the
-//! callback must consume to return: the only way to build the [`StepDone`] it returns is to
-//! apply the operation to the tree, so a driver cannot forget to insert, remove or link a
-//! mapping.
+//! callback must consume to return: the only way to build the proof it returns ([`Mapped`],
+//! [`Unmapped`], [`Remapped`]) is to apply that operation to the tree, so a driver cannot
+//! forget to insert, remove or link a mapping.
 //!
 //! Locking:
 //!
@@ -63,11 +63,13 @@ mod vm_bo;
 
 pub use self::locked::LockedVm;
 pub use self::sm_ops::{
+    Mapped,
     OpMap,
     OpRemap,
     OpUnmap,
     Part,
-    StepDone, //
+    Remapped,
+    Unmapped, //
 };
 pub use self::va::Va;
 pub use self::vm::{
@@ -108,26 +110,26 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     /// What the caller of [`LockedVm::map`] and [`LockedVm::unmap`] passes to the steps.
     type StepContext;
 
-    /// A new mapping: consume `op` with [`OpMap::insert`].
+    /// A new mapping: consume `op` with [`OpMap::insert`], which returns the [`Mapped`] proof.
     fn step_map<'op>(
         &mut self,
         op: OpMap<'op, Self>,
         ctx: &mut Self::StepContext,
-    ) -> Result<StepDone<'op>>;
+    ) -> Result<Mapped<'op>>;
 
-    /// A mapping to remove entirely: consume `op` with [`OpUnmap::remove`]. Read what the driver
-    /// needs of the mapping ([`OpUnmap::va`]) first.
+    /// A mapping to remove entirely: consume `op` with [`OpUnmap::remove`], which returns the
+    /// [`Unmapped`] proof. Read what the driver needs of the mapping ([`OpUnmap::va`]) first.
     fn step_unmap<'op>(
         &mut self,
         op: OpUnmap<'op, Self>,
         ctx: &mut Self::StepContext,
-    ) -> Result<StepDone<'op>>;
+    ) -> Result<Unmapped<'op>>;
 
     /// A mapping to cut: the part before and/or after the affected range stay. Consume `op`
-    /// with [`OpRemap::remap`].
+    /// with [`OpRemap::remap`], which returns the [`Remapped`] proof.
     fn step_remap<'op>(
         &mut self,
         op: OpRemap<'op, Self>,
         ctx: &mut Self::StepContext,
-    ) -> Result<StepDone<'op>>;
+    ) -> Result<Remapped<'op>>;
 }

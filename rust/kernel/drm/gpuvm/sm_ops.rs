@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 
 //! The split/merge steps: the operations the driver's step callbacks get ([`OpMap`],
-//! [`OpUnmap`], [`OpRemap`]), the [`StepDone`] proof they return, and the C core's step
-//! callback that hands them out.
+//! [`OpUnmap`], [`OpRemap`]), the proof each returns ([`Mapped`], [`Unmapped`], [`Remapped`]),
+//! and the C core's step callback that hands them out.
 //!
-//! A step's operation is consumed by the method that applies it to the tree, and only those
-//! methods make a proof. `'op` is invariant and unique to each step, so the proof a callback
-//! returns is that of its own operation: a driver cannot forget to apply a step.
+//! A step's operation is consumed by the one method that applies it to the tree, and only that
+//! method makes the step's proof. `'op` is invariant and unique to each step, so the proof a
+//! callback returns is that of its own operation: a driver cannot forget to apply a step.
 //!
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
@@ -43,12 +43,33 @@ use core::{
 /// lifetime.
 type Invariant<'op> = PhantomData<fn(&'op ()) -> &'op ()>;
 
-/// Proof that a step's operation was applied to the tree.
+/// Proof that a map step inserted its mapping into the tree and linked it.
 ///
-/// Only the consuming methods of the operations make one, for their own step (`'op` is
-/// unique to each step: a proof kept from another step does not fit).
-#[must_use = "the step callback returns it to prove that the step was applied"]
-pub struct StepDone<'op>(Invariant<'op>);
+/// # Invariants
+///
+/// Made only by [`OpMap::insert`], once the mapping of the `OpMap<'op, T>` it consumed is in the
+/// tree and linked to its VM object.
+#[must_use = "the step callback returns it to prove that the mapping was inserted"]
+pub struct Mapped<'op>(Invariant<'op>);
+
+/// Proof that an unmap step removed its mapping from the tree and unlinked it.
+///
+/// # Invariants
+///
+/// Made only by [`OpUnmap::remove`], once the mapping of the `OpUnmap<'op, T>` it consumed is
+/// out of the tree and unlinked.
+#[must_use = "the step callback returns it to prove that the mapping was removed"]
+pub struct Unmapped<'op>(Invariant<'op>);
+
+/// Proof that a remap step cut its mapping: the old one is removed and unlinked, the parts
+/// that stay are inserted and linked.
+///
+/// # Invariants
+///
+/// Made only by [`OpRemap::remap`], once the `OpRemap<'op, T>` it consumed is applied to the
+/// tree in full.
+#[must_use = "the step callback returns it to prove that the mapping was cut"]
+pub struct Remapped<'op>(Invariant<'op>);
 
 /// A step's new mapping.
 pub struct OpMap<'op, T: DriverGpuVm>(Step<'op, T, bindings::drm_gpuva_op_map>);
@@ -83,7 +104,7 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
     /// Allocates nothing (the room was reserved before the steps). Fails with `EEXIST` when the
     /// range is taken, which the split/merge steps never ask for; `data` is then dropped after
     /// the reservation locks are released.
-    pub fn insert(self, data: T::VaData) -> Result<StepDone<'op>> {
+    pub fn insert(self, data: T::VaData) -> Result<Mapped<'op>> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
         let (room, vm_bo) = unsafe { ((*self.0.res).room, (*self.0.res).vm_bo) };
         let va = new_va(room, self.0.op, data)?;
@@ -96,7 +117,8 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
         }
         // SAFETY: The mapping is in the tree; the object's reservation lock is held.
         unsafe { bindings::drm_gpuva_link((*va).as_raw(), vm_bo) };
-        Ok(StepDone(PhantomData))
+        // INVARIANT: The mapping is in the tree and linked; `self` is consumed.
+        Ok(Mapped(PhantomData))
     }
 }
 
@@ -112,14 +134,15 @@ impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
 
     /// Removes the mapping from the tree and unlinks it. Its data is dropped after the
     /// reservation locks are released.
-    pub fn remove(self) -> StepDone<'op> {
+    pub fn remove(self) -> Unmapped<'op> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
         let room = unsafe { (*self.0.res).room };
         // SAFETY: The mapping is in the locked tree, its object's reservation lock held.
         unsafe { bindings::drm_gpuva_remove(self.0.op.va) };
         // SAFETY: Out of the tree, still linked, the lock still held.
         unsafe { unlink_removed::<T>(room, self.0.op.va) };
-        StepDone(PhantomData)
+        // INVARIANT: The mapping is out of the tree and unlinked; `self` is consumed.
+        Unmapped(PhantomData)
     }
 }
 
@@ -175,7 +198,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
     pub fn remap(
         self,
         mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
-    ) -> Result<StepDone<'op>> {
+    ) -> Result<Remapped<'op>> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
         let room = unsafe { (*self.0.res).room };
         let old = self.va();
@@ -222,7 +245,9 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked,
         // its object's reservation lock held.
         unsafe { unlink_removed::<T>(room, old_raw) };
-        Ok(StepDone(PhantomData))
+        // INVARIANT: The old mapping is out of the tree and unlinked, the parts are in it and
+        // linked; `self` is consumed.
+        Ok(Remapped(PhantomData))
     }
 
     /// The C core's parts that stay, before and after the affected range.

@@ -8,11 +8,13 @@ use super::{
     DriverGpuVm,
     GpuVm,
     LockedVm,
+    Mapped,
     OpMap,
     OpRemap,
     OpUnmap,
-    StepDone,
-    UniqueVm, //
+    Remapped,
+    UniqueVm,
+    Unmapped, //
 };
 use crate::{
     alloc::KVec,
@@ -49,17 +51,17 @@ impl DriverGpuVm for TestVm {
     type VmBoData = ();
     type StepContext = u32;
 
-    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<StepDone<'op>> {
+    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<Mapped<'op>> {
         self.maps += 1;
         op.insert(*tag)
     }
 
-    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut u32) -> Result<StepDone<'op>> {
+    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut u32) -> Result<Unmapped<'op>> {
         self.unmaps += 1;
         Ok(op.remove())
     }
 
-    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut u32) -> Result<StepDone<'op>> {
+    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut u32) -> Result<Remapped<'op>> {
         self.remaps += 1;
         // The parts keep the tag of the mapping they come from.
         op.remap(|tag, _part| *tag)
@@ -118,15 +120,15 @@ impl DriverGpuVm for HoldingVm {
     type VmBoData = crate::sync::SetOnce<crate::drm::gem::shmem::VMap<TestBo>>;
     type StepContext = Held;
 
-    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<StepDone<'op>> {
+    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<Mapped<'op>> {
         op.insert(h.take())
     }
 
-    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut Held) -> Result<StepDone<'op>> {
+    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut Held) -> Result<Unmapped<'op>> {
         Ok(op.remove())
     }
 
-    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut Held) -> Result<StepDone<'op>> {
+    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut Held) -> Result<Remapped<'op>> {
         // The parts hold nothing: the old mapping's reference is the last one.
         op.remap(|_, _| None)
     }

@@ -54,7 +54,9 @@ use core::{
 ///
 /// ```
 /// # use kernel::{drm, drm::gem, faux, prelude::*};
-/// use kernel::drm::gpuvm::{self, DriverGpuVm, OpMap, OpRemap, OpUnmap, StepDone, UniqueVm};
+/// use kernel::drm::gpuvm::{
+///     self, DriverGpuVm, Mapped, OpMap, OpRemap, OpUnmap, Remapped, UniqueVm, Unmapped,
+/// };
 /// # struct Gpu;
 /// # struct Buffer;
 /// # impl gem::DriverObject for Buffer {
@@ -95,7 +97,7 @@ use core::{
 ///         &mut self,
 ///         op: OpMap<'op, Self>,
 ///         _ctx: &mut (),
-///     ) -> Result<StepDone<'op>> {
+///     ) -> Result<Mapped<'op>> {
 ///         self.mappings += 1;
 ///         op.insert(())
 ///     }
@@ -104,7 +106,7 @@ use core::{
 ///         &mut self,
 ///         op: OpUnmap<'op, Self>,
 ///         _ctx: &mut (),
-///     ) -> Result<StepDone<'op>> {
+///     ) -> Result<Unmapped<'op>> {
 ///         self.mappings -= 1;
 ///         Ok(op.remove())
 ///     }
@@ -113,7 +115,7 @@ use core::{
 ///         &mut self,
 ///         op: OpRemap<'op, Self>,
 ///         _ctx: &mut (),
-///     ) -> Result<StepDone<'op>> {
+///     ) -> Result<Remapped<'op>> {
 ///         self.mappings += usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
 ///         self.mappings -= 1;
 ///         op.remap(|_data, _part| ())
