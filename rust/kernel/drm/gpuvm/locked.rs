@@ -82,7 +82,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         }
     }
 
-    /// Maps `range` bytes of `obj` at `offset` to `addr`, through the driver's steps.
+    /// Maps `size` bytes of `obj` at `offset` to `addr`, through the driver's steps.
     ///
     /// Existing mappings in the range are cut or removed first (`step_remap`, `step_unmap`),
     /// then the new one is added (`step_map`). Fails with `EINVAL` when the range is empty,
@@ -93,10 +93,10 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         obj: &Object<T::Object>,
         offset: u64,
         addr: u64,
-        range: u64,
+        size: u64,
     ) -> Result {
-        let end = offset.checked_add(range).ok_or(EINVAL)?;
-        if range == 0 || end > obj.size() as u64 || !self.range_valid(addr, range) {
+        let end = offset.checked_add(size).ok_or(EINVAL)?;
+        if size == 0 || end > obj.size() as u64 || !self.range_valid(addr, size) {
             return Err(EINVAL);
         }
         if self.guard.closed {
@@ -108,7 +108,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         }
         let mut req: bindings::drm_gpuvm_map_req = pin_init::zeroed();
         req.map.va.addr = addr;
-        req.map.va.range = range;
+        req.map.va.range = size;
         req.map.gem.obj = obj.as_raw();
         req.map.gem.offset = offset;
         let vm = self.vm.as_raw();
@@ -116,7 +116,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let req = &raw mut req;
         self.run_steps(
             ctx,
-            self.count_range(addr, range),
+            self.count_intersecting(addr, size),
             Some(obj),
             |exec| {
                 // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until
@@ -130,13 +130,13 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         )
     }
 
-    /// Removes the mappings of `[addr, addr + range)`, through the driver's steps: mappings
+    /// Removes the mappings of `[addr, addr + size)`, through the driver's steps: mappings
     /// inside it are removed (`step_unmap`), mappings across its edges are cut (`step_remap`).
     ///
     /// Fails with `EINVAL` when the range is empty, overflows or is not inside the VM, and
     /// with the steps' errors.
-    pub fn unmap(&mut self, ctx: &mut T::StepContext, addr: u64, range: u64) -> Result {
-        if range == 0 || !self.range_valid(addr, range) {
+    pub fn unmap(&mut self, ctx: &mut T::StepContext, addr: u64, size: u64) -> Result {
+        if size == 0 || !self.range_valid(addr, size) {
             return Err(EINVAL);
         }
         if self.guard.closed {
@@ -145,15 +145,15 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let vm = self.vm.as_raw();
         self.run_steps(
             ctx,
-            self.count_range(addr, range),
+            self.count_intersecting(addr, size),
             None,
             |exec| {
                 // SAFETY: `vm` is live and its tree locked; this locks every object whose
                 // mappings the steps change, which outlive the locks (they are mapped).
-                unsafe { bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, range) }
+                unsafe { bindings::drm_gpuvm_sm_unmap_exec_lock(vm, exec, addr, size) }
             },
             // SAFETY: As in `map`.
-            |args| unsafe { bindings::drm_gpuvm_sm_unmap(vm, args.cast(), addr, range) },
+            |args| unsafe { bindings::drm_gpuvm_sm_unmap(vm, args.cast(), addr, size) },
         )
     }
 
@@ -282,18 +282,18 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         ret
     }
 
-    /// Whether `[addr, addr + range)` is inside the VM (and does not overflow).
-    fn range_valid(&self, addr: u64, range: u64) -> bool {
+    /// Whether `[addr, addr + size)` is inside the VM (and does not overflow).
+    fn range_valid(&self, addr: u64, size: u64) -> bool {
         // SAFETY: The VM is live; the check reads immutable fields.
-        unsafe { bindings::drm_gpuvm_range_valid(self.vm.as_raw(), addr, range) }
+        unsafe { bindings::drm_gpuvm_range_valid(self.vm.as_raw(), addr, size) }
     }
 
-    /// The number of mappings that intersect `[addr, addr + range)`: the most a `map` or
+    /// The number of mappings that intersect `[addr, addr + size)`: the most a `map` or
     /// `unmap` of that range removes.
-    fn count_range(&self, addr: u64, range: u64) -> usize {
-        let end = addr.saturating_add(range);
+    fn count_intersecting(&self, addr: u64, size: u64) -> usize {
+        let end = addr.saturating_add(size);
         // SAFETY: The tree is locked (`&self`).
-        let first = unsafe { bindings::drm_gpuva_find_first(self.vm.as_raw(), addr, range) };
+        let first = unsafe { bindings::drm_gpuva_find_first(self.vm.as_raw(), addr, size) };
         if first.is_null() {
             return 0;
         }

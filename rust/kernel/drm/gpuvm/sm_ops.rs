@@ -81,9 +81,9 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
         self.0.op.va.addr
     }
 
-    /// Its length.
+    /// Its size in bytes.
     #[inline]
-    pub fn range(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         self.0.op.va.range
     }
 
@@ -155,8 +155,8 @@ pub struct OpRemap<'op, T: DriverGpuVm>(Step<'op, T, bindings::drm_gpuva_op_rema
 pub struct Part {
     /// Start address.
     pub addr: u64,
-    /// Length.
-    pub range: u64,
+    /// Size in bytes.
+    pub size: u64,
     /// Object offset.
     pub offset: u64,
 }
@@ -166,7 +166,7 @@ impl Part {
     fn of(m: &bindings::drm_gpuva_op_map) -> Self {
         Part {
             addr: m.va.addr,
-            range: m.va.range,
+            size: m.va.range,
             offset: m.gem.offset,
         }
     }

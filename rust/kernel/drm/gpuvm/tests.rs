@@ -70,9 +70,9 @@ impl DriverGpuVm for TestVm {
 
 const PAGE: u64 = 4096;
 const VM_START: u64 = 0x10_0000;
-const VM_RANGE: u64 = 0x100_0000;
+const VM_SIZE: u64 = 0x100_0000;
 
-/// A mapping as (addr, range, offset, tag, which object).
+/// A mapping as (addr, size, offset, tag, which object).
 type Row = (u64, u64, u64, u32, usize);
 
 /// The mappings.
@@ -84,7 +84,7 @@ fn state(vm: &LockedVm<'_, TestVm>, objs: &[&Object<TestBo>]) -> Result<KVec<Row
             .position(|o| ptr::eq(*o, va.object()))
             .ok_or(EINVAL)?;
         v.push(
-            (va.addr(), va.range(), va.offset(), *va.data(), which),
+            (va.addr(), va.size(), va.offset(), *va.data(), which),
             GFP_KERNEL,
         )?;
     }
@@ -93,7 +93,7 @@ fn state(vm: &LockedVm<'_, TestVm>, objs: &[&Object<TestBo>]) -> Result<KVec<Row
 
 fn setup() -> Result<(GemDevice, UniqueVm<TestVm>)> {
     let t = GemDevice::new(c"rust-drm-kunit-gpuvm", false)?;
-    let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_RANGE, TestVm::default())?;
+    let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_SIZE, TestVm::default())?;
     Ok((t, vm))
 }
 
@@ -245,15 +245,15 @@ mod suite {
         let a = bo(&t, 4)?;
         let mut l = vm.lock();
         let s = VM_START;
-        for (off, addr, range) in [
-            (0, s, 0),                          // empty
-            (0, s - PAGE, 2 * PAGE),            // starts before the VM
-            (0, s + VM_RANGE - PAGE, 2 * PAGE), // ends after it
-            (0, u64::MAX - PAGE, 2 * PAGE),     // overflows
-            (2 * PAGE, s, 4 * PAGE),            // past the end of the object
-            (u64::MAX, s, PAGE),                // offset overflows
+        for (off, addr, size) in [
+            (0, s, 0),                         // empty
+            (0, s - PAGE, 2 * PAGE),           // starts before the VM
+            (0, s + VM_SIZE - PAGE, 2 * PAGE), // ends after it
+            (0, u64::MAX - PAGE, 2 * PAGE),    // overflows
+            (2 * PAGE, s, 4 * PAGE),           // past the end of the object
+            (u64::MAX, s, PAGE),               // offset overflows
         ] {
-            assert_eq!(l.map(&mut 0, &a, off, addr, range), Err(EINVAL));
+            assert_eq!(l.map(&mut 0, &a, off, addr, size), Err(EINVAL));
         }
         assert_eq!(l.unmap(&mut 0, s, 0), Err(EINVAL));
         assert_eq!(l.unmap(&mut 0, u64::MAX, 2), Err(EINVAL));
@@ -302,7 +302,7 @@ mod suite {
     fn drops_after_the_locks() -> Result {
         let base = LIVE_BOS.load(Relaxed);
         let t = GemDevice::new(c"rust-drm-kunit-gpuvm", false)?;
-        let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_RANGE, HoldingVm)?;
+        let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_SIZE, HoldingVm)?;
         let (a, b) = (bo(&t, 16)?, bo(&t, 16)?);
         let s = VM_START;
         let mut l = vm.lock();
@@ -362,17 +362,17 @@ mod suite {
         const SPAN: u64 = 256;
         for i in 0..2000u32 {
             let addr = VM_START + rng.below(SPAN) * PAGE;
-            let range = (1 + rng.below(24)) * PAGE;
+            let size = (1 + rng.below(24)) * PAGE;
             if rng.below(3) == 0 {
-                l.unmap(&mut 0, addr, range)?;
-                model = model_cut(&model, addr, addr + range)?;
+                l.unmap(&mut 0, addr, size)?;
+                model = model_cut(&model, addr, addr + size)?;
             } else {
                 let which = rng.below(2) as usize;
-                let offset = rng.below(64 - range / PAGE + 1) * PAGE;
+                let offset = rng.below(64 - size / PAGE + 1) * PAGE;
                 let mut tag = i;
-                l.map(&mut tag, objs[which], offset, addr, range)?;
-                model = model_cut(&model, addr, addr + range)?;
-                model.push((addr, addr + range, offset, i, which), GFP_KERNEL)?;
+                l.map(&mut tag, objs[which], offset, addr, size)?;
+                model = model_cut(&model, addr, addr + size)?;
+                model.push((addr, addr + size, offset, i, which), GFP_KERNEL)?;
                 model.sort_unstable_by_key(|m| m.0);
             }
             let got = state(&l, &objs)?;

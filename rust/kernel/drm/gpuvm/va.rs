@@ -57,9 +57,9 @@ impl<T: DriverGpuVm> Va<T> {
         unsafe { (*self.as_raw()).va.addr }
     }
 
-    /// The length in bytes.
+    /// The size in bytes.
     #[inline]
-    pub fn range(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         // SAFETY: As above.
         unsafe { (*self.as_raw()).va.range }
     }

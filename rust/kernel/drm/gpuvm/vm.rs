@@ -133,7 +133,7 @@ use core::{
 /// locked.map(&mut (), &bo, 0, (1 << 20) + 4 * 4096, 4096)?;
 /// assert_eq!(locked.mappings, 3);
 /// // In address order: the part before, the new mapping, the part after.
-/// let mut vas = locked.vas().map(|va| (va.addr() - (1 << 20), va.range(), va.offset()));
+/// let mut vas = locked.vas().map(|va| (va.addr() - (1 << 20), va.size(), va.offset()));
 /// assert_eq!(vas.next(), Some((0, 4 * 4096, 0)));
 /// assert_eq!(vas.next(), Some((4 * 4096, 4096, 0)));
 /// assert_eq!(vas.next(), Some((5 * 4096, 11 * 4096, 5 * 4096)));
@@ -175,7 +175,7 @@ pub(super) struct VmState<T> {
 pub struct UniqueVm<T: DriverGpuVm>(ARef<GpuVm<T>>);
 
 impl<T: DriverGpuVm> UniqueVm<T> {
-    /// Creates a VM of `dev` named `name`, covering `[start, start + range)`, with driver
+    /// Creates a VM of `dev` named `name`, covering `[start, start + size)`, with driver
     /// state `data` (behind the VM's mutex: it needs no locks of its own).
     ///
     /// Fails with `EINVAL` when the range is empty or overflows.
@@ -183,10 +183,10 @@ impl<T: DriverGpuVm> UniqueVm<T> {
         dev: &Device<<T::Object as DriverObject>::Driver>,
         name: &'static CStr,
         start: u64,
-        range: u64,
+        size: u64,
         data: T,
     ) -> Result<Self> {
-        if range == 0 || start.checked_add(range).is_none() {
+        if size == 0 || start.checked_add(size).is_none() {
             return Err(EINVAL);
         }
         let boxed = KBox::pin_init(
@@ -233,7 +233,7 @@ impl<T: DriverGpuVm> UniqueVm<T> {
                 dev.as_raw(),
                 r_obj,
                 start,
-                range,
+                size,
                 0,
                 0,
                 &GpuVm::<T>::OPS,
@@ -293,9 +293,9 @@ impl<T: DriverGpuVm> GpuVm<T> {
         unsafe { (*self.as_raw()).mm_start }
     }
 
-    /// The length of the VM's address range.
+    /// The size in bytes of the VM's address range.
     #[inline]
-    pub fn range(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         // SAFETY: Set at init, never changed.
         unsafe { (*self.as_raw()).mm_range }
     }
