@@ -68,7 +68,7 @@ impl Chunk<'_> {
 fn resolve<'a>(vm: &'a gpuvm::LockedVm<'_, VrustVm>, addr: u64, len: u64) -> Result<Chunk<'a>> {
     let va = vm.find(addr).ok_or(EFAULT)?;
     let in_va = addr - va.addr();
-    let n = len.min(va.range() - in_va);
+    let n = len.min(va.size() - in_va);
     Ok(Chunk {
         va,
         offset: usize::try_from(va.offset() + in_va)?,

@@ -64,7 +64,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
         &mut self,
         op: gpuvm::OpMap<'op, Self>,
         _ctx: &mut (),
-    ) -> Result<gpuvm::StepDone<'op>> {
+    ) -> Result<gpuvm::Mapped<'op>> {
         let done = op.insert(())?;
         self.mappings += 1;
         Ok(done)
@@ -74,7 +74,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
         &mut self,
         op: gpuvm::OpUnmap<'op, Self>,
         _ctx: &mut (),
-    ) -> Result<gpuvm::StepDone<'op>> {
+    ) -> Result<gpuvm::Unmapped<'op>> {
         self.mappings -= 1;
         Ok(op.remove())
     }
@@ -83,7 +83,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
         &mut self,
         op: gpuvm::OpRemap<'op, Self>,
         _ctx: &mut (),
-    ) -> Result<gpuvm::StepDone<'op>> {
+    ) -> Result<gpuvm::Remapped<'op>> {
         let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
         let done = op.remap(|_data, _part| ())?;
         self.mappings = self.mappings - 1 + parts;
@@ -207,7 +207,7 @@ impl Vms {
             if (total as usize) < room {
                 writer.write(&uapi::drm_vrust_vm_mapping {
                     addr: va.addr(),
-                    range: va.range(),
+                    range: va.size(),
                     offset: va.offset(),
                     bo_id: va.object().id,
                 })?;

@@ -244,7 +244,7 @@ mod suite {
             &mut self,
             op: gpuvm::OpMap<'op, Self>,
             _ctx: &mut (),
-        ) -> Result<gpuvm::StepDone<'op>> {
+        ) -> Result<gpuvm::Mapped<'op>> {
             op.insert(())
         }
 
@@ -252,7 +252,7 @@ mod suite {
             &mut self,
             op: gpuvm::OpUnmap<'op, Self>,
             _ctx: &mut (),
-        ) -> Result<gpuvm::StepDone<'op>> {
+        ) -> Result<gpuvm::Unmapped<'op>> {
             Ok(op.remove())
         }
 
@@ -260,7 +260,7 @@ mod suite {
             &mut self,
             op: gpuvm::OpRemap<'op, Self>,
             _ctx: &mut (),
-        ) -> Result<gpuvm::StepDone<'op>> {
+        ) -> Result<gpuvm::Remapped<'op>> {
             op.remap(|_data, _part| ())
         }
     }

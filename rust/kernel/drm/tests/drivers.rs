@@ -121,7 +121,7 @@ impl<D: Driver<File = Self, Data = TestData>> drm::DriverFile for TestFile<D> {
 }
 
 /// The lock class of [`TestFile::sizes`], named in one non-generic place (see
-/// `drm::gpuvm::vm_lock_class`).
+/// `drm::gpuvm::vm::vm_lock_class`).
 #[inline(never)]
 fn sizes_lock_class() -> (&'static CStr, Pin<&'static crate::sync::LockClassKey>) {
     (c"drm::tests::TestFile::sizes", crate::static_lock_class!())

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! The split/merge steps: the operations the driver's step callbacks get ([`OpMap`],
+//! [`OpUnmap`], [`OpRemap`]), the proof each returns ([`Mapped`], [`Unmapped`], [`Remapped`]),
+//! and the C core's step callback that hands them out.
+//!
+//! A step's operation is consumed by the one method that applies it to the tree, and only that
+//! method makes the step's proof. `'op` is invariant and unique to each step, so the proof a
+//! callback returns is that of its own operation: a driver cannot forget to apply a step.
+//!
+//! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
+
+use super::{
+    va::Va,
+    vm::Room,
+    DriverGpuVm, //
+};
+use crate::{
+    alloc::KBox,
+    bindings::{
+        self,
+        drm_gpuva_op_type_DRM_GPUVA_OP_MAP as OP_MAP,
+        drm_gpuva_op_type_DRM_GPUVA_OP_REMAP as OP_REMAP,
+        drm_gpuva_op_type_DRM_GPUVA_OP_UNMAP as OP_UNMAP, //
+    },
+    drm::gem::shmem::Object,
+    error::{
+        from_result,
+        to_result, //
+    },
+    ffi::{
+        c_int,
+        c_void, //
+    },
+    prelude::*,
+};
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
+
+/// Makes a lifetime invariant: a proof or operation of `'op` does not coerce to another
+/// lifetime.
+type Invariant<'op> = PhantomData<fn(&'op ()) -> &'op ()>;
+
+/// Proof that a map step inserted its mapping into the tree and linked it.
+///
+/// # Invariants
+///
+/// Made only by [`OpMap::insert`], once the mapping of the `OpMap<'op, T>` it consumed is in the
+/// tree and linked to its VM object.
+#[must_use = "the step callback returns it to prove that the mapping was inserted"]
+pub struct Mapped<'op>(Invariant<'op>);
+
+/// Proof that an unmap step removed its mapping from the tree and unlinked it.
+///
+/// # Invariants
+///
+/// Made only by [`OpUnmap::remove`], once the mapping of the `OpUnmap<'op, T>` it consumed is
+/// out of the tree and unlinked.
+#[must_use = "the step callback returns it to prove that the mapping was removed"]
+pub struct Unmapped<'op>(Invariant<'op>);
+
+/// Proof that a remap step cut its mapping: the old one is removed and unlinked, the parts
+/// that stay are inserted and linked.
+///
+/// # Invariants
+///
+/// Made only by [`OpRemap::remap`], once the `OpRemap<'op, T>` it consumed is applied to the
+/// tree in full.
+#[must_use = "the step callback returns it to prove that the mapping was cut"]
+pub struct Remapped<'op>(Invariant<'op>);
+
+/// A step's new mapping.
+pub struct OpMap<'op, T: DriverGpuVm>(Step<'op, T, bindings::drm_gpuva_op_map>);
+
+impl<'op, T: DriverGpuVm> OpMap<'op, T> {
+    /// The start address of the new mapping.
+    #[inline]
+    pub fn addr(&self) -> u64 {
+        self.0.op.va.addr
+    }
+
+    /// Its size in bytes.
+    #[inline]
+    pub fn size(&self) -> u64 {
+        self.0.op.va.range
+    }
+
+    /// Its offset in the object.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.0.op.gem.offset
+    }
+
+    /// The object.
+    pub fn object(&self) -> &Object<T::Object> {
+        // SAFETY: The request's object, held by the caller of `map` for the call.
+        unsafe { &*self.0.op.gem.obj.cast::<Object<T::Object>>() }
+    }
+
+    /// Inserts the mapping into the tree with data `data`, linked to the request's VM object.
+    ///
+    /// Allocates nothing (the room was reserved before the steps). Fails with `EEXIST` when the
+    /// range is taken, which the split/merge steps never ask for; `data` is then dropped after
+    /// the reservation locks are released.
+    pub fn insert(self, data: T::VaData) -> Result<Mapped<'op>> {
+        // SAFETY: `res` is live for the step (type invariant of `Step`).
+        let (room, vm_bo) = unsafe { ((*self.0.res).room, (*self.0.res).vm_bo) };
+        let va = new_va(room, self.0.op, data)?;
+        // SAFETY: `va` is new and ours; the request's VM object is live, its VM's tree locked.
+        let ret = unsafe { bindings::drm_gpuva_insert((*vm_bo).vm, (*va).as_raw()) };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: Not inserted: still ours.
+            defer_va(room, unsafe { KBox::from_raw(va) });
+            return Err(e);
+        }
+        // SAFETY: The mapping is in the tree; the object's reservation lock is held.
+        unsafe { bindings::drm_gpuva_link((*va).as_raw(), vm_bo) };
+        // INVARIANT: The mapping is in the tree and linked; `self` is consumed.
+        Ok(Mapped(PhantomData))
+    }
+}
+
+/// A step's mapping to remove.
+pub struct OpUnmap<'op, T: DriverGpuVm>(Step<'op, T, bindings::drm_gpuva_op_unmap>);
+
+impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
+    /// The mapping.
+    pub fn va(&self) -> &Va<T> {
+        // SAFETY: A mapping of the tree, a `Va<T>` (type invariant of `Step`).
+        unsafe { &*self.0.op.va.cast::<Va<T>>() }
+    }
+
+    /// Removes the mapping from the tree and unlinks it. Its data is dropped after the
+    /// reservation locks are released.
+    pub fn remove(self) -> Unmapped<'op> {
+        // SAFETY: `res` is live for the step (type invariant of `Step`).
+        let room = unsafe { (*self.0.res).room };
+        // SAFETY: The mapping is in the locked tree, its object's reservation lock held.
+        unsafe { bindings::drm_gpuva_remove(self.0.op.va) };
+        // SAFETY: Out of the tree, still linked, the lock still held.
+        unsafe { unlink_removed::<T>(room, self.0.op.va) };
+        // INVARIANT: The mapping is out of the tree and unlinked; `self` is consumed.
+        Unmapped(PhantomData)
+    }
+}
+
+/// A step's mapping to cut: the parts before (`prev`) and after (`next`) the affected range
+/// stay, as new mappings.
+pub struct OpRemap<'op, T: DriverGpuVm>(Step<'op, T, bindings::drm_gpuva_op_remap>);
+
+/// The address range, and the object offset, of a part of an [`OpRemap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// Start address.
+    pub addr: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Object offset.
+    pub offset: u64,
+}
+
+impl Part {
+    /// The range and offset of the C core's part `m`.
+    fn of(m: &bindings::drm_gpuva_op_map) -> Self {
+        Part {
+            addr: m.va.addr,
+            size: m.va.range,
+            offset: m.gem.offset,
+        }
+    }
+}
+
+impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
+    /// The mapping being cut.
+    pub fn va(&self) -> &Va<T> {
+        // SAFETY: `unmap` and its mapping are set, the mapping is in the tree (type invariant of
+        // `Step`).
+        unsafe { &*(*self.0.op.unmap).va.cast::<Va<T>>() }
+    }
+
+    /// The part before the affected range that stays, if any.
+    pub fn prev(&self) -> Option<Part> {
+        self.parts()[0].map(Part::of)
+    }
+
+    /// The part after the affected range that stays, if any.
+    pub fn next(&self) -> Option<Part> {
+        self.parts()[1].map(Part::of)
+    }
+
+    /// Cuts the mapping: removes it and inserts the parts that stay, with the data `split`
+    /// gives for each (`prev` first), from the old mapping's data. The old mapping's data is
+    /// dropped after the reservation locks are released.
+    ///
+    /// Allocates nothing (the room was reserved before the steps), so it does not fail.
+    pub fn remap(
+        self,
+        mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
+    ) -> Result<Remapped<'op>> {
+        // SAFETY: `res` is live for the step (type invariant of `Step`).
+        let room = unsafe { (*self.0.res).room };
+        let old = self.va();
+        let [prev_op, next_op] = self.parts();
+        let mut part_va = |m: Option<&bindings::drm_gpuva_op_map>| match m {
+            None => Ok(ptr::null_mut()),
+            Some(m) => new_va(room, m, split(old.data(), Part::of(m))),
+        };
+        let prev = part_va(prev_op)?;
+        let next = match part_va(next_op) {
+            Ok(next) => next,
+            Err(e) => {
+                if !prev.is_null() {
+                    // SAFETY: Made just above, not inserted: ours.
+                    defer_va(room, unsafe { KBox::from_raw(prev) });
+                }
+                return Err(e);
+            }
+        };
+        // SAFETY: `unmap` is set (type invariant of `Step`).
+        let old_raw = unsafe { (*self.0.op.unmap).va };
+        // SAFETY: The old mapping is linked to a VM object, which stays alive while the new
+        // parts take their references below.
+        let vm_bo = unsafe { (*old_raw).vm_bo };
+        let raw = |v: *mut Va<T>| -> *mut bindings::drm_gpuva {
+            if v.is_null() {
+                ptr::null_mut()
+            } else {
+                // SAFETY: A new mapping of the room.
+                unsafe { (*v).as_raw() }
+            }
+        };
+        // Removes the old mapping from the tree (keeping its memory) and inserts the parts.
+        // SAFETY: The parts are new; the tree is locked; `op` is this remap step.
+        unsafe {
+            bindings::drm_gpuva_remap(raw(prev), raw(next), self.0.op);
+            if !prev.is_null() {
+                bindings::drm_gpuva_link(raw(prev), vm_bo);
+            }
+            if !next.is_null() {
+                bindings::drm_gpuva_link(raw(next), vm_bo);
+            }
+        }
+        // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked,
+        // its object's reservation lock held.
+        unsafe { unlink_removed::<T>(room, old_raw) };
+        // INVARIANT: The old mapping is out of the tree and unlinked, the parts are in it and
+        // linked; `self` is consumed.
+        Ok(Remapped(PhantomData))
+    }
+
+    /// The C core's parts that stay, before and after the affected range.
+    fn parts(&self) -> [Option<&'op bindings::drm_gpuva_op_map>; 2] {
+        // SAFETY: The non-NULL parts are valid for `'op` (type invariant of `Step`).
+        unsafe { [self.0.op.prev.as_ref(), self.0.op.next.as_ref()] }
+    }
+}
+
+/// What the operation of each kind of step holds: the C core's operation `O`, and the resources
+/// of the `map` or `unmap` that runs the step.
+///
+/// # Invariants
+///
+/// `op` is the operation of the step the C core is running, valid for `'op`, with the
+/// reservation locks of every object whose mappings it changes held. The mapping of an unmap
+/// step is a `Va<T>` of the locked tree; a remap step has its `unmap` set, with such a mapping,
+/// and its non-NULL parts are valid. `res` is the `StepResources` of the running call, live for
+/// `'op` and reached by the steps only through this pointer.
+struct Step<'op, T: DriverGpuVm, O> {
+    op: &'op O,
+    res: *mut StepResources<T>,
+    _op: Invariant<'op>,
+}
+
+impl<'op, T: DriverGpuVm, O> Step<'op, T, O> {
+    /// The step `op` of the running call whose resources are `res`: the member of its union,
+    /// an `O`.
+    ///
+    /// # Safety
+    ///
+    /// `op` must be a step whose union member of type `O` is set; that member and `res` must
+    /// be as the type invariants say.
+    unsafe fn of(op: *mut bindings::drm_gpuva_op, res: *mut StepResources<T>) -> Self {
+        // SAFETY: The members of a C union all start at its start; by the safety requirements,
+        // the one there is an `O`, valid for `'op`.
+        let op = unsafe { &*(&raw const (*op).__bindgen_anon_1).cast::<O>() };
+        // INVARIANT: By the safety requirements.
+        Step {
+            op,
+            res,
+            _op: PhantomData,
+        }
+    }
+}
+
+/// What the step callback gets through the C core's `priv` pointer.
+pub(super) struct StepArgs<T: DriverGpuVm> {
+    state: *mut T,
+    ctx: *mut T::StepContext,
+    res: StepResources<T>,
+}
+
+/// What the steps' operations apply themselves with: the VM object of a map request, and the
+/// VM's room, reserved for the steps.
+struct StepResources<T: DriverGpuVm> {
+    /// The VM object of a map request (NULL for an unmap, whose steps insert no new mapping
+    /// of their own).
+    vm_bo: *mut bindings::drm_gpuvm_bo,
+    /// The VM's room, reserved for the steps.
+    room: *mut Room<T>,
+}
+
+impl<T: DriverGpuVm> StepArgs<T> {
+    /// The arguments of the steps of one `map` or `unmap`, for the VM state `state`, the
+    /// caller's `ctx`, the request's `vm_bo` (NULL for an unmap) and the VM's reserved `room`.
+    pub(super) fn new(
+        state: &mut T,
+        ctx: &mut T::StepContext,
+        vm_bo: *mut bindings::drm_gpuvm_bo,
+        room: *mut Room<T>,
+    ) -> Self {
+        StepArgs {
+            state,
+            ctx,
+            res: StepResources { vm_bo, room },
+        }
+    }
+}
+
+/// `drm_gpuvm_ops.sm_step_map`, `.sm_step_unmap` and `.sm_step_remap`: hands the step `op` to
+/// the driver's hook of its kind, and turns the result into the C return value.
+///
+/// # Safety
+///
+/// Called by the C core only, from the `drm_gpuvm_sm_map()` or `drm_gpuvm_sm_unmap()` of
+/// `LockedVm::run_steps`: `priv_` is the `StepArgs<T>` of that call, and `op` a step of the
+/// VM's locked tree, valid during the call, with the reservation locks of every object whose
+/// mappings it changes held.
+pub(super) unsafe extern "C" fn step_callback<T: DriverGpuVm>(
+    op: *mut bindings::drm_gpuva_op,
+    priv_: *mut c_void,
+) -> c_int {
+    let args = priv_.cast::<StepArgs<T>>();
+    // SAFETY: By the safety requirements: the state and context are exclusively borrowed by
+    // `run_steps` for the C call, and reached only here; the step's operation reaches the
+    // resources, a distinct field, through their raw pointer.
+    let (vm, ctx, res) = unsafe { (&mut *(*args).state, &mut *(*args).ctx, &raw mut (*args).res) };
+    // SAFETY: `op` is valid during the call (safety requirements).
+    let kind = unsafe { (*op).op };
+    // The C core sets the step's type (`op_map_cb()`, `op_unmap_cb()` and `op_remap_cb()` in
+    // `drm_gpuvm.c`), which says which member of its union is set. Each hook returns the proof
+    // of its own step, which carries nothing further.
+    from_result(|| {
+        match kind {
+            // SAFETY: A map step of the running call (safety requirements), with its resources.
+            OP_MAP => _ = vm.step_map(OpMap(unsafe { Step::of(op, res) }), ctx)?,
+            // SAFETY: As above, an unmap step.
+            OP_UNMAP => _ = vm.step_unmap(OpUnmap(unsafe { Step::of(op, res) }), ctx)?,
+            // SAFETY: As above, a remap step.
+            OP_REMAP => _ = vm.step_remap(OpRemap(unsafe { Step::of(op, res) }), ctx)?,
+            // The C core makes no other kind of step.
+            _ => {
+                crate::warn_on!(true);
+                return Err(EINVAL);
+            }
+        }
+        Ok(0)
+    })
+}
+
+/// A new mapping of range and object `m`, with data `data`, in one of the room's allocations.
+/// Returns it leaked, for the C core.
+///
+/// The room has an allocation for every mapping a call inserts ([`Room::MAX_NEW`]), so this
+/// cannot fail; should it run out all the same, it fails with `ENOMEM` and warns (`data` is
+/// then dropped here).
+fn new_va<T: DriverGpuVm>(
+    room: *mut Room<T>,
+    m: &bindings::drm_gpuva_op_map,
+    data: T::VaData,
+) -> Result<*mut Va<T>> {
+    let va = Va::<T>::new(m, data);
+    // SAFETY: The room of the locked VM, reached by the steps only through this pointer, one
+    // use at a time; nothing else refers to it during the steps (type invariant of `GpuVm`).
+    let Some(slot) = (unsafe { (*room).free.pop() }) else {
+        crate::warn_on!(true);
+        return Err(ENOMEM);
+    };
+    Ok(KBox::into_raw(KBox::write(slot, va)))
+}
+
+/// Keeps a removed mapping, to be dropped after the reservation locks are released.
+fn defer_va<T: DriverGpuVm>(room: *mut Room<T>, va: KBox<Va<T>>) {
+    // SAFETY: As in `new_va`.
+    let dead = unsafe { &mut (*room).dead_vas };
+    if let Err(e) = dead.push_within_capacity(va) {
+        // Cannot happen: the room has space for every mapping a call removes. Dropping the data
+        // here could deadlock; leaking it is the lesser harm.
+        crate::warn_on!(true);
+        core::mem::forget(e);
+    }
+}
+
+/// Unlinks a mapping already removed from the tree and keeps it in `room`, to be dropped after
+/// the reservation locks are released.
+///
+/// # Safety
+///
+/// `va` must be a boxed `Va<T>` out of the tree, linked, whose object's reservation lock is
+/// held; `room` must be the room of its VM, not otherwise referred to during the call.
+unsafe fn unlink_removed<T: DriverGpuVm>(room: *mut Room<T>, va: *mut bindings::drm_gpuva) {
+    // SAFETY: By the safety requirements. The unlink may drop the VM object's last reference,
+    // which defers it into the VM's `dead_vm_bos` (not `room`); the object itself is held by the
+    // references `hold` took for the running `map`/`unmap`.
+    unsafe { bindings::drm_gpuva_unlink(va) };
+    // SAFETY: Boxed by the layer, unlinked and out of the tree: ours again.
+    defer_va(room, unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
+}
