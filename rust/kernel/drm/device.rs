@@ -516,45 +516,13 @@ mod tests {
         Ok(())
     }
 
-    /// Runs `cycle`, which registers a bus driver, adds a device it binds to (whose probe
-    /// creates, registers and calls a DRM device), calls its argument while bound, and removes
-    /// both: the probe's `GETPARAM` got its answer, and the DRM device's data lived while bound
-    /// and went with the device.
-    fn check_probe_cycle(cycle: impl FnOnce(&mut dyn FnMut()) -> Result) -> Result {
-        use crate::drm::tests::{
-            PROBED,
-            PROBE_PARAM, //
-        };
-
-        let base = LIVE_DATA.load(Relaxed);
-        PROBED.store(0, Relaxed);
-        let (mut probed, mut live) = (0, 0);
-        cycle(&mut || {
-            probed = PROBED.load(Relaxed);
-            live = LIVE_DATA.load(Relaxed);
-        })?;
-        assert_eq!(probed, PROBE_PARAM as i64);
-        assert_eq!(live, base + 1);
-        assert_eq!(LIVE_DATA.load(Relaxed), base);
-        Ok(())
-    }
-
     /// A platform device whose driver puts a DRM device on it, as Tyr does.
     #[test]
     fn registers_under_platform_parent() -> Result {
-        use crate::drm::tests::{this_module, PlatformParent, PLATFORM_NAME};
+        use crate::drm::tests::{
+            check_probe_cycle, this_module, PlatformParent, TestPlatformDevice, PLATFORM_NAME,
+        };
         use crate::{driver, platform};
-
-        /// The platform device, unregistered on drop, before its driver.
-        struct Pdev(*mut bindings::platform_device);
-
-        impl Drop for Pdev {
-            fn drop(&mut self) {
-                // SAFETY: The device was registered by `registers_under_platform_parent` and is
-                // unregistered once, here.
-                unsafe { bindings::platform_device_unregister(self.0) };
-            }
-        }
 
         check_probe_cycle(|bound| {
             let drv = KBox::pin_init(
@@ -564,13 +532,7 @@ mod tests {
                 ),
                 GFP_KERNEL,
             )?;
-            let mut info: bindings::platform_device_info = pin_init::zeroed();
-            info.name = PLATFORM_NAME.as_char_ptr();
-            info.id = bindings::PLATFORM_DEVID_NONE;
-            // SAFETY: `info` is a valid description; the name outlives the device ('static).
-            let pdev = Pdev(from_err_ptr(unsafe {
-                bindings::platform_device_register_full(&info)
-            })?);
+            let pdev = TestPlatformDevice::register(PLATFORM_NAME)?;
             bound();
             // Dropped in reverse order: the device, then its driver.
             drop((pdev, drv));
@@ -582,7 +544,7 @@ mod tests {
     /// core half creates the auxiliary device its DRM half binds to.
     #[test]
     fn registers_under_auxiliary_parent() -> Result {
-        use crate::drm::tests::{this_module, AuxParent, AUX_NAME};
+        use crate::drm::tests::{check_probe_cycle, this_module, AuxParent, AUX_NAME};
         use crate::{auxiliary, driver};
 
         check_probe_cycle(|bound| {

@@ -384,3 +384,43 @@ impl auxiliary::Driver for AuxParent {
 pub(crate) fn this_module() -> &'static crate::ThisModule {
     crate::module::this_module::<crate::LocalModule>()
 }
+
+/// Runs `cycle`, which registers a bus driver, adds a device it binds to (whose probe
+/// creates, registers and calls a DRM device), calls its argument while bound, and removes
+/// both: the probe's `GETPARAM` got its answer, and the DRM device's data lived while bound
+/// and went with the device.
+pub(crate) fn check_probe_cycle(cycle: impl FnOnce(&mut dyn FnMut()) -> Result) -> Result {
+    let base = LIVE_DATA.load(Relaxed);
+    PROBED.store(0, Relaxed);
+    let (mut probed, mut live) = (0, 0);
+    cycle(&mut || {
+        probed = PROBED.load(Relaxed);
+        live = LIVE_DATA.load(Relaxed);
+    })?;
+    assert_eq!(probed, PROBE_PARAM as i64);
+    assert_eq!(live, base + 1);
+    assert_eq!(LIVE_DATA.load(Relaxed), base);
+    Ok(())
+}
+
+/// A platform device registered by a test, unregistered on drop.
+pub(crate) struct TestPlatformDevice(*mut bindings::platform_device);
+
+impl TestPlatformDevice {
+    /// Registers a platform device named `name`, with no resources.
+    pub(crate) fn register(name: &'static CStr) -> Result<Self> {
+        let mut info: bindings::platform_device_info = pin_init::zeroed();
+        info.name = name.as_char_ptr();
+        info.id = bindings::PLATFORM_DEVID_NONE;
+        // SAFETY: `info` is a valid description; the name outlives the device ('static).
+        let pdev = from_err_ptr(unsafe { bindings::platform_device_register_full(&info) })?;
+        Ok(Self(pdev))
+    }
+}
+
+impl Drop for TestPlatformDevice {
+    fn drop(&mut self) {
+        // SAFETY: The device was registered by `register` and is unregistered once, here.
+        unsafe { bindings::platform_device_unregister(self.0) };
+    }
+}
