@@ -35,6 +35,15 @@ rows() {
 	while read -r name kind runs base variant timeout targets options; do
 		case "$name" in '' | '#'*) continue ;; esac
 		[ -n "$options" ] || die "$TABLE: the row of boot '$name' has fewer than 8 columns"
+		case "$options" in *' '*) die "$TABLE: the row of boot '$name' has more than 8 columns" ;; esac
+		[ "$variant" = - ] || [ -f "$SCRIPTS/configs/variants/$variant.config" ] ||
+			die "$TABLE: boot '$name' names variant '$variant', but there is no configs/variants/$variant.config"
+		local t
+		for t in ${targets//,/ }; do
+			case "$t" in test | kunit | igt | bench | run | shell) ;;
+			*) die "$TABLE: boot '$name' names target '$t' (not one of test, kunit, igt, bench, run, shell)" ;;
+			esac
+		done
 		if [ -z "${1:-}" ] || [[ ",$targets," == *",$1,"* ]]; then
 			ROWS+=("$name $kind $runs $base $variant $timeout $targets $options")
 		fi
@@ -91,6 +100,24 @@ fi
 
 rows "$target"
 [ ${#ROWS[@]} -gt 0 ] || die "boots.txt has no boot for make $target"
+# Every boot BOOTS names must be one of the target's, and something must be left to run: a
+# filter that picks nothing would report only the lint, and pass.
+ids=" "
+for row in "${ROWS[@]}"; do
+	read -r name _ _ _ variant _ <<<"$row"
+	[ "$variant" = - ] && ids+="$name " || ids+="$variant/$name "
+done
+for b in ${BOOTS:-}; do
+	[[ "$ids" == *" $b "* ]] || die "BOOTS names '$b', which is not a boot of make $target: pick from${ids% }"
+done
+n=0
+for row in "${ROWS[@]}"; do
+	read -r name kind _ _ variant _ _ options <<<"$row"
+	id=$name
+	[ "$variant" = - ] || id="$variant/$name"
+	if picked "$id" "$kind" "$variant" "$options"; then n=$((n + 1)); fi
+done
+[ $n -gt 0 ] || die "no boot of make $target is left to run (BOOTS='${BOOTS:-}', SKIP_VARIANT=${SKIP_VARIANT:-0}, SKIP_CANARY=${SKIP_CANARY:-0}, SKIP_USER=${SKIP_USER:-0})"
 RUN=${2:-$(new_run "$target")}
 rounds=1
 [ "$target" != bench ] || rounds=${BENCH_BOOTS:-3}

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make test, userspace part: runs the userspace tests (kselftest harness, KTAP output) and the
-# peer clients inside the test kernel. Each test leaves user-<test>.tap in $RUN, the peer
-# clients peers.tap; report.py reads them, the kernel log and the lockdep state.
+# peer clients inside the test kernel. Each test leaves user-<test>.tap (and its exit status in
+# user-<test>.rc) in $RUN, the peer clients peers.tap; report.py reads them, the kernel log and the lockdep state.
 #
 # PEERS=0 (a kernel variant's boot) runs the userspace tests only. With KMEMLEAK=1 (a kernel
 # with kmemleak), the job ends with two kmemleak scans and leaves the suspected leaks in
@@ -15,7 +15,9 @@
 while read -r t; do
 	echo "--- userspace test $t"
 	timeout 600 "$BIN/$t" >"$RUN/user-$t.tap" 2>&1 </dev/null
-	echo "--- userspace test $t: exit $?"
+	rc=$?
+	echo "$rc" >"$RUN/user-$t.rc"
+	echo "--- userspace test $t: exit $rc"
 done <"$BIN/tests.list"
 
 # kmemleak: an object is reported once it was found unreferenced in a scan and is older than 5 s;

@@ -21,11 +21,13 @@ def results(log_lines, rc, suite, known=lambda name: False):
     A failure that `known(name)` accepts is not counted; the names of those are returned second.
     """
     rows = []
+    started = []
     current, dynamic = None, 0
     for line in log_lines:
         m = START_RE.match(line)
         if m:
             current, dynamic = m.group(1), 0
+            started.append(current)
             continue
         m = SUB_RE.match(line)
         if not m:
@@ -35,8 +37,15 @@ def results(log_lines, rc, suite, known=lambda name: False):
             rows.append((f"{current}/{m.group(2)}", m.group(3)))
         elif not dynamic:
             rows.append((m.group(2), m.group(3)))
+    # A subtest that started and never said how it ended: the test died in it.
+    for name in started:
+        if not any(r == name or r.startswith(name + "/") for r, _ in rows):
+            rows.append((name, "FAIL (no result: the test died in it)"))
     if not rows:
         rows.append(("(whole test)", {0: "SUCCESS", 77: "SKIP"}.get(rc, f"FAIL (exit {rc})")))
+    elif rc not in (0, 77) and all(r in ("SUCCESS", "SKIP") for _, r in rows):
+        # Every subtest passed or skipped, yet the test failed: it crashed or timed out after them.
+        rows.append(("(whole test)", f"FAIL (exit {rc})"))
     known_failed = []
     for name, res in rows:
         status = {"SUCCESS": "pass", "SKIP": "skip"}.get(res, "fail")

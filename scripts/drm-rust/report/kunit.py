@@ -42,6 +42,8 @@ def collect(run, res, variant=None):
         check = res.suite(f"boot: kunit-{boot}")
         if plan is None:
             check.add("fail", f"no KTAP output in {path}")
+        elif plan == 0:
+            check.add("fail", f"no KUnit suite ran (does the glob match any suite?), see {path}")
         elif got < plan:
             check.add("fail", f"only {got} of {plan} suites reported (crash or timeout?), see {path}")
         else:

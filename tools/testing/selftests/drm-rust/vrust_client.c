@@ -74,13 +74,14 @@ int vrust_close_fd(int *fd)
 
 /* Instances -------------------------------------------------------------------------------- */
 
-/* Gives @inst, not yet created, a name unique to this process. */
+/* Gives @inst, not yet created, a name unique to this process (threads included). */
 void vrust_instance_init(struct vrust_instance *inst)
 {
 	static unsigned int seq;
 
 	memset(inst, 0, sizeof(*inst));
-	snprintf(inst->name, sizeof(inst->name), "kst%d_%u", (int)getpid(), seq++);
+	snprintf(inst->name, sizeof(inst->name), "kst%d_%u", (int)getpid(),
+		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	snprintf(inst->faux, sizeof(inst->faux), "vrust-%s", inst->name);
 }
 
@@ -256,6 +257,9 @@ int drm_open_driver(const char *driver, int type)
 	n = drmGetDevices2(0, devs, 64);
 	if (n < 0)
 		return n;
+	/* The count is of all devices, even those that did not fit. */
+	if (n > 64)
+		n = 64;
 	for (i = 0; i < n && fd < 0; i++) {
 		drmVersionPtr v;
 		int f;
