@@ -72,6 +72,7 @@ run_boot() {
 		dir="$dir/$variant"
 		env+=("VARIANT=$variant")
 	fi
+	case "${TIMEOUT:-1}" in '' | *[!0-9]* | 0) die "TIMEOUT must be a number of seconds above 0, not '${TIMEOUT:-}'" ;; esac
 	[ "$timeout" = - ] || env+=("TIMEOUT=${TIMEOUT:-$timeout}")
 	mkdir -p "$dir"
 	case "$kind" in
