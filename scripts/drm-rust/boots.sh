@@ -144,7 +144,12 @@ for ((i = 1; i <= rounds; i++)); do
 			fi
 		fi
 		[[ "$failed" != *" $variant "* ]] || continue
-		run_boot "$dir" "$name" "$kind" "$runs" "$variant" "$timeout" "$options"
+		# A boot that could not even start is counted, and the other boots still run.
+		if ! run_boot "$dir" "$name" "$kind" "$runs" "$variant" "$timeout" "$options"; then
+			bdir=$dir
+			[ "$variant" = - ] || bdir="$dir/$variant"
+			echo "boot.sh stopped before the boot ran: its error is above in the output of make $target" >"$bdir/$name.boot-failed"
+		fi
 	done
 done
 

@@ -15,6 +15,7 @@ One collector per source of results, each reading its files from RUN_DIR:
                                    boot's baseline (kmemleak.txt)
   lockdep.py    lockdep_stats      lockdep still on (`debug_locks: 1`) after the tests
   bench.py      <round>/           --bench: the benchmark table of make bench
+  (here)        <boot>.boot-failed a boot that boot.sh could not start
 A kernel variant's boots (configs/variants/) are in RUN_DIR/<variant>/: their tests are counted
 as "<variant>: ...", and their baselines are the main ones plus baselines/<variant>/<file> if
 there is one; build.failed when its build failed.
@@ -36,6 +37,9 @@ def collect(run, igt_only=False, variant=None):
     """Judges the boots of one kernel (a run directory, or its <variant>/ subdirectory)."""
     res = Results()
     kselftest.collect_lint(run, res)
+    for path in sorted(glob.glob(os.path.join(run, "*.boot-failed"))):
+        name = os.path.basename(path)[:-len(".boot-failed")]
+        res.suite(f"boot: {name}").add("fail", " ".join(read(path) or []).strip())
     kunit.collect(run, res, variant)
     if os.path.exists(os.path.join(run, "console.log")):
         env = read(os.path.join(run, "env")) or []
