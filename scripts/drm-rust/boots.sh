@@ -75,16 +75,18 @@ run_boot() {
 	case "${TIMEOUT:-1}" in '' | *[!0-9]* | 0) die "TIMEOUT must be a number of seconds above 0, not '${TIMEOUT:-}'" ;; esac
 	[ "$timeout" = - ] || env+=("TIMEOUT=${TIMEOUT:-$timeout}")
 	mkdir -p "$dir"
+	local boot
 	case "$kind" in
 	kunit)
 		[ "$name" != rust ] || runs=${KUNIT_GLOB:-$runs}
-		env "${env[@]}" "$SCRIPTS/boot.sh" kunit "$dir" "$name" "$runs"
+		boot=(kunit "$dir" "$name" "$runs")
 		;;
-	user)
-		env "${env[@]}" "$SCRIPTS/boot.sh" user "$dir" "$runs"
-		;;
+	user) boot=(user "$dir" "$runs") ;;
 	*) die "$TABLE: boot $name: unknown kind '$kind' (kunit or user)" ;;
 	esac
+	# A boot that could not even start is counted, and the other boots still run.
+	env "${env[@]}" "$SCRIPTS/boot.sh" "${boot[@]}" ||
+		echo "boot.sh stopped before the boot ran: its error is above in the output of make $target" >"$dir/$name.boot-failed"
 }
 
 target=${1:?usage: boots.sh TARGET [RUN] | boots.sh list [TARGET]}
@@ -101,24 +103,21 @@ fi
 
 rows "$target"
 [ ${#ROWS[@]} -gt 0 ] || die "boots.txt has no boot for make $target"
-# Every boot BOOTS names must be one of the target's, and something must be left to run: a
-# filter that picks nothing would report only the lint, and pass.
+# The boots to run. Every boot BOOTS names must be one of the target's, and something must be
+# left to run: a filter that picks nothing would report only the lint, and pass.
 ids=" "
-for row in "${ROWS[@]}"; do
-	read -r name _ _ _ variant _ <<<"$row"
-	[ "$variant" = - ] && ids+="$name " || ids+="$variant/$name "
-done
-for b in ${BOOTS:-}; do
-	[[ "$ids" == *" $b "* ]] || die "BOOTS names '$b', which is not a boot of make $target: pick from${ids% }"
-done
-n=0
+PICKED=()
 for row in "${ROWS[@]}"; do
 	read -r name kind _ _ variant _ _ options <<<"$row"
 	id=$name
 	[ "$variant" = - ] || id="$variant/$name"
-	if picked "$id" "$kind" "$variant" "$options"; then n=$((n + 1)); fi
+	ids+="$id "
+	if picked "$id" "$kind" "$variant" "$options"; then PICKED+=("$row"); fi
 done
-[ $n -gt 0 ] || die "no boot of make $target is left to run (BOOTS='${BOOTS:-}', SKIP_VARIANT=${SKIP_VARIANT:-0}, SKIP_CANARY=${SKIP_CANARY:-0}, SKIP_USER=${SKIP_USER:-0})"
+for b in ${BOOTS:-}; do
+	[[ "$ids" == *" $b "* ]] || die "BOOTS names '$b', which is not a boot of make $target: pick from${ids% }"
+done
+[ ${#PICKED[@]} -gt 0 ] || die "no boot of make $target is left to run (BOOTS='${BOOTS:-}', SKIP_VARIANT=${SKIP_VARIANT:-0}, SKIP_CANARY=${SKIP_CANARY:-0}, SKIP_USER=${SKIP_USER:-0})"
 RUN=${2:-$(new_run "$target")}
 rounds=1
 [ "$target" != bench ] || rounds=${BENCH_BOOTS:-3}
@@ -128,11 +127,8 @@ failed=" "
 for ((i = 1; i <= rounds; i++)); do
 	dir=$RUN
 	[ "$target" != bench ] || dir="$RUN/$i"
-	for row in "${ROWS[@]}"; do
+	for row in "${PICKED[@]}"; do
 		read -r name kind runs _ variant timeout _ options <<<"$row"
-		id=$name
-		[ "$variant" = - ] || id="$variant/$name"
-		picked "$id" "$kind" "$variant" "$options" || continue
 		# A variant's kernel: built once, before its first boot.
 		if [ "$variant" != - ] && [[ "$built$failed" != *" $variant "* ]]; then
 			mkdir -p "$dir/$variant"
@@ -144,12 +140,7 @@ for ((i = 1; i <= rounds; i++)); do
 			fi
 		fi
 		[[ "$failed" != *" $variant "* ]] || continue
-		# A boot that could not even start is counted, and the other boots still run.
-		if ! run_boot "$dir" "$name" "$kind" "$runs" "$variant" "$timeout" "$options"; then
-			bdir=$dir
-			[ "$variant" = - ] || bdir="$dir/$variant"
-			echo "boot.sh stopped before the boot ran: its error is above in the output of make $target" >"$bdir/$name.boot-failed"
-		fi
+		run_boot "$dir" "$name" "$kind" "$runs" "$variant" "$timeout" "$options"
 	done
 done
 

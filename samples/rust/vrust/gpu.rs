@@ -10,8 +10,8 @@
 //! A client chooses how long an `EXEC` runs, so it is bounded: at most `VRUST_EXEC_MAX_BYTES`
 //! per call (a stream beyond it stops with `E2BIG` and `done` set, for the client to resubmit
 //! the rest), in chunks of `WORK_CHUNK` bytes between which the GPU lets other tasks run and
-//! stops with `EINTR` on a fatal signal. The commands are copied in, as values, before the VM
-//! is locked.
+//! stops with `EINTR` on a fatal signal. The commands are copied in before the VM is locked,
+//! and read as `drm_vrust_cmd` values.
 
 use crate::{
     buffers::VrustBo,
@@ -26,6 +26,7 @@ use kernel::{
         gpuvm, //
     },
     prelude::*,
+    transmute::FromBytes as _,
     uapi, //
 };
 
@@ -129,19 +130,20 @@ impl Gpu {
         if arg.pad != 0 || arg.count > uapi::VRUST_EXEC_MAX_CMDS {
             return Err(EINVAL);
         }
-        // The commands are copied in before any lock is taken.
-        let count = usize::try_from(arg.count)?;
+        // The commands are copied in, in one copy, before any lock is taken.
         let size = core::mem::size_of::<uapi::drm_vrust_cmd>();
         // OVERFLOW: `count` is at most `VRUST_EXEC_MAX_CMDS` (checked above).
-        let mut reader = drm::user::user_slice(arg.cmds, count * size)?.reader();
-        let mut cmds = KVVec::with_capacity(count, user_sized())?;
-        for _ in 0..count {
-            cmds.push(reader.read::<uapi::drm_vrust_cmd>()?, user_sized())?;
-        }
+        let len = usize::try_from(arg.count)? * size;
+        let mut raw = KVVec::with_capacity(len, user_sized())?;
+        drm::user::user_slice(arg.cmds, len)?.read_all(&mut raw, user_sized())?;
         let vm = file.vm(arg.vm_id)?;
         let vm = vm.lock();
         let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
-        for cmd in &cmds {
+        // Every chunk is one command's size, so each converts.
+        let cmds = raw
+            .chunks_exact(size)
+            .filter_map(uapi::drm_vrust_cmd::from_bytes_copy);
+        for cmd in cmds {
             if cmd.op != uapi::VRUST_CMD_FILL && cmd.op != uapi::VRUST_CMD_COPY {
                 return Err(EINVAL);
             }

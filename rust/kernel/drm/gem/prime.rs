@@ -96,10 +96,7 @@ impl DmaBuf {
     /// kernel mappings, and with the exporter's error when it cannot map it (`ENOMEM`). Takes
     /// the dma-buf's reservation lock: not to be called with it held.
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result {
-        match offset.checked_add(buf.len()) {
-            Some(end) if end <= self.size() => {}
-            _ => return Err(EINVAL),
-        }
+        super::check_range(offset, buf.len(), self.size())?;
         let mut map: bindings::iosys_map = pin_init::zeroed();
         // SAFETY: The dma-buf is live; the reservation lock is not held by us.
         to_result(unsafe { bindings::dma_buf_vmap_unlocked(self.as_raw(), &mut map) })?;
