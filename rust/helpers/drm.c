@@ -24,3 +24,4 @@ __rust_helper bool rust_helper_drm_dev_registered(const struct drm_device *dev)
 #endif /* IS_BUILTIN(CONFIG_DRM) */
 
 #include "drm_gem.c"
+#include "drm_kms.c"

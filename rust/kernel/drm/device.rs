@@ -28,6 +28,7 @@ use crate::{
     },
     devres::Devres,
     drm::{
+        self,
         driver::Vtable,
         Driver, //
     },
@@ -67,14 +68,15 @@ use core::{
 ///
 /// * `dev` is a `struct drm_device` allocated by `__drm_dev_alloc()` with driver `T`'s table,
 ///   as part of an allocation holding this whole `Device<T>`;
-/// * `data` is initialised, and is dropped by a drmm action registered right after its
-///   initialisation, so after every drmm action registered later (e.g. KMS cleanup) and before
+/// * `kms` and `data` are initialised, and are dropped by a drmm action registered right after
+///   their initialisation, so after every drmm action registered later (e.g. KMS cleanup) and before
 ///   the C core frees the allocation;
 /// * the parent of `dev` (`dev->dev`) is embedded in a `T::ParentDevice`.
 #[repr(C)]
 #[pin_data]
 pub struct Device<T: Driver> {
     dev: Opaque<bindings::drm_device>,
+    kms: drm::kms::Slot<T>,
     #[pin]
     data: T::Data,
 }
@@ -105,6 +107,12 @@ impl<T: Driver> Device<T> {
         let this = ptr.cast::<Self>();
         // SAFETY: By the safety requirements `ptr` is embedded in a live `Device<T>`.
         unsafe { &*this }
+    }
+
+    /// The KMS part of the device.
+    #[inline]
+    pub(crate) fn kms_slot(&self) -> &drm::kms::Slot<T> {
+        &self.kms
     }
 
     /// The parent device, which may have been unbound meanwhile.
@@ -186,10 +194,16 @@ unsafe impl<T: Driver> AlwaysRefCounted for Device<T> {
 ///
 /// Called by the C core only, once, with the `Device<T>` whose data was initialised when the
 /// action was added; the device's refcount is zero (drmm actions run in `drm_dev_release()`).
-unsafe extern "C" fn drop_data<T: Driver>(_raw: *mut bindings::drm_device, data: *mut c_void) {
+unsafe extern "C" fn drop_data<T: Driver>(raw: *mut bindings::drm_device, data: *mut c_void) {
     // SAFETY: `data` is the initialised `data` field of a `Device<T>`, which nothing reaches
     // any more (the refcount is zero); the C core frees the memory after the last drmm action.
     unsafe { ptr::drop_in_place(data.cast::<T::Data>()) };
+    // CAST: `dev` is the first field of the `#[repr(C)]` `Device<T>`.
+    let container = raw.cast::<Device<T>>();
+    // SAFETY: As above, for the initialised `kms` field. The mode objects its display refers to
+    // are gone already (the mode config's cleanup action was registered later, so ran first);
+    // dropping the display does not reach them (see `kms::Handle`).
+    unsafe { ptr::drop_in_place(&raw mut (*container).kms) };
 }
 
 /// A DRM device that is allocated but not yet registered with userspace.
@@ -241,9 +255,10 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
         let container = from_err_ptr(raw)?.cast::<Device<T>>();
         // SAFETY: `container` is valid; only places are computed, no reference is made to the
         // partly initialised `Device<T>`.
-        let (drm, slot) = unsafe {
+        let (drm, kms, slot) = unsafe {
             (
                 (&raw mut (*container).dev).cast::<bindings::drm_device>(),
+                &raw mut (*container).kms,
                 &raw mut (*container).data,
             )
         };
@@ -257,6 +272,8 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
             unsafe { bindings::drm_dev_put(drm) };
             return Err(e);
         }
+        // SAFETY: `kms` is the uninitialised `kms` field of the same allocation; plain data.
+        unsafe { kms.write(drm::kms::Slot::new()) };
 
         // SAFETY: `drm` is initialised and `slot` its device's initialised data. On failure the
         // C core calls the action right away (dropping the data) and we drop the only reference.
@@ -310,7 +327,16 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     /// assert_eq!(**dev, 7);
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn register(self) -> Result<Devres<Registration<T>>> {
+    pub fn register(self) -> Result<Devres<Registration<T>>>
+    where
+        T: Driver<Kms = drm::kms::NoKms>,
+    {
+        self.register_any()
+    }
+
+    /// [`register`](Self::register), for a device of any driver; KMS drivers reach it through
+    /// [`kms::ModesetDevice`](drm::kms::ModesetDevice), after their KMS phase.
+    pub(crate) fn register_any(self) -> Result<Devres<Registration<T>>> {
         let parent = self.parent;
         let reg = Registration::new(self)?;
         // If this fails, dropping `reg` unplugs the device again.
@@ -320,7 +346,15 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     /// Registers the device with userspace for as long as the parent stays bound.
     ///
     /// For drivers whose DRM device lives exactly as long as the binding: no handle to keep.
-    pub fn register_for_binding(self) -> Result<ARef<Device<T>>> {
+    pub fn register_for_binding(self) -> Result<ARef<Device<T>>>
+    where
+        T: Driver<Kms = drm::kms::NoKms>,
+    {
+        self.register_for_binding_any()
+    }
+
+    /// [`register_for_binding`](Self::register_for_binding), for a device of any driver.
+    pub(crate) fn register_for_binding_any(self) -> Result<ARef<Device<T>>> {
         let parent = self.parent;
         let reg = Registration::new(self)?;
         let dev = reg.dev.clone();
@@ -376,6 +410,7 @@ impl<T: Driver> Drop for Registration<T> {
         // SAFETY: The device is registered and not unplugged (type invariant); this is the only
         // unplug, as `Registration` is not `Clone`.
         unsafe { bindings::drm_dev_unplug(self.dev.as_raw()) };
+        drm::kms::shutdown(&self.dev);
     }
 }
 

@@ -101,10 +101,13 @@ impl Features {
     ///
     /// * `GEM` when its [`Driver::Object`] is a GEM object type (not [`NoGem`]);
     /// * `RENDER` when one of its ioctls may be called on a render node ([`ioctl::RENDER_ALLOW`]):
-    ///   a render node is only useful to a driver that serves render clients.
+    ///   a render node is only useful to a driver that serves render clients;
+    /// * `MODESET` and `ATOMIC` when its [`Driver::Kms`] is a display (not [`NoKms`]).
     ///
-    /// The KMS and sync object layers add their bits here as they land, from the types a driver
-    /// plugs into [`Driver`].
+    /// The sync object layer adds its bits here as it lands, from the types a driver plugs into
+    /// [`Driver`].
+    ///
+    /// [`NoKms`]: drm::kms::NoKms
     ///
     /// [`NoGem`]: drm::gem::NoGem
     pub const fn of<T: Driver>() -> Self {
@@ -114,6 +117,9 @@ impl Features {
         }
         if ioctl::any_render_allowed(T::IOCTLS) {
             f = f.union(Self::RENDER);
+        }
+        if drm::kms::has_kms::<T>() {
+            f = f.union(Self::MODESET).union(Self::ATOMIC);
         }
         f
     }
@@ -158,6 +164,7 @@ impl Features {
 ///     type Data = ExampleData;
 ///     type File = ExampleFile;
 ///     type Object = drm::gem::NoGem;
+///     type Kms = drm::kms::NoKms;
 ///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
 ///
 ///     const INFO: drm::DriverInfo = drm::DriverInfo {
@@ -191,6 +198,11 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// driver's per-object data `D`, or [`gem::NoGem`](drm::gem::NoGem) for a driver without
     /// buffers. It decides the `GEM` feature, dumb buffers, PRIME and `mmap()` of the nodes.
     type Object: drm::gem::ObjectType<Self>;
+
+    /// The driver's display: the driver type itself when it implements
+    /// [`kms::Kms`](drm::kms::Kms), or [`kms::NoKms`](drm::kms::NoKms) for a driver without one.
+    /// It decides the `MODESET` and `ATOMIC` features and how the device is registered.
+    type Kms: drm::kms::Kms<Self>;
 
     /// The bus device type of the parent (e.g. `faux::Device`, `platform::Device`,
     /// `auxiliary::Device`), returned by [`drm::Device::parent`].

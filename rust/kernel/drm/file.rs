@@ -165,6 +165,7 @@ impl Client {
 ///     type Data = ();
 ///     type File = CounterFile;
 ///     type Object = drm::gem::NoGem;
+///     type Kms = drm::kms::NoKms;
 ///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
 ///     const INFO: drm::DriverInfo = drm::DriverInfo {
 ///         major: 1, minor: 0, patchlevel: 0, name: c"counter", desc: c"Counts per file",

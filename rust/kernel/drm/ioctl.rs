@@ -315,6 +315,7 @@ unsafe extern "C" fn dispatch<T: Driver, H: Handler<Driver = T>>(
 ///     type Data = ();
 ///     type File = GpuFile;
 ///     type Object = drm::gem::NoGem;
+///     type Kms = drm::kms::NoKms;
 ///     type ParentDevice<Ctx: kernel::device::DeviceContext> = faux::Device<Ctx>;
 ///     const INFO: drm::DriverInfo = drm::DriverInfo {
 ///         major: 1, minor: 0, patchlevel: 0, name: c"gpu", desc: c"Example GPU",

@@ -61,6 +61,7 @@ impl Live {
                 next_bo_id: Atomic::new(1),
             }),
         )?;
+        let dev = dev.modeset(crate::display::setup)?;
         Ok(Self {
             _drm: dev.register()?,
             _parent: parent,

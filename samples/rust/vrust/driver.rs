@@ -36,6 +36,8 @@ impl drm::Driver for Vrust {
     type Data = VrustData;
     type File = VrustFile;
     type Object = Bo;
+    // The display: `Vrust` implements `kms::Kms` (display.rs).
+    type Kms = Self;
     type ParentDevice<Ctx: DeviceContext> = faux::Device<Ctx>;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {

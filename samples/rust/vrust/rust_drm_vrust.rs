@@ -87,9 +87,12 @@ use kernel::prelude::*;
 mod buffers;
 mod core_ioctls;
 mod device;
+mod display;
 mod driver;
 mod file;
 mod gpu;
+mod output;
+mod planes;
 mod vm;
 
 module! {

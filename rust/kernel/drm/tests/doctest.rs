@@ -63,6 +63,7 @@ macro_rules! drm_doctest_driver {
             type Data = $data;
             type File = DoctestFile;
             type Object = $obj;
+            type Kms = $crate::drm::kms::NoKms;
             type ParentDevice<Ctx: $crate::device::DeviceContext> = $crate::faux::Device<Ctx>;
             const INFO: $crate::drm::DriverInfo = $crate::drm::DriverInfo {
                 major: 1,

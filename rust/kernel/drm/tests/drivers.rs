@@ -185,6 +185,7 @@ macro_rules! test_drm_driver {
             type Data = TestData;
             type File = TestFile<$drv>;
             type Object = drm::gem::NoGem;
+            type Kms = drm::kms::NoKms;
             type ParentDevice<Ctx: DeviceContext> = $parent<Ctx>;
 
             const INFO: drm::DriverInfo = drm::DriverInfo {
@@ -315,7 +316,7 @@ pub(crate) const PROBE_PARAM: u64 = 0x5eed;
 
 /// In probe: creates a DRM device of `D` under `parent`, registers it for the binding, and calls
 /// its `GETPARAM` from a file on the render node. Records the answer in [`PROBED`].
-fn probe_drm<D: Driver<Data = TestData>>(
+fn probe_drm<D: Driver<Data = TestData, Kms = drm::kms::NoKms>>(
     parent: &D::ParentDevice<crate::device::Bound>,
 ) -> Result<ARef<drm::Device<D>>> {
     let dev = drm::UnregisteredDevice::<D>::new(parent, TestData::new(PROBE_PARAM))?

@@ -84,6 +84,7 @@ impl drm::Driver for GemDriver {
     type Data = ();
     type File = GemFile;
     type Object = drm::gem::shmem::Object<TestBo>;
+    type Kms = drm::kms::NoKms;
     type ParentDevice<Ctx: DeviceContext> = FauxDevice<Ctx>;
 
     const INFO: drm::DriverInfo = drm::DriverInfo {

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! Connectors: the outputs a display is plugged into, with typed states, modes and hotplug.
+//!
+//! C header: [`include/drm/drm_connector.h`](srctree/include/drm/drm_connector.h)
+
+use super::{
+    alloc_object,
+    free_object,
+    private::ModeObject,
+    zeroed_raw,
+    Encoder,
+    Handle,
+    Setup, //
+};
+use crate::{
+    bindings,
+    drm::{
+        Device,
+        Driver, //
+    },
+    error::to_result,
+    error::VTABLE_DEFAULT_ERROR,
+    prelude::*,
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    ops::{
+        Deref,
+        DerefMut, //
+    },
+    ptr,
+};
+
+/// The kind of a connector (`DRM_MODE_CONNECTOR_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectorType {
+    /// A virtual output (`DRM_MODE_CONNECTOR_VIRTUAL`).
+    Virtual,
+}
+
+/// Whether a display is plugged into a connector (`enum drm_connector_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// A display is connected.
+    Connected,
+    /// Nothing is connected.
+    Disconnected,
+    /// The connector cannot tell.
+    Unknown,
+}
+
+/// The modes of a connector, being probed: given to [`ConnectorImpl::get_modes`].
+pub struct Modes<'a> {
+    raw: *mut bindings::drm_connector,
+    _probe: PhantomData<&'a mut ()>,
+}
+
+impl Modes<'_> {
+    /// Adds the standard modes (the DMT list) up to `max_width` x `max_height`, as for a display
+    /// without EDID (`drm_add_modes_noedid()`). Returns how many were added.
+    pub fn add_standard(&mut self, max_width: u32, max_height: u32) -> u32 {
+        // SAFETY: `raw` is being probed under the mode config's mutex (invariant of `Modes`'s
+        // constructor, `get_modes_callback`).
+        let n = unsafe { bindings::drm_add_modes_noedid(self.raw, max_width, max_height) };
+        n.max(0) as u32
+    }
+
+    /// Marks the mode of this size as the preferred one (`drm_set_preferred_mode()`).
+    pub fn set_preferred(&mut self, width: u32, height: u32) {
+        // SAFETY: As in `add_standard`.
+        unsafe { bindings::drm_set_preferred_mode(self.raw, width as c_int, height as c_int) };
+    }
+}
+
+/// A connector implementation: the data of a connector, its state type and its hooks.
+///
+/// # Examples
+///
+/// The sample's connector is in `samples/rust/vrust/kms/output.rs`.
+#[vtable]
+pub trait ConnectorImpl: Send + Sync + Sized + 'static {
+    /// The driver.
+    type Driver: Driver;
+
+    /// The driver's part of the connector's state (see
+    /// [`PlaneImpl::State`](super::PlaneImpl::State)).
+    type State: Clone + Default + Send + Sync;
+
+    /// Adds the modes the connected display supports; returns their number. Called when
+    /// userspace probes the connector, with the mode config's mutex held.
+    fn get_modes(connector: &Connector<Self>, modes: &mut Modes<'_>) -> u32;
+
+    /// Whether a display is connected. Optional: connected without it.
+    fn detect(_connector: &Connector<Self>, _force: bool) -> Status {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A connector of implementation `T`: a `struct drm_connector` with `T` embedded.
+///
+/// # Invariants
+///
+/// `raw` is initialised by `drm_connector_init()` with `T`'s tables, its states are
+/// `ConnectorState<T>`, and it lives, pinned, until its last reference is gone, which is at the
+/// latest when its device's mode configuration is cleaned up.
+#[repr(C)]
+#[pin_data]
+pub struct Connector<T: ConnectorImpl> {
+    raw: Opaque<bindings::drm_connector>,
+    #[pin]
+    data: T,
+}
+
+// SAFETY: The C connector is used under the mode config's locks; `T` is `Send + Sync`.
+unsafe impl<T: ConnectorImpl> Send for Connector<T> {}
+// SAFETY: As above.
+unsafe impl<T: ConnectorImpl> Sync for Connector<T> {}
+
+impl<T: ConnectorImpl> ModeObject for Connector<T> {
+    fn drm_device(&self) -> *mut bindings::drm_device {
+        // SAFETY: `raw` is initialised (type invariant); `dev` does not change.
+        unsafe { (*self.raw.get()).dev }
+    }
+}
+
+impl<T: ConnectorImpl> Deref for Connector<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: ConnectorImpl> Connector<T> {
+    /// The raw `struct drm_connector`.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::drm_connector {
+        self.raw.get()
+    }
+
+    /// The connector embedding `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be the connector of a live `Connector<T>`.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(raw: *const bindings::drm_connector) -> &'a Self {
+        // CAST: `raw` is the first field of the `#[repr(C)]` `Connector<T>`.
+        // SAFETY: By the safety requirements.
+        unsafe { &*raw.cast::<Self>() }
+    }
+
+    /// The device of the connector.
+    #[inline]
+    pub fn device(&self) -> &Device<T::Driver> {
+        // SAFETY: Connectors of `T` are only created on devices of `T::Driver`, which outlive
+        // them.
+        unsafe { Device::from_raw(self.drm_device()) }
+    }
+
+    /// The connector's index among the device's connectors.
+    #[inline]
+    pub fn index(&self) -> u32 {
+        // SAFETY: `raw` is initialised; `index` does not change.
+        unsafe { (*self.as_raw()).index }
+    }
+
+    /// The connector's mode object id.
+    #[inline]
+    pub fn id(&self) -> u32 {
+        // SAFETY: `raw` is initialised; the id does not change.
+        unsafe { (*self.as_raw()).base.id }
+    }
+}
+
+/// The state of a connector of implementation `T`: the C `struct drm_connector_state` and
+/// `T::State`, to which it derefs.
+///
+/// # Invariants
+///
+/// `base` is an initialised `struct drm_connector_state` of a `Connector<T>`, made by this
+/// module's hooks inside a `KBox<ConnectorState<T>>`.
+#[repr(C)]
+pub struct ConnectorState<T: ConnectorImpl> {
+    base: Opaque<bindings::drm_connector_state>,
+    data: T::State,
+}
+
+impl<T: ConnectorImpl> ConnectorState<T> {
+    /// The state embedding `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is a state of a `Connector<T>`, valid for `'a` and not mutated meanwhile.
+    pub(crate) unsafe fn from_raw<'a>(raw: *const bindings::drm_connector_state) -> &'a Self {
+        // CAST: `base` is the first field of the `#[repr(C)]` `ConnectorState<T>`.
+        // SAFETY: By the safety requirements.
+        unsafe { &*raw.cast::<Self>() }
+    }
+
+    /// As [`from_raw`](Self::from_raw), mutably.
+    ///
+    /// # Safety
+    ///
+    /// As for `from_raw`, and nothing else accesses the state for `'a`.
+    pub(crate) unsafe fn from_raw_mut<'a>(raw: *mut bindings::drm_connector_state) -> &'a mut Self {
+        // SAFETY: As in `from_raw`, and exclusive by the safety requirements.
+        unsafe { &mut *raw.cast::<Self>() }
+    }
+
+    /// The index of the CRTC the connector is routed to, if any.
+    pub fn crtc_index(&self) -> Option<u32> {
+        // SAFETY: `base` is initialised (type invariant).
+        let crtc = unsafe { (*self.base.get()).crtc };
+        // SAFETY: A non-null `crtc` is a CRTC of the connector's device.
+        (!crtc.is_null()).then(|| unsafe { (*crtc).index })
+    }
+}
+
+impl<T: ConnectorImpl> Deref for ConnectorState<T> {
+    type Target = T::State;
+
+    #[inline]
+    fn deref(&self) -> &T::State {
+        &self.data
+    }
+}
+
+impl<T: ConnectorImpl> DerefMut for ConnectorState<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T::State {
+        &mut self.data
+    }
+}
+
+impl<'s, D: Driver> Setup<'s, D> {
+    /// Creates a connector of implementation `T` and kind `kind` with data `data`, driven by
+    /// `encoder`.
+    pub fn connector<T: ConnectorImpl<Driver = D>>(
+        &mut self,
+        kind: ConnectorType,
+        encoder: &Handle<Encoder>,
+        data: impl PinInit<T, Error>,
+    ) -> Result<Handle<Connector<T>>> {
+        let encoder = encoder.get(self.dev)?.as_raw();
+        let connector = alloc_object(try_pin_init!(Connector::<T> {
+            raw: zeroed_raw(),
+            data <- data,
+        }))?;
+        // SAFETY: `connector` is freshly allocated and pinned.
+        let raw = unsafe { &raw mut (*connector.as_ptr()).raw }.cast::<bindings::drm_connector>();
+        let kind = match kind {
+            ConnectorType::Virtual => bindings::DRM_MODE_CONNECTOR_VIRTUAL,
+        };
+        // SAFETY: The device is in its KMS phase (invariant of `Setup`); `raw` is zeroed and
+        // pinned, the table `'static`.
+        let ret = unsafe {
+            bindings::drm_connector_init(
+                self.as_raw(),
+                raw,
+                &ConnectorVtable::<T>::FUNCS,
+                kind as c_int,
+            )
+        };
+        if ret != 0 {
+            // SAFETY: The init failed, so the C core does not know the connector.
+            unsafe { free_object(connector.as_ptr()) };
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: The connector is initialised; `helper_private` is ours to set, before use.
+        unsafe { (*raw).helper_private = ptr::from_ref(&ConnectorVtable::<T>::HELPERS).cast() };
+        // SAFETY: Both are initialised objects of this device, in its KMS phase.
+        to_result(unsafe { bindings::drm_connector_attach_encoder(raw, encoder) })?;
+        Ok(self.handle(connector))
+    }
+}
+
+/// The C tables of connector implementation `T`.
+struct ConnectorVtable<T: ConnectorImpl>(PhantomData<T>);
+
+impl<T: ConnectorImpl> ConnectorVtable<T> {
+    const FUNCS: bindings::drm_connector_funcs = bindings::drm_connector_funcs {
+        detect: if T::HAS_DETECT {
+            Some(detect_callback::<T>)
+        } else {
+            None
+        },
+        fill_modes: Some(bindings::drm_helper_probe_single_connector_modes),
+        destroy: Some(destroy_callback::<T>),
+        atomic_create_state: Some(create_state_callback::<T>),
+        atomic_duplicate_state: Some(duplicate_state_callback::<T>),
+        atomic_destroy_state: Some(destroy_state_callback::<T>),
+        ..pin_init::zeroed()
+    };
+
+    const HELPERS: bindings::drm_connector_helper_funcs = bindings::drm_connector_helper_funcs {
+        get_modes: Some(get_modes_callback::<T>),
+        ..pin_init::zeroed()
+    };
+}
+
+/// `drm_connector_funcs.detect`.
+///
+/// # Safety
+///
+/// Called by the C probe helper with a `Connector<T>`.
+unsafe extern "C" fn detect_callback<T: ConnectorImpl>(
+    raw: *mut bindings::drm_connector,
+    force: bool,
+) -> bindings::drm_connector_status {
+    // SAFETY: `raw` is a live `Connector<T>`.
+    match T::detect(unsafe { Connector::<T>::from_raw(raw) }, force) {
+        Status::Connected => bindings::drm_connector_status_connector_status_connected,
+        Status::Disconnected => bindings::drm_connector_status_connector_status_disconnected,
+        Status::Unknown => bindings::drm_connector_status_connector_status_unknown,
+    }
+}
+
+/// `drm_connector_helper_funcs.get_modes`.
+///
+/// # Safety
+///
+/// Called by the C probe helper with a `Connector<T>`, under the mode config's mutex.
+unsafe extern "C" fn get_modes_callback<T: ConnectorImpl>(
+    raw: *mut bindings::drm_connector,
+) -> c_int {
+    let mut modes = Modes {
+        raw,
+        _probe: PhantomData,
+    };
+    // SAFETY: `raw` is a live `Connector<T>`.
+    let n = T::get_modes(unsafe { Connector::<T>::from_raw(raw) }, &mut modes);
+    n.min(c_int::MAX as u32) as c_int
+}
+
+/// `drm_connector_funcs.destroy`.
+///
+/// # Safety
+///
+/// Called by the C core once, when the last reference to a `Connector<T>` is gone.
+unsafe extern "C" fn destroy_callback<T: ConnectorImpl>(raw: *mut bindings::drm_connector) {
+    // SAFETY: `raw` is an initialised connector; this is its cleanup.
+    unsafe { bindings::drm_connector_cleanup(raw) };
+    // SAFETY: `raw` is the first field of a `Connector<T>` from `alloc_object`.
+    unsafe { free_object(raw.cast::<Connector<T>>()) };
+}
+
+/// `drm_connector_funcs.atomic_create_state`.
+///
+/// # Safety
+///
+/// Called by the C core with a `Connector<T>`.
+unsafe extern "C" fn create_state_callback<T: ConnectorImpl>(
+    raw: *mut bindings::drm_connector,
+) -> *mut bindings::drm_connector_state {
+    let Ok(state) = KBox::new(
+        ConnectorState::<T> {
+            base: zeroed_raw(),
+            data: T::State::default(),
+        },
+        GFP_KERNEL,
+    ) else {
+        return ENOMEM.to_ptr();
+    };
+    let base = KBox::into_raw(state).cast::<bindings::drm_connector_state>();
+    // INVARIANT: initialised here, inside a `KBox<ConnectorState<T>>`.
+    // SAFETY: `base` is zeroed and ours; `raw` is an initialised connector.
+    unsafe { bindings::__drm_atomic_helper_connector_state_init(base, raw) };
+    base
+}
+
+/// `drm_connector_funcs.atomic_duplicate_state`.
+///
+/// # Safety
+///
+/// Called by the C core with a `Connector<T>` that has a state, under its lock.
+unsafe extern "C" fn duplicate_state_callback<T: ConnectorImpl>(
+    raw: *mut bindings::drm_connector,
+) -> *mut bindings::drm_connector_state {
+    // SAFETY: The current state of a `Connector<T>` is a `ConnectorState<T>`.
+    let old = unsafe { ConnectorState::<T>::from_raw((*raw).state) };
+    let Ok(state) = KBox::new(
+        ConnectorState::<T> {
+            base: zeroed_raw(),
+            data: old.data.clone(),
+        },
+        GFP_KERNEL,
+    ) else {
+        return ptr::null_mut();
+    };
+    let base = KBox::into_raw(state).cast::<bindings::drm_connector_state>();
+    // INVARIANT: initialised here from the current state, inside a `KBox<ConnectorState<T>>`.
+    // SAFETY: `base` is ours; the helper copies the current state and takes its references.
+    unsafe { bindings::__drm_atomic_helper_connector_duplicate_state(raw, base) };
+    base
+}
+
+/// `drm_connector_funcs.atomic_destroy_state`.
+///
+/// # Safety
+///
+/// Called by the C core once per state, with a state of a `Connector<T>` that nothing uses.
+unsafe extern "C" fn destroy_state_callback<T: ConnectorImpl>(
+    _raw: *mut bindings::drm_connector,
+    state: *mut bindings::drm_connector_state,
+) {
+    // SAFETY: `state` is initialised and unused; the helper drops its references.
+    unsafe { bindings::__drm_atomic_helper_connector_destroy_state(state) };
+    // SAFETY: `state` is the base of a `KBox<ConnectorState<T>>` (type invariant).
+    drop(unsafe { KBox::from_raw(state.cast::<ConnectorState<T>>()) });
+}
