@@ -46,7 +46,7 @@ pub(crate) struct Display {
     pub(crate) primary: Handle<Plane<Primary>>,
     pub(crate) cursor: Handle<Plane<Cursor>>,
     pub(crate) overlay: Handle<Plane<Overlay>>,
-    pub(crate) crtc: Handle<Crtc<VrustCrtc>>,
+    pub(crate) _crtc: Handle<Crtc<VrustCrtc>>,
     pub(crate) _encoder: Handle<Encoder>,
     pub(crate) _connector: Handle<Connector<VirtualOutput>>,
 }
@@ -93,7 +93,7 @@ pub(crate) fn setup(s: &mut kms::Setup<'_, Vrust>) -> Result<Display> {
         primary,
         cursor,
         overlay,
-        crtc,
+        _crtc: crtc,
         _encoder: encoder,
         _connector: connector,
     })

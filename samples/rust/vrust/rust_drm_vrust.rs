@@ -15,7 +15,9 @@
 //! rmdir /sys/kernel/config/vrust/a
 //! ```
 //!
-//! Each instance has a primary node and a render node. The C core adds, on top of the GEM
+//! Each instance has a primary node with a virtual display (one CRTC with a primary, a cursor
+//! and an overlay plane, a virtual connector; vblank at the mode's refresh rate, page flips of
+//! dumb buffers and of vrust's own buffers) and a render node. The C core adds, on top of the GEM
 //! layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`, `MODE_MAP_DUMB`), `mmap()` of buffers,
 //! and PRIME export and import of dma-bufs.
 //!
@@ -32,6 +34,9 @@
 //! | [`buffers`] | shmem buffers: `GEM_CREATE`, `GEM_INFO`, `GEM_PWRITE`, `GEM_PREAD`; dumb buffers and imports | [`drm::gem`] |
 //! | [`vm`] | GPU address spaces: `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY` | [`drm::gpuvm`] |
 //! | [`gpu`] | the software "GPU": `EXEC` runs `FILL` and `COPY` through a VM's mappings | [`drm::gpuvm::LockedVm`], [`drm::gem::shmem::VMap`] |
+//! | [`display`] | the display: its mode objects, made in the KMS phase; the commit tail in steps | [`drm::kms::Kms`], [`drm::kms::Setup`], [`drm::kms::Tail`] |
+//! | [`planes`] | primary, cursor and overlay planes: three state types, typed checks | [`drm::kms::PlaneImpl`], [`drm::kms::Check`] |
+//! | [`output`] | the CRTC (vblank, the frame) and the virtual connector (modes up to 3840x2160) | [`drm::kms::CrtcImpl`], [`drm::kms::ConnectorImpl`] |
 //!
 //! # The ioctls
 //!
@@ -76,6 +81,13 @@
 //! [`drm::gpuvm`]: kernel::drm::gpuvm
 //! [`drm::gpuvm::LockedVm`]: kernel::drm::gpuvm::LockedVm
 //! [`drm::ioctl::handlers`]: kernel::drm::ioctl::handlers
+//! [`drm::kms::Check`]: kernel::drm::kms::Check
+//! [`drm::kms::ConnectorImpl`]: kernel::drm::kms::ConnectorImpl
+//! [`drm::kms::CrtcImpl`]: kernel::drm::kms::CrtcImpl
+//! [`drm::kms::Kms`]: kernel::drm::kms::Kms
+//! [`drm::kms::PlaneImpl`]: kernel::drm::kms::PlaneImpl
+//! [`drm::kms::Setup`]: kernel::drm::kms::Setup
+//! [`drm::kms::Tail`]: kernel::drm::kms::Tail
 //! [`drm::ioctl::table!`]: kernel::drm::ioctl::table
 //! [`drm::user`]: kernel::drm::user
 

@@ -581,3 +581,6 @@ pub(crate) fn shutdown<T: Driver>(dev: &Device<T>) {
         unsafe { bindings::drm_atomic_helper_shutdown(dev.as_raw()) };
     }
 }
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+mod tests;

@@ -429,20 +429,24 @@ impl<'s, D: Driver> Setup<'s, D> {
         unsafe { (*raw).helper_private = &PlaneVtable::<T>::HELPERS };
         self.num_planes += 1;
 
-        // SAFETY (for the property calls): `raw` is an initialised plane of a device in its KMS
-        // phase.
+        // The properties: `raw` is an initialised plane of a device in its KMS phase, and the C
+        // functions check the values.
         if let Some((initial, min, max)) = spec.zpos {
+            // SAFETY: See above.
             to_result(unsafe { bindings::drm_plane_create_zpos_property(raw, initial, min, max) })?;
         }
         if let Some(rotations) = spec.rotations {
+            // SAFETY: See above.
             to_result(unsafe {
                 bindings::drm_plane_create_rotation_property(raw, rotation::ROTATE_0, rotations)
             })?;
         }
         if spec.alpha {
+            // SAFETY: See above.
             to_result(unsafe { bindings::drm_plane_create_alpha_property(raw) })?;
         }
         if let Some(modes) = spec.blend_modes {
+            // SAFETY: See above.
             to_result(unsafe { bindings::drm_plane_create_blend_mode_property(raw, modes) })?;
         }
         Ok(self.handle(plane))
