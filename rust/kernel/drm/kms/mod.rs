@@ -431,6 +431,32 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
     /// vblank for the CRTCs, and returns the device, ready to register.
     ///
     /// On error the objects made so far are destroyed with the device.
+    ///
+    /// # Examples
+    ///
+    /// A display of one pipe, for a driver `Gpu` whose [`Kms::Display`] is `Display`:
+    ///
+    /// ```
+    /// use kernel::{drm::{self, kms}, faux, prelude::*};
+    /// # kernel::drm_doctest_display!(Gpu);
+    ///
+    /// let parent = faux::Registration::new(c"drm-doctest-modeset", None)?;
+    /// let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;
+    /// let dev = dev.modeset(|s| {
+    ///     let pipe = kms::CrtcMask::only(s.num_crtcs());
+    ///     let primary = s.plane(&DoctestPlane::spec(pipe), Ok(DoctestPlane))?;
+    ///     let crtc = s.crtc(kms::CrtcPlanes::primary(s, &primary)?, Ok(DoctestCrtc))?;
+    ///     let encoder = s.encoder(kms::EncoderType::Virtual, pipe)?;
+    ///     let output = s.connector(kms::ConnectorType::Virtual, &encoder, Ok(DoctestOutput))?;
+    ///     Ok(Display { primary, crtc, _encoder: encoder, _output: output })
+    /// })?;
+    ///
+    /// // The display is stored in the device; its handles open its objects.
+    /// assert_eq!(dev.display()?.crtc.get(&*dev)?.index(), 0);
+    /// assert!(drm::Features::of::<Gpu>().contains(drm::Features::ATOMIC));
+    /// let _registration = dev.register()?;
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn modeset(
         self,
         build: impl FnOnce(&mut Setup<'_, T>) -> Result<DisplayOf<T>>,

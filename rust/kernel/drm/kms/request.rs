@@ -33,6 +33,32 @@ impl<D: Driver> Device<D> {
     /// accessors of [`Check`]. When taking the locks of the objects would deadlock with another
     /// commit (`EDEADLK`), the commit is cleared, the locks dropped and `build` runs again; any
     /// other error ends the commit. Sleeps; returns `ENODEV` for a device without a display.
+    ///
+    /// # Examples
+    ///
+    /// Each object's state with its own type, through the display's handles:
+    ///
+    /// ```
+    /// use kernel::drm::kms::CommitMode;
+    /// # use kernel::{drm, faux, prelude::*};
+    /// # kernel::drm_doctest_display!(Gpu);
+    /// # let parent = faux::Registration::new(c"drm-doctest-commit", None)?;
+    /// # let dev = drm::UnregisteredDevice::<Gpu>::new(parent.as_ref(), Ok(()))?;
+    /// # let dev = dev.modeset(doctest_setup)?;
+    /// let d = dev.display()?;
+    /// dev.atomic_commit(CommitMode::Blocking, |c| {
+    ///     let state: &mut DoctestState = c.plane_mut(&d.primary)?;
+    ///     state.0 = 7;
+    ///     Ok(())
+    /// })?;
+    /// dev.atomic_commit(CommitMode::TestOnly, |c| {
+    ///     assert_eq!(c.plane_mut(&d.primary)?.0, 7);
+    ///     // Not in this commit: `None`, not an error.
+    ///     assert!(c.crtc(&d.crtc)?.is_none());
+    ///     Ok(())
+    /// })?;
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn atomic_commit(
         &self,
         mode: CommitMode,
