@@ -77,6 +77,7 @@ user)
 		KVER=$KVER
 		SAMPLE=${SAMPLE_DRIVER:-vrust}
 		IGT_TESTS=$(q "${IGT_TESTS:-}")
+		IGT_TIMEOUT=$(q "${IGT_TIMEOUT:-}")
 		DRIVER=$(q "${DRIVER:-}")
 		CMD=$(q "${CMD:-}")
 		VARIANT=$VARIANT

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench, userspace part: the end-to-end dumb buffer benchmark on the sample and vkms.
+# make bench, userspace part: the end-to-end benchmarks on the sample and vkms (dumb buffers,
+# EXEC COPY, page-flip latency: tools/testing/selftests/drm-rust/drm_bench.c).
 
 "$BIN/drm_bench" "$SAMPLE"

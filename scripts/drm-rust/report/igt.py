@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """IGT runs of a userspace boot (igt-<driver>-<test>.log and .rc, from jobs/igt.sh): per-subtest
 results per driver, the sample against vkms test by test, and for make igt the side-by-side
-table. Subtests that fail in UML for every driver are in the boot's baseline
+table and the time of each test binary (.time). A test run with a subtest selection
+(TEST:PATTERN in IGT_TESTS) logs only the subtests it ran, the same ones for every driver. Subtests that fail in UML for every driver are in the boot's baseline
 (boots.txt: igt-uml.txt)."""
 
 import glob
@@ -87,5 +88,17 @@ def collect(run, res, base, igt_only=False):
             print(f"  {test:24} {sub:52} " + " ".join(f"{result.get(d, '-'):>10}" for d in drivers))
         print(f"  {'SUCCESS per driver':77} " + " ".join(
             f"{sum(r.get(d) == 'SUCCESS' for r in table.values()):>10}" for d in drivers))
+    if igt_only and table:
+        # How long each test binary ran (jobs/igt.sh leaves igt-<driver>-<test>.time, seconds).
+        times = {}
+        for path in glob.glob(os.path.join(run, "igt-*.time")):
+            drv, test = os.path.basename(path)[len("igt-"):-len(".time")].split("-", 1)
+            times.setdefault(test, {})[drv] = (read(path) or ["?"])[0].strip()
+        if times:
+            print(f"  {'seconds per test binary':77} " + " ".join(f"{d:>10}" for d in drivers))
+            for test in dict.fromkeys(t for t, _ in table):
+                if test in times:
+                    print(f"  {test:77} " + " ".join(
+                        f"{times[test].get(d, '-'):>10}" for d in drivers))
     if igt_only and not glob.glob(os.path.join(run, "igt-*.log")):
         res.suite("igt").add("fail", "no IGT test ran")
