@@ -26,13 +26,14 @@ use kernel::{
     prelude::*,
 };
 
-/// The formats of the primary and overlay planes.
-const FORMATS: [u32; 5] = [
+/// The formats of the primary and overlay planes: vkms's RGB formats and its two-plane YUV one.
+const FORMATS: [u32; 6] = [
     format::XRGB8888,
     format::ARGB8888,
     format::XBGR8888,
     format::ABGR8888,
     format::RGB565,
+    format::NV12,
 ];
 
 /// The planes' optional properties, the same on all three: `zpos` from `zpos` (0 to 2),

@@ -19,6 +19,10 @@ pub const XBGR8888: u32 = fourcc(b'X', b'B', b'2', b'4');
 pub const ABGR8888: u32 = fourcc(b'A', b'B', b'2', b'4');
 /// 16 bpp RGB 5:6:5.
 pub const RGB565: u32 = fourcc(b'R', b'G', b'1', b'6');
+/// YUV 4:2:0 in two planes: Y, then interleaved Cb and Cr.
+pub const NV12: u32 = fourcc(b'N', b'V', b'1', b'2');
+/// YUV 4:2:0 in three planes: Y, Cb, Cr.
+pub const YUV420: u32 = fourcc(b'Y', b'U', b'1', b'2');
 
 /// The linear layout (`DRM_FORMAT_MOD_LINEAR`).
 pub const MOD_LINEAR: u64 = 0;
