@@ -37,7 +37,7 @@ pub enum EncoderType {
 ///
 /// # Invariants
 ///
-/// `raw` is initialised by `drm_encoder_init()` with [`FUNCS`], inside an allocation from
+/// `raw` is initialised by `drm_encoder_init()` with `FUNCS`, inside an allocation from
 /// `alloc_object`, and lives until the mode configuration of its device is cleaned up.
 #[repr(C)]
 #[pin_data]

@@ -31,7 +31,7 @@
 //!
 //! Check hooks get a [`Check`], commit hooks an [`Update`]: views of one `struct
 //! drm_atomic_commit`, with typed accessors for the old and new state of each object
-//! ([`Check::plane`], [`Check::plane_mut`], …). Shared accessors borrow the commit, mutable ones
+//! ([`Update::plane`], [`Check::plane_mut`], …). Shared accessors borrow the commit, mutable ones
 //! borrow it mutably, so a conflicting borrow does not compile; there is no limit on the number
 //! of objects. A driver that replaces the commit tail gets a [`Tail`], whose steps consume it
 //! and return the next step, so the compiler checks that each is done once and in order.
@@ -127,7 +127,7 @@ pub struct ModeConfig {
 #[vtable]
 pub trait Kms<D: Driver>: Sized + 'static {
     /// The driver's mode objects, as [`Handle`]s returned by [`Setup`]. Stored by the layer
-    /// in the device; [`Check::display`], [`Update::display`] and [`Device::display`] return
+    /// in the device; [`Update::display`], [`Update::display`] and [`Device::display`] return
     /// it.
     type Display: Send + Sync;
 
@@ -279,12 +279,12 @@ impl<T: Driver> Device<T> {
 /// A typed reference to a mode object of a device, returned when the object is created.
 ///
 /// The driver keeps it in its [`Kms::Display`] and gives it to the accessors of commits
-/// ([`Check::plane`], …), which return the object's state with the object's own type. A handle
+/// ([`Update::plane`], …), which return the object's state with the object's own type. A handle
 /// is not `Clone`: each object has one.
 ///
 /// # Invariants
 ///
-/// `ptr` points to an object of the device with [`Slot`] id `dev_id`, which lives as long as that
+/// `ptr` points to an object of the device with `Slot` id `dev_id`, which lives as long as that
 /// device; the id is never reused, so `dev_id` matching a live device proves `ptr` valid.
 pub struct Handle<O> {
     ptr: NonNull<O>,

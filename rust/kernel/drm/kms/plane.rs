@@ -154,7 +154,7 @@ pub trait PlaneImpl: Send + Sync + Sized + 'static {
 /// # Invariants
 ///
 /// * `raw` is a plane initialised by `drm_universal_plane_init()` with `T`'s tables
-///   ([`PlaneVtable<T>`]), so its states are `PlaneState<T>` (only our hooks make them);
+///   (`PlaneVtable<T>`), so its states are `PlaneState<T>` (only our hooks make them);
 /// * the plane lives, pinned, until the C core destroys it (`destroy` hook) when the mode
 ///   configuration of its device is cleaned up, after the device's last reference is gone.
 #[repr(C)]

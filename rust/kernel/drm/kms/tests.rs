@@ -219,7 +219,7 @@ fn with_device(name: &CStr, f: impl FnOnce(&drm::Device<KmsDriver>) -> Result) -
 }
 
 #[macros::kunit_tests(rust_drm_kms)]
-mod tests {
+mod kunit {
     use super::*;
 
     /// Every state made for a commit is destroyed with it; the objects' states with the device.
