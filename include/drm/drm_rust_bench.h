@@ -13,6 +13,7 @@
 struct drm_device;
 struct drm_file;
 struct drm_gem_object;
+struct drm_rust_bench_peer_kms;
 struct drm_rust_bench_peer_vm;
 
 int drm_rust_bench_peer_getparam(struct drm_device *dev, void *data, struct drm_file *file);
@@ -25,5 +26,9 @@ int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem
 			       u64 offset, u64 addr, u64 range);
 int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range);
 void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm);
+struct drm_rust_bench_peer_kms *drm_rust_bench_peer_kms_create(void);
+struct drm_rust_bench_peer_kms *drm_rust_bench_peer_kms_of(struct drm_device *drm);
+void drm_rust_bench_peer_kms_destroy(struct drm_rust_bench_peer_kms *k);
+int drm_rust_bench_peer_kms_test_only(struct drm_rust_bench_peer_kms *k);
 
 #endif /* __DRM_RUST_BENCH_H__ */

@@ -4,11 +4,12 @@
  * rust/kernel/drm/tests/bench.rs; prototypes in include/drm/drm_rust_bench.h): the work of each
  * benchmark written the way a C driver does it, so that both can run on the same device and file
  * and be timed against each other: an ioctl handler doing what the Rust test driver's GETPARAM
- * does, a GEM object cycle and a PRIME round trip with the C shmem helpers, and a GPU VM driven
- * through the C drm_gpuvm API.
+ * does, a GEM object cycle and a PRIME round trip with the C shmem helpers, a GPU VM driven
+ * through the C drm_gpuvm API, and a TEST_ONLY atomic commit on a vkms device.
  */
 
 #include <linux/dma-buf.h>
+#include <drm/drm_atomic.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_exec.h>
 #include <drm/drm_file.h>
@@ -16,9 +17,16 @@
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_gpuvm.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_modeset_lock.h>
+#include <drm/drm_plane.h>
 #include <drm/drm_prime.h>
 #include <drm/drm_rust_bench.h>
 #include <uapi/drm/nova_drm.h>
+
+#if IS_BUILTIN(CONFIG_DRM_VKMS)
+#include "../vkms/vkms_config.h"
+#include "../vkms/vkms_drv.h"
+#endif
 
 /**
  * drm_rust_bench_peer_getparam - GETPARAM as a C driver implements it
@@ -354,4 +362,207 @@ void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm)
 {
 	drm_rust_bench_peer_vm_unmap(vm, vm->base.mm_start, vm->base.mm_range);
 	drm_gpuvm_put(&vm->base);
+}
+
+/*
+ * KMS: a vkms device of the shape of the Rust layer's KMS test driver
+ * (rust/kernel/drm/tests/kms.rs) and a TEST_ONLY commit on it, built the way a C driver or the atomic ioctl builds one.
+ *
+ * vkms's default device has a primary and a cursor plane and a writeback connector, and eight
+ * overlay planes when enable_overlay is set; so the peer makes a device of its own, as vkms's
+ * configfs does (a vkms_config, then vkms_create()): a primary, an overlay and a cursor plane, in
+ * that order, one CRTC without writeback, one encoder and one connector. vkms is built in, so
+ * the peer calls its configuration functions directly; without it the peer has no device.
+ */
+
+struct drm_rust_bench_peer_kms {
+	struct vkms_config *config;
+	struct drm_device *drm;
+	struct drm_crtc *crtc;
+	struct drm_plane *planes[3];
+};
+
+/* Records the CRTC and the planes of @drm in @k; -EINVAL if it has not one and three. */
+static int peer_kms_find(struct drm_rust_bench_peer_kms *k, struct drm_device *drm)
+{
+	struct drm_plane *plane;
+	int n = 0;
+
+	if (drm->mode_config.num_crtc != 1)
+		return -EINVAL;
+	k->drm = drm;
+	k->crtc = list_first_entry(&drm->mode_config.crtc_list, struct drm_crtc, head);
+	drm_for_each_plane(plane, drm) {
+		if (n < ARRAY_SIZE(k->planes))
+			k->planes[n] = plane;
+		n++;
+	}
+	return n == ARRAY_SIZE(k->planes) ? 0 : -EINVAL;
+}
+
+#if IS_BUILTIN(CONFIG_DRM_VKMS)
+static struct vkms_config *peer_vkms_config(void)
+{
+	static const enum drm_plane_type types[] = {
+		DRM_PLANE_TYPE_PRIMARY, DRM_PLANE_TYPE_OVERLAY, DRM_PLANE_TYPE_CURSOR,
+	};
+	struct vkms_config_connector *connector_cfg;
+	struct vkms_config_encoder *encoder_cfg;
+	struct vkms_config_plane *plane_cfg;
+	struct vkms_config_crtc *crtc_cfg;
+	struct vkms_config *config;
+	int i;
+
+	config = vkms_config_create("rust-drm-bench-vkms");
+	if (IS_ERR(config))
+		return config;
+	crtc_cfg = vkms_config_create_crtc(config);
+	if (IS_ERR(crtc_cfg))
+		goto err;
+	vkms_config_crtc_set_writeback(crtc_cfg, false);
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		plane_cfg = vkms_config_create_plane(config);
+		if (IS_ERR(plane_cfg))
+			goto err;
+		vkms_config_plane_set_type(plane_cfg, types[i]);
+		if (vkms_config_plane_attach_crtc(plane_cfg, crtc_cfg))
+			goto err;
+	}
+	encoder_cfg = vkms_config_create_encoder(config);
+	if (IS_ERR(encoder_cfg) || vkms_config_encoder_attach_crtc(encoder_cfg, crtc_cfg))
+		goto err;
+	connector_cfg = vkms_config_create_connector(config);
+	if (IS_ERR(connector_cfg) ||
+	    vkms_config_connector_attach_encoder(connector_cfg, encoder_cfg))
+		goto err;
+	if (!vkms_config_is_valid(config))
+		goto err;
+	return config;
+
+err:
+	vkms_config_destroy(config);
+	return ERR_PTR(-ENOMEM);
+}
+#endif
+
+/**
+ * drm_rust_bench_peer_kms_create - create the vkms device of the KMS benchmark
+ *
+ * Its CRTC is off and its planes have no framebuffer, as after boot.
+ *
+ * Returns:
+ * The device, or NULL when it could not be made (or vkms is not built in).
+ */
+struct drm_rust_bench_peer_kms *drm_rust_bench_peer_kms_create(void)
+{
+#if IS_BUILTIN(CONFIG_DRM_VKMS)
+	struct drm_rust_bench_peer_kms *k = kzalloc_obj(*k);
+
+	if (!k)
+		return NULL;
+	k->config = peer_vkms_config();
+	if (IS_ERR(k->config))
+		goto err;
+	if (vkms_create(k->config)) {
+		vkms_config_destroy(k->config);
+		goto err;
+	}
+	if (peer_kms_find(k, &k->config->dev->drm)) {
+		drm_rust_bench_peer_kms_destroy(k);
+		return NULL;
+	}
+	return k;
+err:
+	kfree(k);
+#endif
+	return NULL;
+}
+
+/**
+ * drm_rust_bench_peer_kms_of - the KMS benchmark's commit on another device
+ * @drm: a device with one CRTC and three planes
+ *
+ * For timing the C commit on the Rust test driver's device, with the same hooks as the Rust
+ * commit: what differs is only how the commit is built.
+ *
+ * Returns:
+ * A handle for drm_rust_bench_peer_kms_test_only(), freed with
+ * drm_rust_bench_peer_kms_destroy(), which leaves @drm alone; NULL when out of memory or when
+ * @drm has another shape.
+ */
+struct drm_rust_bench_peer_kms *drm_rust_bench_peer_kms_of(struct drm_device *drm)
+{
+	struct drm_rust_bench_peer_kms *k = kzalloc_obj(*k);
+
+	if (k && peer_kms_find(k, drm)) {
+		kfree(k);
+		return NULL;
+	}
+	return k;
+}
+
+/**
+ * drm_rust_bench_peer_kms_destroy - free a handle of the KMS benchmark
+ * @k: the handle
+ *
+ * Unregisters and frees the vkms device that drm_rust_bench_peer_kms_create() made.
+ */
+void drm_rust_bench_peer_kms_destroy(struct drm_rust_bench_peer_kms *k)
+{
+#if IS_BUILTIN(CONFIG_DRM_VKMS)
+	if (k->config) {
+		vkms_destroy(k->config);
+		vkms_config_destroy(k->config);
+	}
+#endif
+	kfree(k);
+}
+
+/**
+ * drm_rust_bench_peer_kms_test_only - a TEST_ONLY commit of the CRTC and the three planes
+ * @k: the device
+ *
+ * What DRM_IOCTL_MODE_ATOMIC with DRM_MODE_ATOMIC_TEST_ONLY does with a commit that names the
+ * CRTC and the planes without changing a property: the commit is allocated, the states of the
+ * objects duplicated under their locks (backing off on -EDEADLK), the whole checked (vkms's
+ * atomic_check, hence drm_atomic_helper_check() and the CRTC and plane hooks), then freed.
+ *
+ * Returns:
+ * 0 on success, or a negative error code.
+ */
+int drm_rust_bench_peer_kms_test_only(struct drm_rust_bench_peer_kms *k)
+{
+	struct drm_modeset_acquire_ctx ctx;
+	struct drm_atomic_commit *commit;
+	struct drm_crtc_state *crtc_state;
+	struct drm_plane_state *plane_state;
+	int i, ret;
+
+	drm_modeset_acquire_init(&ctx, 0);
+	commit = drm_atomic_commit_alloc(k->drm);
+	if (!commit) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	commit->acquire_ctx = &ctx;
+retry:
+	crtc_state = drm_atomic_get_crtc_state(commit, k->crtc);
+	ret = PTR_ERR_OR_ZERO(crtc_state);
+	for (i = 0; !ret && i < ARRAY_SIZE(k->planes); i++) {
+		plane_state = drm_atomic_get_plane_state(commit, k->planes[i]);
+		ret = PTR_ERR_OR_ZERO(plane_state);
+	}
+	if (!ret)
+		ret = drm_atomic_check_only(commit);
+	if (ret == -EDEADLK) {
+		drm_atomic_commit_clear(commit);
+		ret = drm_modeset_backoff(&ctx);
+		if (!ret)
+			goto retry;
+	}
+	drm_atomic_commit_put(commit);
+out:
+	drm_modeset_drop_locks(&ctx);
+	drm_modeset_acquire_fini(&ctx);
+	return ret;
 }

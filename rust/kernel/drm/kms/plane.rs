@@ -386,11 +386,21 @@ impl<'s, D: Driver> Setup<'s, D> {
         spec: &PlaneSpec<'_>,
         data: impl PinInit<T, Error>,
     ) -> Result<Handle<Plane<T>>> {
-        let mut modifiers = KVec::with_capacity(spec.modifiers.len() + 1, GFP_KERNEL)?;
-        for m in spec.modifiers {
-            modifiers.push(*m, GFP_KERNEL)?;
+        // The C list ends with `DRM_FORMAT_MOD_INVALID`; no list at all means linear only (the C
+        // core then adds `DRM_FORMAT_MOD_LINEAR` itself), where an empty one would mean none.
+        let mut modifiers = KVec::new();
+        if !spec.modifiers.is_empty() {
+            modifiers.reserve(spec.modifiers.len() + 1, GFP_KERNEL)?;
+            for m in spec.modifiers {
+                modifiers.push(*m, GFP_KERNEL)?;
+            }
+            modifiers.push(super::format::MOD_INVALID, GFP_KERNEL)?;
         }
-        modifiers.push(super::format::MOD_INVALID, GFP_KERNEL)?;
+        let modifiers_ptr = if modifiers.is_empty() {
+            ptr::null()
+        } else {
+            modifiers.as_ptr()
+        };
         let formats_len = u32::try_from(spec.formats.len()).map_err(|_| EINVAL)?;
 
         let plane = alloc_object(try_pin_init!(Plane::<T> {
@@ -413,7 +423,7 @@ impl<'s, D: Driver> Setup<'s, D> {
                 &PlaneVtable::<T>::FUNCS,
                 spec.formats.as_ptr(),
                 formats_len,
-                modifiers.as_ptr(),
+                modifiers_ptr,
                 spec.kind.raw(),
                 ptr::null(),
             )
