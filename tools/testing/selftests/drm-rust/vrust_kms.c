@@ -5,11 +5,14 @@
  * and legacy KMS ioctls, measured against the C driver vkms, which behaves the same way for
  * everything standard.
  *
- * Every test runs once per driver (FIXTURE_VARIANT): "kms.vrust.<test>" and "kms.vkms.<test>".
+ * Every test runs once per driver (FIXTURE_VARIANT): "kms.vrust.<test>", "kms.vkms.<test>" on
+ * vkms's default device (one CRTC, primary and cursor planes), and "kms.vkms_configfs.<test>" on
+ * a vkms device made through vkms's configfs with vrust's planes (primary, cursor, overlay).
  * VRUST_KMS_DRIVERS (default "vrust vkms"; VRUST_KMS_DRIVER names a single one) picks the
- * drivers to test; the variants of the others skip. A vkms that is not there skips; a vrust
- * without a card node or without a CRTC fails. vrust's tests run on an instance of their own
- * (configfs); vkms's on its one device, whose display the setup and teardown switch off.
+ * drivers to test ("vkms" picks both vkms variants); the variants of the others skip. A vkms
+ * that is not there skips; a vrust without a card node or without a CRTC fails. vrust's tests
+ * run on an instance of their own (vrust's configfs); those on vkms's default device switch its
+ * display off in the setup and the teardown.
  *
  * The tests find the CRTC, planes and connector in the resources (no fixed ids): modesets and
  * TEST_ONLY commits (checked by reading back properties), page flips with events (atomic and
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <drm_fourcc.h>
@@ -48,6 +52,131 @@
 /* How long to wait for an event that must come. */
 #define EVENT_MS	3000
 #define CURSOR_SIZE	64
+
+/* vkms instances through configfs ---------------------------------------------------------- */
+
+#define VKMS_CONFIGFS	"/sys/kernel/config/vkms"
+
+/* The items of a vkms instance shaped like vrust's display, in the order they are made. */
+static const char *const vkms_items[] = {
+	"planes/primary", "planes/cursor", "planes/overlay", "crtcs/crtc0", "encoders/encoder0",
+	"connectors/connector0",
+};
+
+/* Its links: the item's directory, and the item it links to. */
+static const char *const vkms_links[][2] = {
+	{ "planes/primary/possible_crtcs", "crtcs/crtc0" },
+	{ "planes/cursor/possible_crtcs", "crtcs/crtc0" },
+	{ "planes/overlay/possible_crtcs", "crtcs/crtc0" },
+	{ "encoders/encoder0/possible_crtcs", "crtcs/crtc0" },
+	{ "connectors/connector0/possible_encoders", "encoders/encoder0" },
+};
+
+/**
+ * struct vkms_instance - a vkms device made through configfs
+ * @name: its configfs directory and faux device name
+ * @items: the items made so far
+ * @links: the links made so far
+ * @made: the directory exists
+ * @enabled: the device is registered
+ */
+struct vkms_instance {
+	char name[48];
+	unsigned int items;
+	unsigned int links;
+	bool made;
+	bool enabled;
+};
+
+static int vkms_path(char *buf, size_t len, const struct vkms_instance *v, const char *sub)
+{
+	return snprintf(buf, len, VKMS_CONFIGFS "/%s%s%s", v->name, sub ? "/" : "", sub ? sub : "")
+		< (int)len ? 0 : -ENAMETOOLONG;
+}
+
+/* Writes @value to the attribute @attr of @v. */
+static int vkms_write(const struct vkms_instance *v, const char *attr, const char *value)
+{
+	char path[256];
+
+	return vkms_path(path, sizeof(path), v, attr) ?: vrust_write_file(path, value);
+}
+
+/* Unregisters and removes what vkms_instance_up() made. Returns the first error. */
+static int vkms_instance_down(struct vkms_instance *v)
+{
+	char path[256], link[320];
+	int ret = 0;
+
+	if (v->enabled && !vkms_write(v, "enabled", "0\n"))
+		v->enabled = false;
+	for (; v->links; v->links--) {
+		vkms_path(path, sizeof(path), v, vkms_links[v->links - 1][0]);
+		snprintf(link, sizeof(link), "%s/%s", path,
+			 strrchr(vkms_links[v->links - 1][1], '/') + 1);
+		if (unlink(link) && !ret)
+			ret = -errno;
+	}
+	for (; v->items; v->items--) {
+		vkms_path(path, sizeof(path), v, vkms_items[v->items - 1]);
+		if (rmdir(path) && !ret)
+			ret = -errno;
+	}
+	if (v->made) {
+		vkms_path(path, sizeof(path), v, NULL);
+		if (rmdir(path) && !ret)
+			ret = -errno;
+		v->made = false;
+	}
+	return ret;
+}
+
+/*
+ * Makes and registers a vkms device with one CRTC, a primary, a cursor and an overlay plane,
+ * one encoder and one connected connector. Returns 0, or -errno with nothing left behind.
+ */
+static int vkms_instance_up(struct vkms_instance *v)
+{
+	static unsigned int seq;
+	char path[256], target[256], link[320];
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "kstkms%d_%u", (int)getpid(), seq++);
+	vkms_path(path, sizeof(path), v, NULL);
+	if (mkdir(path, 0755))
+		return -errno;
+	v->made = true;
+	for (; v->items < ARRAY_SIZE(vkms_items); v->items++) {
+		vkms_path(path, sizeof(path), v, vkms_items[v->items]);
+		if (mkdir(path, 0755)) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	ret = vkms_write(v, "planes/primary/type", "1\n") ?:
+	      vkms_write(v, "planes/cursor/type", "2\n") ?:
+	      vkms_write(v, "planes/overlay/type", "0\n");
+	if (ret)
+		goto fail;
+	for (; v->links < ARRAY_SIZE(vkms_links); v->links++) {
+		vkms_path(path, sizeof(path), v, vkms_links[v->links][0]);
+		vkms_path(target, sizeof(target), v, vkms_links[v->links][1]);
+		snprintf(link, sizeof(link), "%s/%s", path, strrchr(target, '/') + 1);
+		if (symlink(target, link)) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	ret = vkms_write(v, "enabled", "1\n");
+	if (ret)
+		goto fail;
+	v->enabled = true;
+	return 0;
+fail:
+	vkms_instance_down(v);
+	return ret;
+}
 
 /* Properties ------------------------------------------------------------------------------ */
 
@@ -80,6 +209,8 @@ struct event_queue {
  * @driver: the driver's name
  * @vc: for vrust: the test's own instance; its card is @fd
  * @is_vrust: @vc is in use
+ * @vi: for vkms made through configfs: the test's own device
+ * @is_vkms_cfs: @vi is in use
  * @fd: a file on the card node, master, with the atomic and universal-planes caps
  * @path: the card node
  * @crtc: the CRTC the tests use
@@ -103,6 +234,8 @@ struct kms {
 	const char *driver;
 	struct vrust_client vc;
 	bool is_vrust;
+	struct vkms_instance vi;
+	bool is_vkms_cfs;
 	int fd;
 	char path[64];
 	__u32 crtc;
@@ -529,6 +662,10 @@ static void kms_close(struct kms *k)
 	} else {
 		vrust_close_fd(&k->fd);
 	}
+	if (k->is_vkms_cfs) {
+		vkms_instance_down(&k->vi);
+		k->is_vkms_cfs = false;
+	}
 	k->fd = -1;
 }
 
@@ -642,7 +779,7 @@ out:
  * off. Returns 0, 1 when the test is to skip, or -errno; @why says why. On failure nothing is
  * left open.
  */
-static int kms_open(struct kms *k, const char *driver, char *why, size_t len)
+static int kms_open(struct kms *k, const char *driver, bool configfs, char *why, size_t len)
 {
 	char name[32] = "";
 	char *path;
@@ -664,6 +801,27 @@ static int kms_open(struct kms *k, const char *driver, char *why, size_t len)
 		}
 		k->is_vrust = true;
 		k->fd = k->vc.card;
+	} else if (configfs) {
+		/* A vkms device of its own, shaped like vrust's display. */
+		if (access(VKMS_CONFIGFS, F_OK)) {
+			snprintf(why, len, "no %s: %s", VKMS_CONFIGFS, strerror(errno));
+			return 1;
+		}
+		ret = vkms_instance_up(&k->vi);
+		if (ret) {
+			snprintf(why, len, "making a vkms device in configfs: %s", strerror(-ret));
+			return ret;
+		}
+		k->is_vkms_cfs = true;
+		k->fd = vrust_open_node(k->vi.name, DRM_NODE_PRIMARY);
+		if (k->fd < 0) {
+			ret = k->fd;
+			k->fd = -1;
+			snprintf(why, len, "no card node for vkms device %s: %s", k->vi.name,
+				 strerror(-ret));
+			kms_close(k);
+			return ret;
+		}
 	} else {
 		k->fd = drm_open_driver(driver, DRM_NODE_PRIMARY);
 		if (k->fd < 0) {
@@ -720,6 +878,8 @@ FIXTURE_VARIANT(kms)
 	const char *driver;
 	/* Whether the driver has vrust's own buffers and instances. */
 	bool vrust;
+	/* For vkms: a device of the test's own, made through configfs. */
+	bool configfs;
 };
 
 FIXTURE_VARIANT_ADD(kms, vrust)
@@ -733,10 +893,17 @@ FIXTURE_VARIANT_ADD(kms, vkms)
 	.driver = "vkms",
 };
 
+/* vkms with vrust's planes (primary, cursor, overlay): made through vkms's configfs. */
+FIXTURE_VARIANT_ADD(kms, vkms_configfs)
+{
+	.driver = "vkms",
+	.configfs = true,
+};
+
 FIXTURE_SETUP(kms)
 {
 	char why[160] = "";
-	int ret = kms_open(&self->k, variant->driver, why, sizeof(why));
+	int ret = kms_open(&self->k, variant->driver, variant->configfs, why, sizeof(why));
 
 	if (ret == 1)
 		SKIP(return, "%s", why);
