@@ -1470,8 +1470,10 @@ TEST_F(kms, vblank_rate)
 	ksft_print_msg("%s: mode %.2f Hz; %u vblanks in %.3f s: %.2f Hz by their timestamps, %.2f Hz by the clock\n",
 		       K->driver, hz, r.sequence - first.sequence, wall, by_stamp, by_wall);
 	EXPECT_LE(RATE_VBLANKS, (int)(r.sequence - first.sequence));
-	EXPECT_TRUE(by_stamp > hz * 0.5 && by_stamp < hz * 1.5);
-	EXPECT_TRUE(by_wall > hz * 0.5 && by_wall < hz * 1.5);
+	EXPECT_TRUE(by_stamp > hz * 0.5 && by_stamp < hz * 1.5)
+		TH_LOG("%.2f Hz by the timestamps, the mode has %.2f Hz", by_stamp, hz);
+	EXPECT_TRUE(by_wall > hz * 0.5 && by_wall < hz * 1.5)
+		TH_LOG("%.2f Hz by the clock, the mode has %.2f Hz", by_wall, hz);
 }
 
 /* Cursor and overlay ---------------------------------------------------------------------- */
