@@ -109,7 +109,9 @@ impl kms::ConnectorImpl for VirtualOutput {
     type State = ();
 
     fn get_modes(_connector: &Connector<Self>, modes: &mut Modes<'_>) -> u32 {
-        let n = modes.add_standard(MAX_WIDTH, MAX_HEIGHT);
+        // The standard list stops at 2560x1600 within the limit: 3840x2160 comes on top.
+        let n = modes.add_standard(MAX_WIDTH, MAX_HEIGHT)
+            + u32::from(modes.add_cvt(MAX_WIDTH, MAX_HEIGHT, 60));
         modes.set_preferred(1024, 768);
         n
     }

@@ -113,13 +113,13 @@ DRIVER="vgem" IGT_TESTS="vgem_basic" sh "$SCRIPTS/jobs/igt.sh"
 # KMS on the sample and vkms: framebuffers, atomic, property blobs, GETFB, vblank queries and
 # waits, CRTC sequences, flip events on close, whole (40 s on vkms); of kms_flip (12.5 min on
 # vkms whole, most subtests run 30 s) the flips with events, vblank event timestamps and
-# sequences, vblank waits against flips, flips against DPMS, modesets and RMFB, the vblank races
-# and an interrupted flip: 1.7 min on vkms. Why the others are left out: scripts/drm-rust/README.md.
+# sequences, vblank waits against flips, flips against DPMS, modesets and RMFB, and an
+# interrupted flip: 1.4 min on vkms. The vblank races are left out: their 2.6-frame bound fails
+# on either driver when the machine is loaded. Why the others are left out: scripts/drm-rust/README.md.
 KMS_FLIP=nonblocking-read,basic-plain-flip,busy-flip,plain-flip-interruptible
 KMS_FLIP=$KMS_FLIP,wf_vblank-ts-check,basic-flip-vs-wf_vblank,flip-vs-rmfb,nonexisting-fb
 KMS_FLIP=$KMS_FLIP,basic-flip-vs-dpms,flip-vs-dpms-on-nop,basic-flip-vs-modeset
 KMS_FLIP=$KMS_FLIP,flip-vs-dpms-off-vs-modeset,single-buffer-flip-vs-dpms-off-vs-modeset
-KMS_FLIP=$KMS_FLIP,dpms-vs-vblank-race,modeset-vs-vblank-race
 DRIVER="$SAMPLE vkms" IGT_TESTS="kms_addfb_basic kms_atomic kms_prop_blob kms_getfb kms_vblank
 	kms_sequence kms_flip_event_leak kms_flip:$KMS_FLIP" sh "$SCRIPTS/jobs/igt.sh"
 

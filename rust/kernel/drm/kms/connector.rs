@@ -67,6 +67,27 @@ impl Modes<'_> {
         n.max(0) as u32
     }
 
+    /// Adds a mode of `width` x `height` at `refresh` Hz with CVT reduced-blanking timings
+    /// (`drm_cvt_mode()`), for sizes the standard list lacks (it has no 3840x2160). Returns
+    /// whether it was added: `false` if the C core could not make or allocate it.
+    pub fn add_cvt(&mut self, width: u32, height: u32, refresh: u32) -> bool {
+        let (Ok(w), Ok(h), Ok(hz)) = (
+            c_int::try_from(width),
+            c_int::try_from(height),
+            c_int::try_from(refresh),
+        ) else {
+            return false;
+        };
+        // SAFETY: As in `add_standard`; the connector's device is live.
+        let mode = unsafe { bindings::drm_cvt_mode((*self.raw).dev, w, h, hz, true, false, false) };
+        if mode.is_null() {
+            return false;
+        }
+        // SAFETY: `mode` is a fresh mode, which the connector's probed list takes over.
+        unsafe { bindings::drm_mode_probed_add(self.raw, mode) };
+        true
+    }
+
     /// Marks the mode of this size as the preferred one (`drm_set_preferred_mode()`).
     pub fn set_preferred(&mut self, width: u32, height: u32) {
         // SAFETY: As in `add_standard`.

@@ -929,14 +929,14 @@ FIXTURE_TEARDOWN(kms)
 /*
  * The resources hold what a display needs, the caps say what the ioctls below rely on, and the
  * connector's modes are sane, one of them preferred: 1024x768 (both drivers' default). vrust's
- * are the standard (DMT) modes up to 3840x2160: none is larger, and the largest DMT mode within
- * that, 2560x1600, is there (the DMT list has no 3840x2160 mode).
+ * are the standard (DMT) modes up to 3840x2160 and a 3840x2160 mode on top (the DMT list has
+ * none): none is larger, and 2560x1600 and 3840x2160 are there.
  */
 TEST_F(kms, resources_and_modes)
 {
 	drmModeConnectorPtr conn = drmModeGetConnector(K->fd, K->conn);
 	drmModePlanePtr pl = drmModeGetPlane(K->fd, K->primary.id);
-	int i, preferred = 0, max_w = 0, max_h = 0, has_2560 = 0;
+	int i, preferred = 0, max_w = 0, max_h = 0, has_2560 = 0, has_4k = 0;
 	uint64_t cap;
 	__u32 f;
 	bool xrgb = false;
@@ -964,10 +964,13 @@ TEST_F(kms, resources_and_modes)
 			max_h = m->vdisplay;
 		if (m->hdisplay == 2560 && m->vdisplay == 1600)
 			has_2560 = 1;
+		if (m->hdisplay == 3840 && m->vdisplay == 2160)
+			has_4k = 1;
 	}
 	EXPECT_EQ(1, preferred);
 	if (variant->vrust) {
 		EXPECT_EQ(1, has_2560);
+		EXPECT_EQ(1, has_4k);
 		EXPECT_LE(max_w, 3840);
 		EXPECT_LE(max_h, 2160);
 	}
