@@ -492,8 +492,10 @@ unsafe extern "C" fn atomic_enable_callback<T: CrtcImpl>(
     unsafe { bindings::drm_crtc_vblank_on(raw) };
 }
 
-/// `drm_crtc_helper_funcs.atomic_disable`: vblank off (sending the pending events), then the
-/// driver's hook.
+/// `drm_crtc_helper_funcs.atomic_disable`: vblank off (sending the pending events), the driver's
+/// hook, then the commit's own event, sent now: a tail that commits planes with `active_only`
+/// does not flush a CRTC that goes off, and the C core requires every event to be consumed by
+/// `hw_done`.
 ///
 /// # Safety
 ///
@@ -510,6 +512,9 @@ unsafe extern "C" fn atomic_disable_callback<T: CrtcImpl>(
         // SAFETY: `commit` is a commit of the CRTC's device in its tail.
         T::atomic_disable(crtc, &unsafe { Update::from_raw(crtc.device(), commit) });
     }
+    // With vblank off the C helper sends the event at once (and takes it off the state).
+    // SAFETY: `raw` is a CRTC of `commit`, in the commit tail.
+    unsafe { bindings::drm_crtc_vblank_atomic_flush(raw, commit) };
 }
 
 /// `drm_crtc_helper_funcs.atomic_flush`: the driver's hook, then the commit's event.
