@@ -531,12 +531,3 @@ impl<'c, D: Driver> Tail<'c, D, tail::Waited> {
         self.next()
     }
 }
-
-impl<D: Driver> Device<D> {
-    /// The number of CRTCs of the device.
-    #[inline]
-    pub(crate) fn num_crtcs(&self) -> u32 {
-        // SAFETY: `num_crtc` is set while the device is in its KMS phase and fixed after.
-        unsafe { (*self.as_raw()).mode_config.num_crtc.max(0) as u32 }
-    }
-}

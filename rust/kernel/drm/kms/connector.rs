@@ -5,10 +5,16 @@
 //! C header: [`include/drm/drm_connector.h`](srctree/include/drm/drm_connector.h)
 
 use super::{
-    alloc_object,
-    free_object,
     private::ModeObject,
-    zeroed_raw,
+    setup::{
+        alloc_object,
+        free_object, //
+    },
+    state::{
+        self,
+        Boxed,
+        ConnectorKind, //
+    },
     Encoder,
     Handle,
     Setup, //
@@ -202,13 +208,9 @@ impl<T: ConnectorImpl> Connector<T> {
 ///
 /// # Invariants
 ///
-/// `base` is an initialised `struct drm_connector_state` of a `Connector<T>`, made by this
-/// module's hooks inside a `KBox<ConnectorState<T>>`.
-#[repr(C)]
-pub struct ConnectorState<T: ConnectorImpl> {
-    base: Opaque<bindings::drm_connector_state>,
-    data: T::State,
-}
+/// `self.0` is a state of a `Connector<T>`, made by the `state` hooks of its table.
+#[repr(transparent)]
+pub struct ConnectorState<T: ConnectorImpl>(Boxed<bindings::drm_connector_state, T::State>);
 
 impl<T: ConnectorImpl> ConnectorState<T> {
     /// The state embedding `raw`.
@@ -217,7 +219,8 @@ impl<T: ConnectorImpl> ConnectorState<T> {
     ///
     /// `raw` is a state of a `Connector<T>`, valid for `'a` and not mutated meanwhile.
     pub(crate) unsafe fn from_raw<'a>(raw: *const bindings::drm_connector_state) -> &'a Self {
-        // CAST: `base` is the first field of the `#[repr(C)]` `ConnectorState<T>`.
+        // CAST: `ConnectorState<T>` is a transparent wrapper of a `Boxed` whose first field is the C
+        // state; every state of the object is one (type invariant of the object).
         // SAFETY: By the safety requirements.
         unsafe { &*raw.cast::<Self>() }
     }
@@ -235,7 +238,7 @@ impl<T: ConnectorImpl> ConnectorState<T> {
     /// The index of the CRTC the connector is routed to, if any.
     pub fn crtc_index(&self) -> Option<u32> {
         // SAFETY: `base` is initialised (type invariant).
-        let crtc = unsafe { (*self.base.get()).crtc };
+        let crtc = unsafe { (*self.0.base.get()).crtc };
         // SAFETY: A non-null `crtc` is a CRTC of the connector's device.
         (!crtc.is_null()).then(|| unsafe { (*crtc).index })
     }
@@ -246,14 +249,14 @@ impl<T: ConnectorImpl> Deref for ConnectorState<T> {
 
     #[inline]
     fn deref(&self) -> &T::State {
-        &self.data
+        &self.0.data
     }
 }
 
 impl<T: ConnectorImpl> DerefMut for ConnectorState<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T::State {
-        &mut self.data
+        &mut self.0.data
     }
 }
 
@@ -268,7 +271,7 @@ impl<'s, D: Driver> Setup<'s, D> {
     ) -> Result<Handle<Connector<T>>> {
         let encoder = encoder.get(self.dev)?.as_raw();
         let connector = alloc_object(try_pin_init!(Connector::<T> {
-            raw: zeroed_raw(),
+            raw: Opaque::zeroed(),
             data <- data,
         }))?;
         // SAFETY: `connector` is freshly allocated and pinned.
@@ -311,9 +314,9 @@ impl<T: ConnectorImpl> ConnectorVtable<T> {
         },
         fill_modes: Some(bindings::drm_helper_probe_single_connector_modes),
         destroy: Some(destroy_callback::<T>),
-        atomic_create_state: Some(create_state_callback::<T>),
-        atomic_duplicate_state: Some(duplicate_state_callback::<T>),
-        atomic_destroy_state: Some(destroy_state_callback::<T>),
+        atomic_create_state: Some(state::create::<ConnectorKind, T::State>),
+        atomic_duplicate_state: Some(state::duplicate::<ConnectorKind, T::State>),
+        atomic_destroy_state: Some(state::destroy::<ConnectorKind, T::State>),
         ..pin_init::zeroed()
     };
 
@@ -367,69 +370,4 @@ unsafe extern "C" fn destroy_callback<T: ConnectorImpl>(raw: *mut bindings::drm_
     unsafe { bindings::drm_connector_cleanup(raw) };
     // SAFETY: `raw` is the first field of a `Connector<T>` from `alloc_object`.
     unsafe { free_object(raw.cast::<Connector<T>>()) };
-}
-
-/// `drm_connector_funcs.atomic_create_state`.
-///
-/// # Safety
-///
-/// Called by the C core with a `Connector<T>`.
-unsafe extern "C" fn create_state_callback<T: ConnectorImpl>(
-    raw: *mut bindings::drm_connector,
-) -> *mut bindings::drm_connector_state {
-    let Ok(state) = KBox::new(
-        ConnectorState::<T> {
-            base: zeroed_raw(),
-            data: T::State::default(),
-        },
-        GFP_KERNEL,
-    ) else {
-        return ENOMEM.to_ptr();
-    };
-    let base = KBox::into_raw(state).cast::<bindings::drm_connector_state>();
-    // INVARIANT: initialised here, inside a `KBox<ConnectorState<T>>`.
-    // SAFETY: `base` is zeroed and ours; `raw` is an initialised connector.
-    unsafe { bindings::__drm_atomic_helper_connector_state_init(base, raw) };
-    base
-}
-
-/// `drm_connector_funcs.atomic_duplicate_state`.
-///
-/// # Safety
-///
-/// Called by the C core with a `Connector<T>` that has a state, under its lock.
-unsafe extern "C" fn duplicate_state_callback<T: ConnectorImpl>(
-    raw: *mut bindings::drm_connector,
-) -> *mut bindings::drm_connector_state {
-    // SAFETY: The current state of a `Connector<T>` is a `ConnectorState<T>`.
-    let old = unsafe { ConnectorState::<T>::from_raw((*raw).state) };
-    let Ok(state) = KBox::new(
-        ConnectorState::<T> {
-            base: zeroed_raw(),
-            data: old.data.clone(),
-        },
-        GFP_KERNEL,
-    ) else {
-        return ptr::null_mut();
-    };
-    let base = KBox::into_raw(state).cast::<bindings::drm_connector_state>();
-    // INVARIANT: initialised here from the current state, inside a `KBox<ConnectorState<T>>`.
-    // SAFETY: `base` is ours; the helper copies the current state and takes its references.
-    unsafe { bindings::__drm_atomic_helper_connector_duplicate_state(raw, base) };
-    base
-}
-
-/// `drm_connector_funcs.atomic_destroy_state`.
-///
-/// # Safety
-///
-/// Called by the C core once per state, with a state of a `Connector<T>` that nothing uses.
-unsafe extern "C" fn destroy_state_callback<T: ConnectorImpl>(
-    _raw: *mut bindings::drm_connector,
-    state: *mut bindings::drm_connector_state,
-) {
-    // SAFETY: `state` is initialised and unused; the helper drops its references.
-    unsafe { bindings::__drm_atomic_helper_connector_destroy_state(state) };
-    // SAFETY: `state` is the base of a `KBox<ConnectorState<T>>` (type invariant).
-    drop(unsafe { KBox::from_raw(state.cast::<ConnectorState<T>>()) });
 }

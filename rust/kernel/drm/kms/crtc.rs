@@ -10,10 +10,16 @@
 //! C header: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h)
 
 use super::{
-    alloc_object,
-    free_object,
     private::ModeObject,
-    zeroed_raw,
+    setup::{
+        alloc_object,
+        free_object, //
+    },
+    state::{
+        self,
+        Boxed,
+        CrtcKind, //
+    },
     Check,
     DisplayMode,
     Handle,
@@ -173,13 +179,9 @@ impl<T: CrtcImpl> Crtc<T> {
 ///
 /// # Invariants
 ///
-/// `base` is an initialised `struct drm_crtc_state` of a `Crtc<T>`, made by this module's hooks
-/// inside a `KBox<CrtcState<T>>`.
-#[repr(C)]
-pub struct CrtcState<T: CrtcImpl> {
-    base: Opaque<bindings::drm_crtc_state>,
-    data: T::State,
-}
+/// `self.0` is a state of a `Crtc<T>`, made by the `state` hooks of its table.
+#[repr(transparent)]
+pub struct CrtcState<T: CrtcImpl>(Boxed<bindings::drm_crtc_state, T::State>);
 
 impl<T: CrtcImpl> CrtcState<T> {
     /// The state embedding `raw`.
@@ -188,7 +190,8 @@ impl<T: CrtcImpl> CrtcState<T> {
     ///
     /// `raw` is a state of a `Crtc<T>`, valid for `'a` and not mutated meanwhile.
     pub(crate) unsafe fn from_raw<'a>(raw: *const bindings::drm_crtc_state) -> &'a Self {
-        // CAST: `base` is the first field of the `#[repr(C)]` `CrtcState<T>`.
+        // CAST: `CrtcState<T>` is a transparent wrapper of a `Boxed` whose first field is the C
+        // state; every state of the object is one (type invariant of the object).
         // SAFETY: By the safety requirements.
         unsafe { &*raw.cast::<Self>() }
     }
@@ -206,13 +209,13 @@ impl<T: CrtcImpl> CrtcState<T> {
     #[inline]
     fn c(&self) -> &bindings::drm_crtc_state {
         // SAFETY: `base` is initialised (type invariant).
-        unsafe { &*self.base.get() }
+        unsafe { &*self.0.base.get() }
     }
 
     /// The raw `struct drm_crtc_state`.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::drm_crtc_state {
-        self.base.get()
+        self.0.base.get()
     }
 
     /// Whether the CRTC is on (`ACTIVE`).
@@ -259,14 +262,14 @@ impl<T: CrtcImpl> Deref for CrtcState<T> {
 
     #[inline]
     fn deref(&self) -> &T::State {
-        &self.data
+        &self.0.data
     }
 }
 
 impl<T: CrtcImpl> DerefMut for CrtcState<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T::State {
-        &mut self.data
+        &mut self.0.data
     }
 }
 
@@ -308,7 +311,7 @@ impl<'s, D: Driver> Setup<'s, D> {
         data: impl PinInit<T, Error>,
     ) -> Result<Handle<Crtc<T>>> {
         let crtc = alloc_object(try_pin_init!(Crtc::<T> {
-            raw: zeroed_raw(),
+            raw: Opaque::zeroed(),
             data <- data,
         }))?;
         // SAFETY: `crtc` is freshly allocated and pinned.
@@ -335,7 +338,6 @@ impl<'s, D: Driver> Setup<'s, D> {
         }
         // SAFETY: The CRTC is initialised; `helper_private` is ours to set, before use.
         unsafe { (*raw).helper_private = &CrtcVtable::<T>::HELPERS };
-        self.num_crtcs += 1;
         Ok(self.handle(crtc))
     }
 }
@@ -348,9 +350,9 @@ impl<T: CrtcImpl> CrtcVtable<T> {
         set_config: Some(bindings::drm_atomic_helper_set_config),
         page_flip: Some(bindings::drm_atomic_helper_page_flip),
         destroy: Some(destroy_callback::<T>),
-        atomic_create_state: Some(create_state_callback::<T>),
-        atomic_duplicate_state: Some(duplicate_state_callback::<T>),
-        atomic_destroy_state: Some(destroy_state_callback::<T>),
+        atomic_create_state: Some(state::create::<CrtcKind, T::State>),
+        atomic_duplicate_state: Some(state::duplicate::<CrtcKind, T::State>),
+        atomic_destroy_state: Some(state::destroy::<CrtcKind, T::State>),
         enable_vblank: Some(bindings::drm_crtc_vblank_helper_enable_vblank_timer),
         disable_vblank: Some(bindings::drm_crtc_vblank_helper_disable_vblank_timer),
         get_vblank_timestamp: Some(
@@ -387,71 +389,6 @@ unsafe extern "C" fn destroy_callback<T: CrtcImpl>(raw: *mut bindings::drm_crtc)
     unsafe { bindings::drm_crtc_cleanup(raw) };
     // SAFETY: `raw` is the first field of a `Crtc<T>` from `alloc_object` (type invariant).
     unsafe { free_object(raw.cast::<Crtc<T>>()) };
-}
-
-/// `drm_crtc_funcs.atomic_create_state`.
-///
-/// # Safety
-///
-/// Called by the C core with a `Crtc<T>`.
-unsafe extern "C" fn create_state_callback<T: CrtcImpl>(
-    crtc: *mut bindings::drm_crtc,
-) -> *mut bindings::drm_crtc_state {
-    let Ok(state) = KBox::new(
-        CrtcState::<T> {
-            base: zeroed_raw(),
-            data: T::State::default(),
-        },
-        GFP_KERNEL,
-    ) else {
-        return ENOMEM.to_ptr();
-    };
-    let base = KBox::into_raw(state).cast::<bindings::drm_crtc_state>();
-    // INVARIANT: initialised here, inside a `KBox<CrtcState<T>>`.
-    // SAFETY: `base` is zeroed and ours; `crtc` is an initialised CRTC.
-    unsafe { bindings::__drm_atomic_helper_crtc_state_init(base, crtc) };
-    base
-}
-
-/// `drm_crtc_funcs.atomic_duplicate_state`.
-///
-/// # Safety
-///
-/// Called by the C core with a `Crtc<T>` that has a state, under the CRTC's lock.
-unsafe extern "C" fn duplicate_state_callback<T: CrtcImpl>(
-    crtc: *mut bindings::drm_crtc,
-) -> *mut bindings::drm_crtc_state {
-    // SAFETY: The current state of a `Crtc<T>` is a `CrtcState<T>`; the lock keeps it.
-    let old = unsafe { CrtcState::<T>::from_raw((*crtc).state) };
-    let Ok(state) = KBox::new(
-        CrtcState::<T> {
-            base: zeroed_raw(),
-            data: old.data.clone(),
-        },
-        GFP_KERNEL,
-    ) else {
-        return ptr::null_mut();
-    };
-    let base = KBox::into_raw(state).cast::<bindings::drm_crtc_state>();
-    // INVARIANT: initialised here from the current state, inside a `KBox<CrtcState<T>>`.
-    // SAFETY: `base` is ours; the helper copies the current state and takes its references.
-    unsafe { bindings::__drm_atomic_helper_crtc_duplicate_state(crtc, base) };
-    base
-}
-
-/// `drm_crtc_funcs.atomic_destroy_state`.
-///
-/// # Safety
-///
-/// Called by the C core once per state, with a state of a `Crtc<T>` that nothing uses.
-unsafe extern "C" fn destroy_state_callback<T: CrtcImpl>(
-    _crtc: *mut bindings::drm_crtc,
-    state: *mut bindings::drm_crtc_state,
-) {
-    // SAFETY: `state` is initialised and unused; the helper drops its references.
-    unsafe { bindings::__drm_atomic_helper_crtc_destroy_state(state) };
-    // SAFETY: `state` is the base of a `KBox<CrtcState<T>>` (type invariant), unused now.
-    drop(unsafe { KBox::from_raw(state.cast::<CrtcState<T>>()) });
 }
 
 /// `drm_crtc_helper_funcs.atomic_check`.

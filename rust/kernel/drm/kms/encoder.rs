@@ -8,10 +8,11 @@
 //! C header: [`include/drm/drm_encoder.h`](srctree/include/drm/drm_encoder.h)
 
 use super::{
-    alloc_object,
-    free_object,
     private::ModeObject,
-    zeroed_raw,
+    setup::{
+        alloc_object,
+        free_object, //
+    },
     CrtcMask,
     Handle,
     Setup, //
@@ -97,7 +98,9 @@ impl<'s, D: Driver> Setup<'s, D> {
         kind: EncoderType,
         possible_crtcs: CrtcMask,
     ) -> Result<Handle<Encoder>> {
-        let encoder = alloc_object(try_pin_init!(Encoder { raw: zeroed_raw() }))?;
+        let encoder = alloc_object(try_pin_init!(Encoder {
+            raw: Opaque::zeroed()
+        }))?;
         // SAFETY: `encoder` is freshly allocated and pinned.
         let raw = unsafe { &raw mut (*encoder.as_ptr()).raw }.cast::<bindings::drm_encoder>();
         let kind = match kind {
@@ -116,7 +119,6 @@ impl<'s, D: Driver> Setup<'s, D> {
         }
         // SAFETY: The encoder is initialised and not yet visible to userspace.
         unsafe { (*raw).possible_crtcs = possible_crtcs.0 };
-        self.num_encoders += 1;
         Ok(self.handle(encoder))
     }
 }

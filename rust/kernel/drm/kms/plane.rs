@@ -5,10 +5,16 @@
 //! C header: [`include/drm/drm_plane.h`](srctree/include/drm/drm_plane.h)
 
 use super::{
-    alloc_object,
-    free_object,
     private::ModeObject,
-    zeroed_raw,
+    setup::{
+        alloc_object,
+        free_object, //
+    },
+    state::{
+        self,
+        Boxed,
+        PlaneKind, //
+    },
     Check,
     CrtcMask,
     Framebuffer,
@@ -23,8 +29,11 @@ use crate::{
         Device,
         Driver, //
     },
-    error::from_result,
     error::VTABLE_DEFAULT_ERROR,
+    error::{
+        from_result,
+        to_result, //
+    },
     prelude::*,
     types::Opaque,
 };
@@ -233,13 +242,9 @@ impl<T: PlaneImpl> Plane<T> {
 ///
 /// # Invariants
 ///
-/// `base` is an initialised `struct drm_plane_state` of a `Plane<T>`, made by this module's
-/// hooks inside a `KBox<PlaneState<T>>`.
-#[repr(C)]
-pub struct PlaneState<T: PlaneImpl> {
-    base: Opaque<bindings::drm_plane_state>,
-    data: T::State,
-}
+/// `self.0` is a state of a `Plane<T>`, made by the `state` hooks of its table.
+#[repr(transparent)]
+pub struct PlaneState<T: PlaneImpl>(Boxed<bindings::drm_plane_state, T::State>);
 
 impl<T: PlaneImpl> PlaneState<T> {
     /// The state embedding `raw`.
@@ -248,8 +253,8 @@ impl<T: PlaneImpl> PlaneState<T> {
     ///
     /// `raw` is a state of a `Plane<T>`, valid for `'a` and not mutated meanwhile.
     pub(crate) unsafe fn from_raw<'a>(raw: *const bindings::drm_plane_state) -> &'a Self {
-        // CAST: `base` is the first field of the `#[repr(C)]` `PlaneState<T>`; every state of a
-        // `Plane<T>` is one (type invariant of `Plane`).
+        // CAST: `PlaneState<T>` is a transparent wrapper of a `Boxed` whose first field is the C
+        // state; every state of the object is one (type invariant of the object).
         // SAFETY: By the safety requirements.
         unsafe { &*raw.cast::<Self>() }
     }
@@ -267,13 +272,13 @@ impl<T: PlaneImpl> PlaneState<T> {
     #[inline]
     fn c(&self) -> &bindings::drm_plane_state {
         // SAFETY: `base` is initialised (type invariant), and shared with us for `&self`.
-        unsafe { &*self.base.get() }
+        unsafe { &*self.0.base.get() }
     }
 
     /// The raw `struct drm_plane_state`.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::drm_plane_state {
-        self.base.get()
+        self.0.base.get()
     }
 
     /// The framebuffer the plane shows, if any.
@@ -366,14 +371,14 @@ impl<T: PlaneImpl> Deref for PlaneState<T> {
 
     #[inline]
     fn deref(&self) -> &T::State {
-        &self.data
+        &self.0.data
     }
 }
 
 impl<T: PlaneImpl> DerefMut for PlaneState<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T::State {
-        &mut self.data
+        &mut self.0.data
     }
 }
 
@@ -404,7 +409,7 @@ impl<'s, D: Driver> Setup<'s, D> {
         let formats_len = u32::try_from(spec.formats.len()).map_err(|_| EINVAL)?;
 
         let plane = alloc_object(try_pin_init!(Plane::<T> {
-            raw: zeroed_raw(),
+            raw: Opaque::zeroed(),
             data <- data,
         }))?;
         // SAFETY: `plane` is freshly allocated, pinned and zeroed where the C init expects it.
@@ -437,7 +442,6 @@ impl<'s, D: Driver> Setup<'s, D> {
         // later step fails (with the device).
         // SAFETY: The plane is initialised; `helper_private` is ours to set, before use.
         unsafe { (*raw).helper_private = &PlaneVtable::<T>::HELPERS };
-        self.num_planes += 1;
 
         // The properties: `raw` is an initialised plane of a device in its KMS phase, and the C
         // functions check the values.
@@ -463,8 +467,6 @@ impl<'s, D: Driver> Setup<'s, D> {
     }
 }
 
-use crate::error::to_result;
-
 /// The C tables of plane implementation `T`.
 pub(crate) struct PlaneVtable<T: PlaneImpl>(PhantomData<T>);
 
@@ -473,9 +475,9 @@ impl<T: PlaneImpl> PlaneVtable<T> {
         update_plane: Some(bindings::drm_atomic_helper_update_plane),
         disable_plane: Some(bindings::drm_atomic_helper_disable_plane),
         destroy: Some(destroy_callback::<T>),
-        atomic_create_state: Some(create_state_callback::<T>),
-        atomic_duplicate_state: Some(duplicate_state_callback::<T>),
-        atomic_destroy_state: Some(destroy_state_callback::<T>),
+        atomic_create_state: Some(state::create::<PlaneKind, T::State>),
+        atomic_duplicate_state: Some(state::duplicate::<PlaneKind, T::State>),
+        atomic_destroy_state: Some(state::destroy::<PlaneKind, T::State>),
         ..pin_init::zeroed()
     };
 
@@ -507,73 +509,6 @@ unsafe extern "C" fn destroy_callback<T: PlaneImpl>(raw: *mut bindings::drm_plan
     // SAFETY: `raw` is the first field of a `Plane<T>` allocated by `alloc_object` (type
     // invariant), unused from now on.
     unsafe { free_object(raw.cast::<Plane<T>>()) };
-}
-
-/// `drm_plane_funcs.atomic_create_state`: a pristine state.
-///
-/// # Safety
-///
-/// Called by the C core with a `Plane<T>`.
-unsafe extern "C" fn create_state_callback<T: PlaneImpl>(
-    plane: *mut bindings::drm_plane,
-) -> *mut bindings::drm_plane_state {
-    let Ok(state) = KBox::new(
-        PlaneState::<T> {
-            base: zeroed_raw(),
-            data: T::State::default(),
-        },
-        GFP_KERNEL,
-    ) else {
-        return ENOMEM.to_ptr();
-    };
-    let state = KBox::into_raw(state);
-    // CAST: `base` is the first field of the `#[repr(C)]` `PlaneState<T>`.
-    let base = state.cast::<bindings::drm_plane_state>();
-    // INVARIANT: initialised here, inside a `KBox<PlaneState<T>>`.
-    // SAFETY: `base` is zeroed and ours; `plane` is an initialised plane.
-    unsafe { bindings::__drm_atomic_helper_plane_state_init(base, plane) };
-    base
-}
-
-/// `drm_plane_funcs.atomic_duplicate_state`: a copy of the current state, for a commit.
-///
-/// # Safety
-///
-/// Called by the C core with a `Plane<T>` that has a state, under the plane's lock.
-unsafe extern "C" fn duplicate_state_callback<T: PlaneImpl>(
-    plane: *mut bindings::drm_plane,
-) -> *mut bindings::drm_plane_state {
-    // SAFETY: The current state of a `Plane<T>` is a `PlaneState<T>`; the plane lock keeps it.
-    let old = unsafe { PlaneState::<T>::from_raw((*plane).state) };
-    let Ok(state) = KBox::new(
-        PlaneState::<T> {
-            base: zeroed_raw(),
-            data: old.data.clone(),
-        },
-        GFP_KERNEL,
-    ) else {
-        return ptr::null_mut();
-    };
-    let base = KBox::into_raw(state).cast::<bindings::drm_plane_state>();
-    // INVARIANT: initialised here from the current state, inside a `KBox<PlaneState<T>>`.
-    // SAFETY: `base` is ours; the helper copies the current state and takes its references.
-    unsafe { bindings::__drm_atomic_helper_plane_duplicate_state(plane, base) };
-    base
-}
-
-/// `drm_plane_funcs.atomic_destroy_state`.
-///
-/// # Safety
-///
-/// Called by the C core once per state, with a state of a `Plane<T>` that nothing uses.
-unsafe extern "C" fn destroy_state_callback<T: PlaneImpl>(
-    _plane: *mut bindings::drm_plane,
-    state: *mut bindings::drm_plane_state,
-) {
-    // SAFETY: `state` is initialised and unused; the helper drops its references.
-    unsafe { bindings::__drm_atomic_helper_plane_destroy_state(state) };
-    // SAFETY: `state` is the base of a `KBox<PlaneState<T>>` (type invariant), unused now.
-    drop(unsafe { KBox::from_raw(state.cast::<PlaneState<T>>()) });
 }
 
 /// `drm_plane_helper_funcs.atomic_check`.
