@@ -394,6 +394,19 @@ impl<'c, D: Driver, S> Tail<'c, D, S> {
     fn raw(&self) -> (*mut bindings::drm_device, *mut bindings::drm_atomic_commit) {
         (self.commit.dev.as_raw(), self.commit.as_raw())
     }
+
+    /// `drm_atomic_helper_commit_planes_on_crtc()` for every CRTC of the commit.
+    fn planes_per_crtc(&self) {
+        let c = self.commit.c();
+        for i in 0..self.commit.dev.num_crtcs() {
+            // SAFETY: The array has an entry per CRTC of the device.
+            let slot = unsafe { &*c.crtcs.add(i as usize) };
+            if !slot.ptr.is_null() {
+                // SAFETY: `old_state` is the old state of a CRTC of the commit, in its tail.
+                unsafe { bindings::drm_atomic_helper_commit_planes_on_crtc(slot.old_state) };
+            }
+        }
+    }
 }
 
 impl<'c, D: Driver> Tail<'c, D, tail::Start> {
@@ -444,6 +457,18 @@ impl<'c, D: Driver> Tail<'c, D, tail::OutputsOff> {
         self.next()
     }
 
+    /// Updates the planes CRTC by CRTC, each between its own begin and flush
+    /// (`drm_atomic_helper_commit_planes_on_crtc()`), for hardware whose CRTCs latch
+    /// separately, before enabling the outputs.
+    ///
+    /// The C helper handles no dependency between CRTCs: it is only for displays whose planes
+    /// cannot move from one CRTC to another (each plane has one possible CRTC); the C core warns
+    /// when one does.
+    pub fn commit_planes_per_crtc(self) -> Tail<'c, D, tail::PlanesSet> {
+        self.planes_per_crtc();
+        self.next()
+    }
+
     /// Turns on the outputs first (`drm_atomic_helper_commit_modeset_enables()`), for hardware
     /// that can only update planes of running CRTCs.
     pub fn enable_outputs_first(self) -> Tail<'c, D, tail::OutputsOn> {
@@ -474,19 +499,10 @@ impl<'c, D: Driver> Tail<'c, D, tail::OutputsOn> {
         self.next()
     }
 
-    /// Updates the planes CRTC by CRTC, each between its own begin and flush
-    /// (`drm_atomic_helper_commit_planes_on_crtc()`), for hardware whose CRTCs latch
-    /// separately.
+    /// Updates the planes CRTC by CRTC (see [`Tail::commit_planes_per_crtc`] after the
+    /// disables), for hardware that latches planes only on running CRTCs.
     pub fn commit_planes_per_crtc(self) -> Tail<'c, D, tail::Applied> {
-        let c = self.commit.c();
-        for i in 0..self.commit.dev.num_crtcs() {
-            // SAFETY: The array has an entry per CRTC of the device.
-            let slot = unsafe { &*c.crtcs.add(i as usize) };
-            if !slot.ptr.is_null() {
-                // SAFETY: `old_state` is the old state of a CRTC of the commit, in its tail.
-                unsafe { bindings::drm_atomic_helper_commit_planes_on_crtc(slot.old_state) };
-            }
-        }
+        self.planes_per_crtc();
         self.next()
     }
 }

@@ -124,8 +124,9 @@ pub struct ModeConfig {
 #[vtable]
 pub trait Kms<D: Driver>: Sized + 'static {
     /// The driver's mode objects, as [`Handle`]s returned by [`Setup`]. Stored by the layer
-    /// in the device; [`Update::display`], [`Update::display`] and [`Device::display`] return
-    /// it.
+    /// in the device and dropped with the device's data; [`Update::display`] and
+    /// [`Device::display`] return it. It must not hold a reference to its own device
+    /// (`ARef<Device>`): the device would never be freed.
     type Display: Send + Sync;
 
     /// The limits of the display.
