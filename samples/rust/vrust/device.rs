@@ -3,7 +3,9 @@
 //! The device and its instances: per-device data, and instances made, registered and
 //! unplugged through configfs (`/sys/kernel/config/vrust/<name>/enabled`), as vkms does.
 //!
-//! An instance is a faux device with a DRM device on it ([`Live`]). Registering happens in two
+//! An instance is a faux device with a DRM device on it ([`Live`]). Its `connected` attribute
+//! plugs a display into the virtual connector or unplugs it (`1`/`0`); a change sends a hotplug
+//! event, and userspace sees the new status when it probes the connector. Registering happens in two
 //! steps: the device is allocated under the bound parent ([`drm::UnregisteredDevice`]), then
 //! registered with userspace, which gives a [`drm::Registration`] held in the parent's devres.
 //! Dropping the instance unplugs the device (open files get `ENODEV`), then removes the parent.
@@ -21,7 +23,11 @@ use kernel::{
     prelude::*,
     str::CString,
     sync::{
-        atomic::Atomic,
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Mutex, //
     },
 };
@@ -39,6 +45,8 @@ pub(crate) struct VrustData {
     pub(crate) live_buffers: Atomic<i64>,
     /// The id of the next buffer.
     pub(crate) next_bo_id: Atomic<u64>,
+    /// Whether a display is plugged into the virtual connector: what its `detect` says.
+    pub(crate) connected: Atomic<bool>,
 }
 
 /// A live instance: the DRM device, registered, on its faux parent.
@@ -46,11 +54,12 @@ pub(crate) struct VrustData {
 /// The fields drop in order: first the registration (unplug), then the parent.
 struct Live {
     _drm: Devres<drm::Registration<Vrust>>,
+    dev: ARef<drm::Device<Vrust>>,
     _parent: faux::Registration,
 }
 
 impl Live {
-    fn new(name: &CStr) -> Result<Self> {
+    fn new(name: &CStr, connected: bool) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
         let dev = drm::UnregisteredDevice::<Vrust>::new(
             parent.as_ref(),
@@ -59,13 +68,23 @@ impl Live {
                 open_files <- new_mutex!(0),
                 live_buffers: Atomic::new(0),
                 next_bo_id: Atomic::new(1),
+                connected: Atomic::new(connected),
             }),
         )?;
         let dev = dev.modeset(crate::display::setup)?;
+        let drm_dev = ARef::from(&*dev);
         Ok(Self {
             _drm: dev.register()?,
+            dev: drm_dev,
             _parent: parent,
         })
+    }
+
+    /// Plugs a display into the connector or unplugs it, and tells userspace.
+    fn set_connected(&self, connected: bool) {
+        if self.dev.connected.xchg(connected, Relaxed) != connected {
+            self.dev.hotplug_event();
+        }
     }
 }
 
@@ -77,6 +96,8 @@ struct Instance {
     /// The live instance while `enabled` is 1.
     #[pin]
     live: Mutex<Option<Live>>,
+    /// The value of `connected`, kept while the instance is disabled.
+    connected: Atomic<bool>,
 }
 
 /// The configfs subsystem, `/sys/kernel/config/vrust`.
@@ -93,6 +114,7 @@ impl configfs::GroupOperations for Instances {
             data: Instance,
             attributes: [
                 enabled: 0,
+                connected: 1,
             ],
         };
         let faux_name = CString::try_from_fmt(fmt!("vrust-{}", name.to_str()?))?;
@@ -102,6 +124,7 @@ impl configfs::GroupOperations for Instances {
             try_pin_init!(Instance {
                 name: faux_name,
                 live <- new_mutex!(None),
+                connected: Atomic::new(true),
             }),
         ))
     }
@@ -122,18 +145,49 @@ impl configfs::AttributeOperations<0> for Instance {
     }
 
     fn store(inst: &Instance, page: &[u8]) -> Result {
-        let enable = match page.strip_suffix(b"\n").unwrap_or(page) {
-            b"1" => true,
-            b"0" => false,
-            _ => return Err(EINVAL),
-        };
+        let enable = parse_bool(page)?;
         let mut live = inst.live.lock();
         match (enable, live.is_some()) {
-            (true, false) => *live = Some(Live::new(&inst.name)?),
+            (true, false) => *live = Some(Live::new(&inst.name, inst.connected.load(Relaxed))?),
             (false, true) => *live = None,
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[vtable]
+impl configfs::AttributeOperations<1> for Instance {
+    type Data = Instance;
+
+    fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        page[0] = if inst.connected.load(Relaxed) {
+            b'1'
+        } else {
+            b'0'
+        };
+        page[1] = b'\n';
+        Ok(2)
+    }
+
+    fn store(inst: &Instance, page: &[u8]) -> Result {
+        let connected = parse_bool(page)?;
+        // Under the lock, so that an instance being enabled sees the new value.
+        let live = inst.live.lock();
+        inst.connected.store(connected, Relaxed);
+        if let Some(live) = &*live {
+            live.set_connected(connected);
+        }
+        Ok(())
+    }
+}
+
+/// A configfs boolean: `1` or `0`, with or without a newline.
+fn parse_bool(page: &[u8]) -> Result<bool> {
+    match page.strip_suffix(b"\n").unwrap_or(page) {
+        b"1" => Ok(true),
+        b"0" => Ok(false),
+        _ => Err(EINVAL),
     }
 }
 
@@ -155,7 +209,7 @@ impl kernel::InPlaceModule for VrustModule {
         };
         try_pin_init!(Self {
             instances <- configfs::Subsystem::new(c_str!("vrust"), item_type, try_pin_init!(Instances {})),
-            default: Live::new(c_str!("vrust"))?,
+            default: Live::new(c_str!("vrust"), true)?,
         })
     }
 }

@@ -22,6 +22,7 @@ use kernel::{
         Crtc,
         Framebuffer,
         Modes,
+        Status,
         Update, //
     },
     new_mutex,
@@ -100,13 +101,21 @@ impl kms::CrtcImpl for VrustCrtc {
     }
 }
 
-/// The virtual connector: always connected, no EDID.
+/// The virtual connector: no EDID; connected as the instance's `connected` attribute says.
 pub(crate) struct VirtualOutput;
 
 #[vtable]
 impl kms::ConnectorImpl for VirtualOutput {
     type Driver = Vrust;
     type State = ();
+
+    fn detect(connector: &Connector<Self>, _force: bool) -> Status {
+        if connector.device().connected.load(Relaxed) {
+            Status::Connected
+        } else {
+            Status::Disconnected
+        }
+    }
 
     fn get_modes(_connector: &Connector<Self>, modes: &mut Modes<'_>) -> u32 {
         // The standard list stops at 2560x1600 within the limit: 3840x2160 comes on top.

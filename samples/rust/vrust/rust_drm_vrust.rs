@@ -11,6 +11,7 @@
 //! ```text
 //! mkdir /sys/kernel/config/vrust/a            # an instance named a
 //! echo 1 > /sys/kernel/config/vrust/a/enabled # faux device vrust-a, DRM device registered
+//! echo 0 > /sys/kernel/config/vrust/a/connected # display unplugged: hotplug event
 //! echo 0 > /sys/kernel/config/vrust/a/enabled # unplugged: open files get -ENODEV
 //! rmdir /sys/kernel/config/vrust/a
 //! ```

@@ -34,9 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/netlink.h>
 #include <drm_fourcc.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
@@ -2168,6 +2170,105 @@ TEST_F(kms, bad_flags)
  * completes, every later ioctl of the file is ENODEV, the pending event either comes or not
  * (but nothing else does), and the file closes cleanly.
  */
+/* Hotplug ---------------------------------------------------------------------------------- */
+
+/* A socket that receives the kernel's uevents, or -errno. */
+static int uevent_open(void)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Whether a "change" uevent with HOTPLUG=1 for card node @devname arrives within @ms. */
+static bool hotplug_uevent(int fd, const char *devname, int ms)
+{
+	double end = vrust_now_s() + ms / 1000.0;
+	char buf[4096], want[80];
+
+	snprintf(want, sizeof(want), "DEVNAME=%s", devname);
+	for (;;) {
+		int left = (int)((end - vrust_now_s()) * 1000);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		bool hotplug = false, dev = false;
+		ssize_t n;
+		size_t i;
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return false;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		/* The message is NUL-separated KEY=value fields after "action@path". */
+		for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
+			hotplug |= !strcmp(buf + i, "HOTPLUG=1");
+			dev |= !strcmp(buf + i, want);
+		}
+		if (hotplug && dev)
+			return true;
+	}
+}
+
+static int connector_status(int fd, __u32 conn, int *modes)
+{
+	drmModeConnectorPtr c = drmModeGetConnector(fd, conn);
+	int status;
+
+	*modes = -1;
+	if (!c)
+		return -errno;
+	status = c->connection;
+	*modes = c->count_modes;
+	drmModeFreeConnector(c);
+	return status;
+}
+
+/*
+ * vrust's connector follows the instance's "connected" attribute: a change sends a hotplug
+ * uevent for the card, and a probe then sees the new status (and no modes while disconnected);
+ * writing the same value again sends none; a bad value is EINVAL.
+ */
+TEST_F(kms, hotplug)
+{
+	char attr[160], devname[64];
+	int ue, modes = -1;
+
+	if (!variant->vrust)
+		SKIP(return, "%s's connector status is not set by the test", K->driver);
+	snprintf(attr, sizeof(attr), "%s/%s/connected", VRUST_CONFIGFS, K->vc.inst.name);
+	snprintf(devname, sizeof(devname), "%s", K->path + strlen("/dev/"));
+	ue = uevent_open();
+	ASSERT_LE(0, ue) TH_LOG("uevent socket: %s", strerror(-ue));
+
+	EXPECT_EQ((int)DRM_MODE_CONNECTED, connector_status(K->fd, K->conn, &modes));
+	EXPECT_LT(0, modes);
+	ASSERT_EQ(0, vrust_write_file(attr, "0"));
+	EXPECT_TRUE(hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
+	EXPECT_EQ((int)DRM_MODE_DISCONNECTED, connector_status(K->fd, K->conn, &modes));
+	EXPECT_EQ(0, modes);
+
+	/* The same value again: no change, no event. */
+	ASSERT_EQ(0, vrust_write_file(attr, "0"));
+	EXPECT_FALSE(hotplug_uevent(ue, devname, 300));
+	EXPECT_EQ(-EINVAL, vrust_write_file(attr, "2"));
+
+	ASSERT_EQ(0, vrust_write_file(attr, "1"));
+	EXPECT_TRUE(hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
+	EXPECT_EQ((int)DRM_MODE_CONNECTED, connector_status(K->fd, K->conn, &modes));
+	EXPECT_LT(0, modes);
+	close(ue);
+}
+
 TEST_F(kms, unplug_pending_flip)
 {
 	struct drm_get_cap gc = { .capability = DRM_CAP_DUMB_BUFFER };
