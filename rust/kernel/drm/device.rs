@@ -69,8 +69,8 @@ use core::{
 /// * `dev` is a `struct drm_device` allocated by `__drm_dev_alloc()` with driver `T`'s table,
 ///   as part of an allocation holding this whole `Device<T>`;
 /// * `kms` and `data` are initialised, and are dropped by a drmm action registered right after
-///   their initialisation, so after every drmm action registered later (e.g. KMS cleanup) and before
-///   the C core frees the allocation;
+///   their initialisation, so after every drmm action registered later (e.g. KMS cleanup) and
+///   before the C core frees the allocation;
 /// * the parent of `dev` (`dev->dev`) is embedded in a `T::ParentDevice`.
 #[repr(C)]
 #[pin_data]

@@ -107,9 +107,8 @@ impl Features {
     /// The sync object layer adds its bits here as it lands, from the types a driver plugs into
     /// [`Driver`].
     ///
-    /// [`NoKms`]: drm::kms::NoKms
-    ///
     /// [`NoGem`]: drm::gem::NoGem
+    /// [`NoKms`]: drm::kms::NoKms
     pub const fn of<T: Driver>() -> Self {
         let mut f = Self::NONE;
         if drm::gem::has_gem::<T>() {

@@ -5,10 +5,13 @@
 //!
 //! An instance is a faux device with a DRM device on it ([`Live`]). Its `connected` attribute
 //! plugs a display into the virtual connector or unplugs it (`1`/`0`); a change sends a hotplug
-//! event, and userspace sees the new status when it probes the connector. Registering happens in two
-//! steps: the device is allocated under the bound parent ([`drm::UnregisteredDevice`]), then
-//! registered with userspace, which gives a [`drm::Registration`] held in the parent's devres.
-//! Dropping the instance unplugs the device (open files get `ENODEV`), then removes the parent.
+//! event, and userspace sees the new status when it probes the connector.
+//!
+//! Registering happens in three steps: the device is allocated under the bound parent
+//! ([`drm::UnregisteredDevice`]), its display is set up ([`crate::display::setup`], in the KMS
+//! phase), then it is registered with userspace, which gives a [`drm::Registration`] held in the
+//! parent's devres. Dropping the instance unplugs the device (open files get `ENODEV`), then
+//! removes the parent.
 
 use crate::driver::Vrust;
 use kernel::{
@@ -51,7 +54,8 @@ pub(crate) struct VrustData {
 
 /// A live instance: the DRM device, registered, on its faux parent.
 ///
-/// The fields drop in order: first the registration (unplug), then the parent.
+/// The fields drop in order: first the registration (unplug), then the reference to the device,
+/// then the parent.
 struct Live {
     _drm: Devres<drm::Registration<Vrust>>,
     dev: ARef<drm::Device<Vrust>>,

@@ -219,8 +219,8 @@ impl<T: ConnectorImpl> ConnectorState<T> {
     ///
     /// `raw` is a state of a `Connector<T>`, valid for `'a` and not mutated meanwhile.
     pub(crate) unsafe fn from_raw<'a>(raw: *const bindings::drm_connector_state) -> &'a Self {
-        // CAST: `ConnectorState<T>` is a transparent wrapper of a `Boxed` whose first field is the C
-        // state; every state of the object is one (type invariant of the object).
+        // CAST: `ConnectorState<T>` is a transparent wrapper of a `Boxed` whose first field is
+        // the C state; every state of the object is one (type invariant of the object).
         // SAFETY: By the safety requirements.
         unsafe { &*raw.cast::<Self>() }
     }

@@ -17,10 +17,14 @@
 #[macro_export]
 macro_rules! drm_doctest_driver {
     ($drv:ident) => {
-        $crate::drm_doctest_driver!(@make $drv, (), $crate::drm::gem::NoGem, $crate::drm::kms::NoKms);
+        $crate::drm_doctest_driver!(
+            @make $drv, (), $crate::drm::gem::NoGem, $crate::drm::kms::NoKms
+        );
     };
     ($drv:ident, data: $data:ty) => {
-        $crate::drm_doctest_driver!(@make $drv, $data, $crate::drm::gem::NoGem, $crate::drm::kms::NoKms);
+        $crate::drm_doctest_driver!(
+            @make $drv, $data, $crate::drm::gem::NoGem, $crate::drm::kms::NoKms
+        );
     };
     ($drv:ident, object: $obj:ty) => {
         $crate::drm_doctest_driver!(@make $drv, (), $obj, $crate::drm::kms::NoKms);
@@ -113,7 +117,9 @@ macro_rules! drm_doctest_display {
             };
         }
 
-        fn doctest_setup(s: &mut $crate::drm::kms::Setup<'_, $drv>) -> $crate::error::Result<Display> {
+        fn doctest_setup(
+            s: &mut $crate::drm::kms::Setup<'_, $drv>,
+        ) -> $crate::error::Result<Display> {
             use $crate::drm::kms;
             let pipe = kms::CrtcMask::only(s.num_crtcs());
             let primary = s.plane(&DoctestPlane::spec(pipe), Ok(DoctestPlane))?;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 
-//! The KMS test driver: one pipe of the shape of vkms's, for the KMS layer's tests and the
-//! benchmark against vkms.
+//! The KMS driver of the benchmark against vkms: one pipe of the shape of vkms's.
 //!
 //! The device has what a vkms device configured with a primary, an overlay and a cursor plane
 //! and no writeback connector has: the three planes (created in that order, as vkms does, so
@@ -83,8 +82,8 @@ pub(crate) struct KmsTestDisplay {
     pub(crate) overlay: Handle<Plane<TestPlane>>,
     pub(crate) cursor: Handle<Plane<TestPlane>>,
     pub(crate) crtc: Handle<Crtc<TestCrtc>>,
-    pub(crate) encoder: Handle<Encoder>,
-    pub(crate) connector: Handle<Connector<TestConnector>>,
+    pub(crate) _encoder: Handle<Encoder>,
+    pub(crate) _connector: Handle<Connector<TestConnector>>,
 }
 
 #[vtable]
@@ -201,8 +200,8 @@ fn setup(s: &mut kms::Setup<'_, KmsTestDriver>) -> Result<KmsTestDisplay> {
         overlay,
         cursor,
         crtc,
-        encoder,
-        connector,
+        _encoder: encoder,
+        _connector: connector,
     })
 }
 

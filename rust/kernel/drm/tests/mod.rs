@@ -9,8 +9,9 @@
 //!   `GEM_CREATE`, `GEM_INFO`), on faux, platform and auxiliary parents, and files opened in the
 //!   kernel ([`MockFile`]) whose ioctls go through `drm_ioctl_kernel()`;
 //! * [`gem`]: the GEM test driver, its objects and devices;
-//! * [`kms`]: the KMS test driver, one pipe of vkms's shape (three planes, a CRTC, an encoder and
-//!   a connector), for the KMS layer's tests and the benchmark against vkms;
+//! * `kms`: the KMS driver of the benchmark against vkms (`CONFIG_RUST_DRM_BENCH`), one pipe of
+//!   vkms's shape (three planes, a CRTC, an encoder and a connector); the KMS layer's own suite
+//!   has a driver of two plane implementations with counted states (`kms/tests.rs`);
 //! * `bench`: the benchmarks against C (`CONFIG_RUST_DRM_BENCH`), which print numbers and test
 //!   nothing.
 
@@ -22,9 +23,7 @@ pub(crate) mod doctest;
 pub(crate) mod drivers;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
 pub(crate) mod gem;
-// Shared by the benchmark and the KMS layer's suites; not every item is used by each of them.
-#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
-#[allow(dead_code)]
+#[cfg(CONFIG_RUST_DRM_BENCH)]
 pub(crate) mod kms;
 
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
