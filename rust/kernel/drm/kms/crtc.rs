@@ -20,6 +20,7 @@ use super::{
         Boxed,
         CrtcKind, //
     },
+    Blob,
     Check,
     DisplayMode,
     Handle,
@@ -242,6 +243,13 @@ impl<T: CrtcImpl> CrtcState<T> {
     pub fn needs_modeset(&self) -> bool {
         let c = self.c();
         c.mode_changed() || c.active_changed() || c.connectors_changed()
+    }
+
+    /// The blob of the mode (`MODE_ID`), if the CRTC has one.
+    pub fn mode_blob(&self) -> Option<&Blob> {
+        let b = self.c().mode_blob;
+        // SAFETY: A state holds a reference to its mode blob for as long as it lives.
+        (!b.is_null()).then(|| unsafe { Blob::from_raw(b) })
     }
 
     /// The planes on the CRTC, as a mask of plane indices.

@@ -74,6 +74,7 @@ use core::{
 };
 
 mod atomic;
+mod blob;
 mod connector;
 mod crtc;
 mod encoder;
@@ -86,6 +87,7 @@ mod setup;
 mod state;
 
 pub use self::atomic::*;
+pub use self::blob::*;
 pub use self::connector::*;
 pub use self::crtc::*;
 pub use self::encoder::*;

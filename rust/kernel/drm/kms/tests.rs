@@ -320,12 +320,35 @@ mod kunit {
         })
     }
 
+    /// Blobs keep their bytes and their id for as long as a reference lives; a CRTC that is off
+    /// has no mode blob.
+    #[test]
+    fn blobs() -> Result {
+        with_device(c"kms-kunit-blobs", |dev| {
+            let blob = kms::Blob::new(dev, b"a property blob")?;
+            let other = kms::Blob::new(dev, b"b")?;
+            assert_ne!(blob.id(), 0);
+            assert_ne!(blob.id(), other.id());
+            assert_eq!(kms::Blob::new(dev, &[]).err(), Some(EINVAL));
+            let kept = blob.clone();
+            drop(blob);
+            assert_eq!(kept.data(), b"a property blob");
+            let d = dev.display()?;
+            dev.atomic_commit(CommitMode::TestOnly, |c| {
+                assert!(c.crtc_mut(&d.crtc)?.mode_blob().is_none());
+                Ok(())
+            })
+        })
+    }
+
     /// The KMS phase is the only way to a registrable device of a KMS driver, and runs once.
     #[test]
     fn phases() -> Result {
         let parent = faux::Registration::new(c"kms-kunit-phases", None)?;
         let dev = drm::UnregisteredDevice::<KmsDriver>::new(parent.as_ref(), Ok(()))?;
         assert_eq!(dev.display().err(), Some(ENODEV));
+        // No mode configuration yet, so nowhere to keep a blob.
+        assert_eq!(kms::Blob::new(&dev, b"x").err(), Some(ENODEV));
         // A display without a CRTC is refused.
         let r = dev.modeset(|s| {
             let _ = s.plane(&spec(PlaneType::Primary), Ok(Primary))?;
