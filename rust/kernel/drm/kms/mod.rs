@@ -45,6 +45,8 @@
 //! no cycle to break; unplug turns every CRTC off ([`Registration`](crate::drm::Registration)).
 //!
 //! C header: [`include/drm/drm_mode_config.h`](srctree/include/drm/drm_mode_config.h)
+//!
+//! [`UnregisteredDevice::modeset`]: crate::drm::UnregisteredDevice::modeset
 
 use crate::{
     bindings,
@@ -214,7 +216,7 @@ pub type DisplayOf<T> = <<T as Driver>::Kms as Kms<T>>::Display;
 /// # Invariants
 ///
 /// * `id` is unique among every device allocated since boot;
-/// * `display` is written once, in [`UnregisteredDevice::modeset`], before `ready` becomes true,
+/// * `display` is written once, in `UnregisteredDevice::modeset`, before `ready` becomes true,
 ///   and only read once `ready` is true; it is dropped with the device.
 pub(crate) struct Slot<T: Driver> {
     id: u64,
