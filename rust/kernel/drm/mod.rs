@@ -27,6 +27,8 @@ pub mod gem;
 ))]
 pub mod gpuvm;
 pub mod ioctl;
+#[cfg(CONFIG_DMA_SHARED_BUFFER)]
+pub mod job;
 #[cfg(all(CONFIG_RUST_DRM_KMS, CONFIG_DRM_KMS_HELPER = "y"))]
 pub mod kms;
 #[cfg(not(all(CONFIG_RUST_DRM_KMS, CONFIG_DRM_KMS_HELPER = "y")))]
