@@ -65,6 +65,11 @@ __rust_helper void rust_helper_dma_resv_iter_begin(struct dma_resv_iter *cursor,
 	dma_resv_iter_begin(cursor, obj, usage);
 }
 
+__rust_helper struct ww_acquire_ctx *rust_helper_dma_resv_locking_ctx(struct dma_resv *obj)
+{
+	return dma_resv_locking_ctx(obj);
+}
+
 __rust_helper void rust_helper_dma_resv_iter_end(struct dma_resv_iter *cursor)
 {
 	dma_resv_iter_end(cursor);

@@ -25,3 +25,4 @@ __rust_helper bool rust_helper_drm_dev_registered(const struct drm_device *dev)
 
 #include "drm_gem.c"
 #include "drm_kms.c"
+#include "drm_syncobj.c"

@@ -104,8 +104,8 @@ impl Features {
     ///   a render node is only useful to a driver that serves render clients;
     /// * `MODESET` and `ATOMIC` when its [`Driver::Kms`] is a display (not [`NoKms`]).
     ///
-    /// The sync object layer adds its bits here as it lands, from the types a driver plugs into
-    /// [`Driver`].
+    /// * `SYNCOBJ` (and `SYNCOBJ_TIMELINE`) when its [`Driver::SYNCOBJ`] says it takes sync
+    ///   objects (timelines).
     ///
     /// [`NoGem`]: drm::gem::NoGem
     /// [`NoKms`]: drm::kms::NoKms
@@ -119,6 +119,13 @@ impl Features {
         }
         if drm::kms::has_kms::<T>() {
             f = f.union(Self::MODESET).union(Self::ATOMIC);
+        }
+        match T::SYNCOBJ {
+            drm::syncobj::Support::None => {}
+            drm::syncobj::Support::Binary => f = f.union(Self::SYNCOBJ),
+            drm::syncobj::Support::Timeline => {
+                f = f.union(Self::SYNCOBJ).union(Self::SYNCOBJ_TIMELINE)
+            }
         }
         f
     }
@@ -212,6 +219,11 @@ pub trait Driver: Sized + Send + Sync + 'static {
 
     /// The driver's ioctls: a [`drm::ioctl::table!`](ioctl::table) of its handlers.
     const IOCTLS: &'static [ioctl::Desc<Self>];
+
+    /// The sync objects its ioctls take ([`drm::syncobj`]): they decide the `SYNCOBJ` and
+    /// `SYNCOBJ_TIMELINE` features, and [`SyncObj::lookup`](drm::syncobj::SyncObj::lookup)
+    /// does not build for a driver with [`Support::None`](drm::syncobj::Support::None).
+    const SYNCOBJ: drm::syncobj::Support = drm::syncobj::Support::None;
 }
 
 /// The C tables of driver `T`.

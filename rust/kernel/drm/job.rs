@@ -51,6 +51,10 @@
 use crate::{
     alloc::KBox,
     bindings,
+    drm::gem::resv::{
+        Resv,
+        Usage, //
+    },
     dma_fence::{
         Fence,
         FenceNames,
@@ -354,6 +358,13 @@ impl<B: Backend> Prepared<'_, B> {
         }
         self.node.deps.push(fence, GFP_KERNEL)?;
         Ok(())
+    }
+
+    /// Makes the job wait for the fences of `resv` of `usage` (and the usages before it): for a
+    /// job that writes the buffer, [`Usage::to_wait_for(true)`](Usage::to_wait_for). This is
+    /// implicit synchronisation with every other user of the buffer, other drivers included.
+    pub fn add_resv_dependencies(&mut self, resv: &Resv, usage: Usage) -> Result {
+        resv.for_each_fence(usage, |f| self.add_dependency(f.into()))
     }
 
     /// Pushes the job at the end of its queue and returns its done fence. Cannot fail, does

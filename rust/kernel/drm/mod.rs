@@ -34,6 +34,7 @@ pub mod kms;
 #[cfg(not(all(CONFIG_RUST_DRM_KMS, CONFIG_DRM_KMS_HELPER = "y")))]
 #[path = "kms/none.rs"]
 pub mod kms;
+pub mod syncobj;
 #[cfg(any(CONFIG_RUST_DRM_KUNIT_TEST, CONFIG_RUST_KERNEL_DOCTESTS))]
 pub(crate) mod tests;
 pub mod user;

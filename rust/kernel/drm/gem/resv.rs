@@ -9,8 +9,13 @@
 //! protocol that keeps two such lockers from deadlocking), and unlocks them all when its guard
 //! is dropped.
 //!
-//! Not covered yet: adding and waiting for fences (the fence layer adds them on [`Resv`]), and
-//! eviction or LRU handling, which shmem objects do not need.
+//! The fences of a reservation object say who uses the buffer: each comes with a [`Usage`]
+//! (a kernel move, a write, a read, bookkeeping). Adding one needs the lock and a reserved
+//! slot ([`ResvGuard::add_fence`], [`Exec::add_fence`]); waiting ([`Resv::wait`]), testing and
+//! iterating ([`Resv::for_each_fence`]) do not. This is how implicit synchronisation works
+//! between drivers: a job waits for the fences of the buffers it uses and adds its own.
+//!
+//! Not covered yet: eviction or LRU handling, which shmem objects do not need.
 //!
 //! C headers: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h),
 //! [`include/drm/drm_exec.h`](srctree/include/drm/drm_exec.h)
@@ -18,6 +23,8 @@
 use crate::{
     alloc::KBox,
     bindings,
+    dma_fence::Fence,
+    time::Delta,
     drm::gem::{
         shmem::Object,
         DriverObject, //
@@ -37,6 +44,56 @@ use core::{
         NonNull, //
     },
 };
+
+/// What a fence in a reservation object stands for (`enum dma_resv_usage`), in the order the
+/// C core sorts them: asking for one usage also returns the fences of every usage before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// Kernel memory management (moves, clears): everyone waits for these.
+    Kernel,
+    /// Writes to the buffer: readers wait for these (and for `Kernel`).
+    Write,
+    /// Reads of the buffer: writers wait for these (and for `Write`, `Kernel`).
+    Read,
+    /// Neither: the buffer is only kept alive (e.g. a VM's page tables); only eviction waits.
+    Bookkeep,
+}
+
+impl Usage {
+    /// The usage a job waits for before it writes (`true`) or reads (`false`) the buffer
+    /// (`dma_resv_usage_rw()`).
+    #[inline]
+    pub fn to_wait_for(write: bool) -> Self {
+        if write {
+            Self::Read
+        } else {
+            Self::Write
+        }
+    }
+
+    fn raw(self) -> bindings::dma_resv_usage {
+        match self {
+            Self::Kernel => bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL,
+            Self::Write => bindings::dma_resv_usage_DMA_RESV_USAGE_WRITE,
+            Self::Read => bindings::dma_resv_usage_DMA_RESV_USAGE_READ,
+            Self::Bookkeep => bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP,
+        }
+    }
+}
+
+/// Adds `fence` to the locked `resv` as `usage`, reserving its slot first: a no-op when the
+/// caller reserved it (so no allocation), an allocation otherwise.
+///
+/// # Safety
+///
+/// The caller holds `resv`'s lock.
+unsafe fn add_fence_locked(resv: &Resv, fence: &Fence, usage: Usage) -> Result {
+    // SAFETY: Locked by the caller.
+    to_result(unsafe { bindings::dma_resv_reserve_fences(resv.as_raw(), 1) })?;
+    // SAFETY: Locked, with a free slot; the object takes its own reference to the fence.
+    unsafe { bindings::dma_resv_add_fence(resv.as_raw(), fence.as_raw(), usage.raw()) };
+    Ok(())
+}
 
 /// A reservation object (`struct dma_resv`).
 ///
@@ -65,6 +122,52 @@ impl Resv {
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_resv {
         self.0.get()
+    }
+
+    /// Waits until every fence of `usage` (and the usages before it) has signalled, at most
+    /// `timeout` (`None`: no limit). `ETIME` when the time ran out, `ERESTARTSYS` when
+    /// `interruptible` and the caller got a signal. No lock needed; it may sleep.
+    pub fn wait(&self, usage: Usage, interruptible: bool, timeout: Option<Delta>) -> Result {
+        let t = crate::dma_fence::timeout_jiffies(timeout);
+        // SAFETY: The object is initialised (type invariant).
+        let ret = unsafe { bindings::dma_resv_wait_timeout(self.as_raw(), usage.raw(), interruptible, t as _) };
+        match ret {
+            0 => Err(ETIME),
+            // CAST: a negative result is an error code.
+            r if r < 0 => Err(Error::from_errno(r as i32)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether every fence of `usage` (and the usages before it) has signalled.
+    pub fn is_idle(&self, usage: Usage) -> bool {
+        // SAFETY: The object is initialised (type invariant).
+        unsafe { bindings::dma_resv_test_signaled(self.as_raw(), usage.raw()) }
+    }
+
+    /// Calls `f` with each fence of `usage` (and the usages before it), without the lock
+    /// (under RCU, taking a reference for each call). When the set changes meanwhile, the walk
+    /// restarts, so `f` may see a fence more than once.
+    pub fn for_each_fence(&self, usage: Usage, mut f: impl FnMut(&Fence) -> Result) -> Result {
+        let mut cursor = core::mem::MaybeUninit::<bindings::dma_resv_iter>::uninit();
+        let c = cursor.as_mut_ptr();
+        // SAFETY: `c` is writable memory for the cursor; the object is initialised.
+        unsafe { bindings::dma_resv_iter_begin(c, self.as_raw(), usage.raw()) };
+        // SAFETY: The cursor was begun above.
+        let mut fence = unsafe { bindings::dma_resv_iter_first_unlocked(c) };
+        let mut ret = Ok(());
+        while !fence.is_null() {
+            // SAFETY: The cursor holds a reference to the fence it returned until the next call.
+            ret = f(unsafe { Fence::from_raw(fence) });
+            if ret.is_err() {
+                break;
+            }
+            // SAFETY: The cursor is live.
+            fence = unsafe { bindings::dma_resv_iter_next_unlocked(c) };
+        }
+        // SAFETY: Ends the walk begun above, dropping the cursor's reference.
+        unsafe { bindings::dma_resv_iter_end(c) };
+        ret
     }
 
     /// Takes the lock, waiting for it without an acquire context.
@@ -119,6 +222,14 @@ impl ResvGuard<'_> {
     pub fn reserve_fences(&self, num: u32) -> Result {
         // SAFETY: The lock is held (type invariant).
         to_result(unsafe { bindings::dma_resv_reserve_fences(self.resv.as_raw(), num) })
+    }
+
+    /// Adds `fence` as `usage`. Reserve its slot beforehand ([`ResvGuard::reserve_fences`]),
+    /// and this does not allocate; without one, it allocates the slot and may fail with
+    /// `ENOMEM`.
+    pub fn add_fence(&self, fence: &Fence, usage: Usage) -> Result {
+        // SAFETY: The lock is held (type invariant).
+        unsafe { add_fence_locked(self.resv, fence, usage) }
     }
 }
 
@@ -293,6 +404,21 @@ impl<'a> Exec<'a> {
     pub fn num_locked(&self) -> usize {
         // SAFETY: `exec` is initialised; only this task touches it.
         unsafe { (*self.exec.as_ptr()).num_objects as usize }
+    }
+
+    /// Adds `fence` as `usage` to `obj`, which must be locked in this set (else `EINVAL`).
+    /// Objects locked with [`Locker::prepare`] have their slots reserved, and then this does
+    /// not allocate; otherwise it allocates the slot and may fail with `ENOMEM`.
+    pub fn add_fence<D: DriverObject>(&self, obj: &Object<D>, fence: &Fence, usage: Usage) -> Result {
+        let resv = obj.resv();
+        // SAFETY: `exec` is initialised; its `ticket` is the acquire context of its locks.
+        let ticket = unsafe { &raw mut (*self.exec.as_ptr()).ticket };
+        // SAFETY: Reading the lock owner's context of an initialised object is always allowed.
+        if unsafe { bindings::dma_resv_locking_ctx(resv.as_raw()) } != ticket {
+            return Err(EINVAL);
+        }
+        // SAFETY: Locked by this task, in this set (checked above).
+        unsafe { add_fence_locked(resv, fence, usage) }
     }
 
     /// The objects locked, each with a reference the `Exec` holds.
