@@ -72,6 +72,12 @@ extern "C" {
 #define VRUST_CMD_FILL			1
 /* Copies len bytes from GPU address src to GPU address dst (the ranges must not overlap). */
 #define VRUST_CMD_COPY			2
+/*
+ * The GPU hangs at this command: it does nothing more for the job, whose fence signals with
+ * -ETIME once the job timeout of the instance passes (configfs attribute job_timeout_ms).
+ * For testing what a hung job does to the jobs after it.
+ */
+#define VRUST_CMD_HANG			3
 /* The most commands of one EXEC. */
 #define VRUST_EXEC_MAX_CMDS		1024
 /*
@@ -81,6 +87,18 @@ extern "C" {
  * single command longer than this can never run: it fails with -EINVAL (split it).
  */
 #define VRUST_EXEC_MAX_BYTES		(64ULL << 30)
+/*
+ * The most pieces the commands of one EXEC may be cut into, a piece being the part of a
+ * command that lies in one mapping (of its source and of its destination): beyond, the EXEC
+ * stops with -E2BIG, as for VRUST_EXEC_MAX_BYTES.
+ */
+#define VRUST_EXEC_MAX_PIECES		65536
+/* The most in-syncs of one EXEC. */
+#define VRUST_EXEC_MAX_SYNCS		64
+
+/* Flags of DRM_IOCTL_VRUST_EXEC. */
+/* Return once the job is queued, instead of once it completed. */
+#define VRUST_EXEC_ASYNC		(1 << 0)
 
 /* The largest buffer DRM_IOCTL_VRUST_GEM_CREATE makes, and imports accept, in bytes. */
 #define VRUST_BO_MAX_SIZE		(1ULL << 30)
@@ -247,12 +265,32 @@ struct drm_vrust_cmd {
 	__u64 len;
 };
 
+/* A sync object and point that an EXEC waits for (or signals). */
+struct drm_vrust_sync {
+	/** @handle: a sync object of the calling file */
+	__u32 handle;
+	/** @pad: must be zero */
+	__u32 pad;
+	/** @point: a timeline point, or 0 for a binary sync object */
+	__u64 point;
+};
+
 /*
- * Argument of DRM_IOCTL_VRUST_EXEC: runs @count commands in order on VM @vm_id. An access to
- * an address that is not mapped stops the stream with -EFAULT; commands beyond
- * VRUST_EXEC_MAX_BYTES stop it with -E2BIG; a fatal signal (the caller is being killed) stops
- * it with -EINTR, possibly inside a command. Either way @done says how many commands
- * completed. The work is done in bounded chunks, between which other tasks get the CPU.
+ * Argument of DRM_IOCTL_VRUST_EXEC: a job of @count commands, run in order on VM @vm_id by the
+ * GPU, in the order of the file's EXECs, once the fences of @in_syncs and the fences of the
+ * buffers it touches (their reservation objects: implicit sync, with other drivers too) have
+ * signalled. Its fence goes into the reservation objects of those buffers and, when
+ * @out_sync is not 0, into that sync object.
+ *
+ * The addresses are resolved when the EXEC is made, against the mappings of that moment: an
+ * address that is not mapped stops the stream with -EFAULT; commands beyond
+ * VRUST_EXEC_MAX_BYTES or VRUST_EXEC_MAX_PIECES stop it with -E2BIG.
+ *
+ * Without VRUST_EXEC_ASYNC, the commands before such a stop run, the EXEC returns when they
+ * have (or with -EINTR when the caller is being killed, the job going on), and @done says
+ * how many completed. With VRUST_EXEC_ASYNC, any such error fails the EXEC with nothing
+ * queued; otherwise it returns once the job is queued, @done is 0 and the outcome is the
+ * fence's. The work is done in bounded chunks, between which other tasks get the CPU.
  */
 struct drm_vrust_exec {
 	/** @vm_id: in, a VM of the calling file, or -ENOENT */
@@ -265,6 +303,14 @@ struct drm_vrust_exec {
 	__u32 done;
 	/** @pad: must be zero */
 	__u32 pad;
+	/** @flags: in, VRUST_EXEC_* */
+	__u32 flags;
+	/** @num_in_syncs: in, entries at @in_syncs, at most VRUST_EXEC_MAX_SYNCS */
+	__u32 num_in_syncs;
+	/** @in_syncs: in, user address of an array of struct drm_vrust_sync to wait for */
+	__u64 in_syncs;
+	/** @out_sync: in, where the job's fence goes; handle 0 for nowhere */
+	struct drm_vrust_sync out_sync;
 };
 
 #define DRM_VRUST_GET_PARAM		0x00

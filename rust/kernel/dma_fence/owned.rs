@@ -330,8 +330,9 @@ unsafe impl Send for Pending {}
 /// before an older one. Dropping the timeline signals every fence that is left with
 /// `-ECANCELED`.
 ///
-/// All methods take `&self` and may be called from any context, interrupt handlers included:
-/// the pending list is behind an interrupt-safe spinlock, and signalling takes nothing else.
+/// All methods take `&self`. The signalling ones may be called from any context, interrupt
+/// handlers included: the pending list is behind an interrupt-safe spinlock, and signalling
+/// takes nothing else. [`Timeline::new_fence`] allocates; [`Timeline::publish`] does not.
 ///
 /// # Examples
 ///
@@ -444,7 +445,7 @@ impl Timeline {
         }
     }
 
-    /// Whether fences are pending.
+    /// Whether no fence is pending.
     pub fn is_idle(&self) -> bool {
         self.pending.lock().head.is_null()
     }

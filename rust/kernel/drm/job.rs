@@ -26,16 +26,19 @@
 //!   under a spinlock, inside a fence signalling section ([`Signalling`]): they must not
 //!   allocate or take reservation locks. Jobs (the backend's data) are dropped by another work
 //!   item, outside that section, so their drop may take locks and free memory.
-//! * A job running longer than the queue's timeout gets [`Backend::timed_out`]: the backend
-//!   either asks for more time or stops the job on the hardware, and the job's done fence then
-//!   signals with `ETIMEDOUT`; the jobs after it go on.
+//! * The oldest running job, once it has run longer than the queue's timeout, gets
+//!   [`Backend::timed_out`]: the backend either asks for more time or stops the job on the
+//!   hardware, and the job's done fence then signals with `ETIME`; the jobs after it go on (a
+//!   later job that has been running as long times out as soon as it is the oldest).
 //! * A job with more credits than the queue has is refused at [`Queue::prepare`] (`EINVAL`).
 //! * Dropping the [`Queue`] stops it: jobs not started are cancelled (`ECANCELED`); for
 //!   running ones the backend is asked to stop them ([`Backend::cancel`]) and each gets up to the
-//!   timeout to finish (then `ETIMEDOUT`); every done fence is signalled; every work item and
-//!   fence callback of the queue is gone before the drop returns. The done fences themselves
-//!   belong to the kernel crate (see [`dma_fence`](crate::dma_fence)), so they may outlive the
-//!   driver module.
+//!   timeout to finish (then [`Backend::timed_out`], whose [`TimeoutAction::Extend`] waits
+//!   another period, and `ETIME`); every done fence is signalled; every work item and fence
+//!   callback of the queue is gone before the drop returns. The done fences themselves belong
+//!   to the kernel crate (see [`dma_fence`](crate::dma_fence)), so they may outlive the driver
+//!   module. The drop sleeps: it must not happen in the queue's own work items, so neither a
+//!   job nor the backend may own the queue (or what owns it).
 //!
 //! # Why not `drm_sched`
 //!
@@ -69,8 +72,10 @@ use crate::{
     sync::{
         aref::ARef,
         atomic::{
+            Acquire,
             Atomic,
-            Relaxed, //
+            Relaxed,
+            Release, //
         },
         Arc,
         ArcBorrow,
@@ -92,14 +97,17 @@ use crate::{
         WorkItem, //
     },
 };
-use core::ptr;
+use core::{
+    cell::UnsafeCell,
+    ptr, //
+};
 
 /// What a [`Backend::timed_out`] decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeoutAction {
     /// The job is still making progress: give it another timeout period.
     Extend,
-    /// The job was stopped on the hardware: its done fence signals with `ETIMEDOUT` and the
+    /// The job was stopped on the hardware: its done fence signals with `ETIME` and the
     /// queue goes on with the next job.
     Stopped,
 }
@@ -121,12 +129,10 @@ pub trait Backend: Send + Sync + Sized + 'static {
     /// `job` has run for the queue's timeout without its hardware fence signalling.
     ///
     /// Return [`TimeoutAction::Stopped`] once the hardware no longer works on the job (its
-    /// hardware fence is then ignored), or [`TimeoutAction::Extend`] to wait another period.
-    /// Same context as [`Backend::run`]. The default stops nothing and extends nothing: it
-    /// reports the job as stopped.
-    fn timed_out(&self, _job: &mut Self::Job) -> TimeoutAction {
-        TimeoutAction::Stopped
-    }
+    /// hardware fence is then ignored and the job is dropped), or [`TimeoutAction::Extend`] to
+    /// wait another period. Called in a fence signalling section, from the queue's work item
+    /// or from the thread dropping the queue.
+    fn timed_out(&self, job: &mut Self::Job) -> TimeoutAction;
 
     /// The queue is being dropped while `job` runs: make the hardware finish or abandon it
     /// soon. Called in the dropping thread, which then waits up to the timeout for the job's
@@ -156,34 +162,77 @@ enum Phase {
 ///
 /// # Invariants
 ///
-/// `cb` is on the callback list of `cb_fence` exactly while `cb_fence` is `Some` (and no
-/// callback has run); only the queue's run work item (or the teardown, once that work item is
-/// idle) reads or writes the fields but `fired` and `next`; `next` is under the queue's lock.
+/// * `cb` is on the callback list of `data.cb_fence` exactly while that is `Some` and no
+///   callback has run; the callback touches only `fired` and `queue`.
+/// * `next` is read and written under the queue's lock only.
+/// * `data` is only accessed by the owner of the [`Prepared`] job, then by the queue's run
+///   work item, then (once that work item is idle for good, or the job completed) by the
+///   teardown or the free work item; never by two of them at once.
 struct Node<B: Backend> {
-    job: B::Job,
+    cb: Opaque<bindings::dma_fence_cb>,
+    /// Set by the callback when the fence it watches signalled.
+    fired: Atomic<bool>,
+    queue: *const Inner<B>,
+    next: UnsafeCell<*mut Node<B>>,
     credits: u32,
-    /// Dependencies not yet known to have signalled.
+    data: UnsafeCell<NodeData<B>>,
+}
+
+/// The parts of a job that only one party at a time touches (see [`Node`]).
+struct NodeData<B: Backend> {
+    job: B::Job,
+    /// Dependencies not yet known to have signalled, at most one per fence context.
     deps: KVec<ARef<Fence>>,
     /// The error of a failed dependency, which fails the job.
     dep_error: Option<Error>,
-    cb: Opaque<bindings::dma_fence_cb>,
+    /// The fence the callback watches: the first pending dependency, or the hardware fence.
     cb_fence: Option<ARef<Fence>>,
-    /// Set by the callback when `cb_fence` signalled.
-    fired: Atomic<bool>,
     /// The hardware fence, once started; `None` when the job completed in `run`.
     hw: Option<ARef<Fence>>,
     /// The outcome, when known without the hardware fence (run failed, timed out).
     forced: Option<Result>,
     phase: Phase,
-    queue: *const Inner<B>,
-    next: *mut Node<B>,
+}
+
+impl<B: Backend> Node<B> {
+    /// The node's data.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the one party that may touch `data` now (type invariant), and `node` is
+    /// live.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn data<'a>(node: *mut Self) -> &'a mut NodeData<B> {
+        // SAFETY: By the safety requirements.
+        unsafe { &mut *(*node).data.get() }
+    }
+
+    /// The next node.
+    ///
+    /// # Safety
+    ///
+    /// The queue's lock is held and `node` is live.
+    unsafe fn next(node: *mut Self) -> *mut Self {
+        // SAFETY: By the safety requirements.
+        unsafe { *(*node).next.get() }
+    }
+
+    /// Sets the next node.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Node::next`].
+    unsafe fn set_next(node: *mut Self, next: *mut Self) {
+        // SAFETY: By the safety requirements.
+        unsafe { *(*node).next.get() = next };
+    }
 }
 
 /// The jobs of a queue, a list in push order: `head` (oldest not completed) to `next_run`
 /// (the running ones), `next_run` to `tail` (the queued ones); and the completed ones, to free.
 struct State<B: Backend> {
     stopped: bool,
-    used: u32,
+    used: u64,
     head: *mut Node<B>,
     next_run: *mut Node<B>,
     tail: *mut Node<B>,
@@ -221,8 +270,8 @@ impl_has_delayed_work! {
 
 /// A job queue with backend `B`. See the [module documentation](self).
 ///
-/// The owner is unique; submitters borrow it. Dropping it tears the queue down (it may sleep,
-/// up to the timeout per running job).
+/// The owner is unique; submitters borrow it. Dropping it tears the queue down (it sleeps, up
+/// to the timeout per running job).
 ///
 /// # Examples
 ///
@@ -239,6 +288,10 @@ impl_has_delayed_work! {
 ///     fn run(&self, job: &mut u32) -> Result<Option<ARef<Fence>>> {
 ///         self.0.fetch_add(*job, Relaxed);
 ///         Ok(None)
+///     }
+///     fn timed_out(&self, _job: &mut u32) -> job::TimeoutAction {
+///         // Never called: the jobs complete in `run`.
+///         job::TimeoutAction::Stopped
 ///     }
 /// }
 ///
@@ -310,25 +363,27 @@ impl<B: Backend> Queue<B> {
     }
 
     /// Prepares `job` with a cost of `credits` (at least one, at most the queue's credits,
-    /// else `EINVAL`). Allocates the job and its done fence.
+    /// else `EINVAL`). Allocates the job and its done fence; on failure, `job` is dropped.
     pub fn prepare(&self, job: B::Job, credits: u32) -> Result<Prepared<'_, B>> {
         if credits == 0 || credits > self.inner.config.credits {
             return Err(EINVAL);
         }
         let node = KBox::new(
             Node {
-                job,
-                credits,
-                deps: KVec::new(),
-                dep_error: None,
                 cb: Opaque::uninit(),
-                cb_fence: None,
                 fired: Atomic::new(false),
-                hw: None,
-                forced: None,
-                phase: Phase::Queued,
                 queue: &*self.inner,
-                next: ptr::null_mut(),
+                next: UnsafeCell::new(ptr::null_mut()),
+                credits,
+                data: UnsafeCell::new(NodeData {
+                    job,
+                    deps: KVec::new(),
+                    dep_error: None,
+                    cb_fence: None,
+                    hw: None,
+                    forced: None,
+                    phase: Phase::Queued,
+                }),
             },
             GFP_KERNEL,
         )?;
@@ -341,22 +396,34 @@ impl<B: Backend> Queue<B> {
 }
 
 impl<B: Backend> Prepared<'_, B> {
+    fn data(&mut self) -> &mut NodeData<B> {
+        self.node.data.get_mut()
+    }
+
     /// The job's data.
     #[inline]
     pub fn job(&mut self) -> &mut B::Job {
-        &mut self.node.job
+        &mut self.data().job
     }
 
-    /// Makes the job wait for `fence`. A fence that has already signalled, or one of this
-    /// queue's own done fences (which signal in order anyway), adds nothing.
+    /// Makes the job wait for `fence`: the job starts only after it has signalled, and fails
+    /// with its error if it failed. A fence that has already signalled adds nothing but its
+    /// error; of two fences of one context, only the later one is kept.
     pub fn add_dependency(&mut self, fence: ARef<Fence>) -> Result {
-        if fence.context() == self.queue.context() || fence.is_signalled() {
+        let d = self.data();
+        if fence.is_signalled() {
             if let Status::Failed(e) = fence.status() {
-                self.node.dep_error.get_or_insert(e);
+                d.dep_error.get_or_insert(e);
             }
             return Ok(());
         }
-        self.node.deps.push(fence, GFP_KERNEL)?;
+        if let Some(old) = d.deps.iter_mut().find(|f| f.context() == fence.context()) {
+            if fence.is_later(old) {
+                *old = fence;
+            }
+            return Ok(());
+        }
+        d.deps.push(fence, GFP_KERNEL)?;
         Ok(())
     }
 
@@ -381,8 +448,8 @@ impl<B: Backend> Prepared<'_, B> {
             if st.tail.is_null() {
                 st.head = node;
             } else {
-                // SAFETY: `tail` is a live node of the list; `next` is under the lock.
-                unsafe { (*st.tail).next = node };
+                // SAFETY: `tail` is a live node of the list; the lock is held.
+                unsafe { Node::set_next(st.tail, node) };
             }
             st.tail = node;
             if st.next_run.is_null() {
@@ -395,11 +462,15 @@ impl<B: Backend> Prepared<'_, B> {
 }
 
 impl<B: Backend> Inner<B> {
+    /// A new reference to the queue.
+    fn arc(&self) -> Arc<Self> {
+        // SAFETY: `self` is inside an `Arc` (the only way an `Inner` is made).
+        unsafe { ArcBorrow::from_raw(self) }.into()
+    }
+
     /// Queues the run work item (a no-op when it is already queued).
     fn kick(&self) {
-        // SAFETY: `self` is inside an `Arc` (the only way an `Inner` is made).
-        let arc: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
-        let _ = workqueue::system().enqueue::<Arc<Self>, 0>(arc);
+        let _ = workqueue::system().enqueue::<Arc<Self>, 0>(self.arc());
     }
 
     /// The C callback of a job's dependency or hardware fence: notes it and kicks the queue.
@@ -410,25 +481,30 @@ impl<B: Backend> Inner<B> {
     /// callback before the queue goes).
     unsafe extern "C" fn fence_cb(_f: *mut bindings::dma_fence, cb: *mut bindings::dma_fence_cb) {
         // SAFETY: By the safety requirements.
-        let node = unsafe { &*crate::container_of!(cb.cast::<Opaque<_>>(), Node<B>, cb) };
-        node.fired.store(true, Relaxed);
-        // SAFETY: The queue is alive (safety requirements).
-        unsafe { &*node.queue }.kick();
+        let node = unsafe { crate::container_of!(cb.cast::<Opaque<_>>(), Node<B>, cb) };
+        // The queue is taken before `fired` is set: once it is, the run work item may complete
+        // the job and the free work item drop the node, so the node is not touched after.
+        // SAFETY: The node and its queue are alive until `fired` is set.
+        let queue = unsafe { &*(*node).queue }.arc();
+        // SAFETY: As above.
+        unsafe { (*node).fired.store(true, Release) };
+        queue.kick();
     }
 
     /// Puts the node's callback on `fence`; `false` when the fence has already signalled.
     ///
     /// # Safety
     ///
-    /// Called by the run work item (or the idle teardown), with the callback on no fence.
+    /// The caller may touch the node's data, and the callback is on no fence.
     unsafe fn watch(node: *mut Node<B>, fence: &Fence) -> bool {
-        // SAFETY: The node is live and only this caller touches these fields.
-        let n = unsafe { &mut *node };
-        n.fired.store(false, Relaxed);
+        // SAFETY: By the safety requirements.
+        let n = unsafe { Node::data(node) };
+        // SAFETY: The node is live; nothing else touches `fired` while no callback is on.
+        unsafe { (*node).fired.store(false, Relaxed) };
         n.cb_fence = Some(fence.into());
         // SAFETY: `cb` is inside a boxed node that lives until the callback is removed or ran.
         let r = unsafe {
-            bindings::dma_fence_add_callback(fence.as_raw(), n.cb.get(), Some(Self::fence_cb))
+            bindings::dma_fence_add_callback(fence.as_raw(), (*node).cb.get(), Some(Self::fence_cb))
         };
         if r != 0 {
             n.cb_fence = None;
@@ -437,18 +513,42 @@ impl<B: Backend> Inner<B> {
         true
     }
 
-    /// Removes the node's callback, if any; afterwards it neither runs nor is running.
+    /// Takes the node's callback off its fence, if it is on one; afterwards it neither runs
+    /// nor is running (`dma_fence_remove_callback()` takes the fence's lock, under which
+    /// callbacks run).
     ///
     /// # Safety
     ///
-    /// As for [`Inner::watch`].
+    /// The caller may touch the node's data.
     unsafe fn unwatch(node: *mut Node<B>) {
-        // SAFETY: As above.
-        let n = unsafe { &mut *node };
+        // SAFETY: By the safety requirements.
+        let n = unsafe { Node::data(node) };
         if let Some(f) = n.cb_fence.take() {
             // SAFETY: `cb` was added to `f` (type invariant of `Node`).
-            unsafe { bindings::dma_fence_remove_callback(f.as_raw(), n.cb.get()) };
+            unsafe { bindings::dma_fence_remove_callback(f.as_raw(), (*node).cb.get()) };
         }
+    }
+
+    /// Whether the callback's fence, if any, has signalled (it then is off the fence).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Inner::unwatch`].
+    unsafe fn watched_signalled(node: *mut Node<B>) -> bool {
+        // SAFETY: By the safety requirements.
+        let n = unsafe { Node::data(node) };
+        if n.cb_fence.is_none() {
+            return true;
+        }
+        // SAFETY: The node is live.
+        if !unsafe { (*node).fired.load(Acquire) } {
+            return false;
+        }
+        // The callback ran: off the list. Removing it again waits for a callback that is
+        // still returning (it holds the fence's lock) and is otherwise a no-op.
+        // SAFETY: As above.
+        unsafe { Self::unwatch(node) };
+        true
     }
 
     /// Whether the job's dependencies have all signalled; if not, the callback watches the
@@ -456,16 +556,14 @@ impl<B: Backend> Inner<B> {
     ///
     /// # Safety
     ///
-    /// As for [`Inner::watch`].
+    /// As for [`Inner::unwatch`].
     unsafe fn deps_ready(node: *mut Node<B>) -> bool {
-        // SAFETY: As above.
-        let n = unsafe { &mut *node };
-        if n.cb_fence.is_some() {
-            if !n.fired.load(Relaxed) {
-                return false;
-            }
-            n.cb_fence = None;
+        // SAFETY: By the safety requirements.
+        if !unsafe { Self::watched_signalled(node) } {
+            return false;
         }
+        // SAFETY: As above.
+        let n = unsafe { Node::data(node) };
         while let Some(dep) = n.deps.last() {
             if !dep.is_signalled() {
                 let dep = dep.clone();
@@ -487,19 +585,20 @@ impl<B: Backend> Inner<B> {
     ///
     /// # Safety
     ///
-    /// As for [`Inner::watch`].
+    /// As for [`Inner::unwatch`].
     unsafe fn outcome(node: *mut Node<B>) -> Option<Result> {
-        // SAFETY: As above.
-        let n = unsafe { &mut *node };
+        // SAFETY: By the safety requirements.
+        let n = unsafe { Node::data(node) };
         if let Some(r) = n.forced {
             return Some(r);
         }
-        let hw = n.hw.as_ref()?;
-        if n.cb_fence.is_some() && !n.fired.load(Relaxed) {
+        n.hw.as_ref()?;
+        // SAFETY: As above.
+        if !unsafe { Self::watched_signalled(node) } {
             return None;
         }
-        Some(match hw.status() {
-            Status::Failed(e) => Err(e),
+        Some(match n.hw.as_ref().map(|hw| hw.status()) {
+            Some(Status::Failed(e)) => Err(e),
             _ => Ok(()),
         })
     }
@@ -507,16 +606,18 @@ impl<B: Backend> Inner<B> {
     /// The run work item: completes, times out and starts jobs until nothing can move.
     fn process(&self, section: &Signalling) {
         loop {
+            if !self.complete(section) {
+                return;
+            }
             let start = {
-                let mut st = self.state.lock();
+                let st = self.state.lock();
                 if st.stopped {
                     return;
                 }
-                self.complete(&mut st, section);
                 let head = st.head;
                 if self.check_timeout.xchg(false, Relaxed) && !head.is_null() && head != st.next_run {
                     drop(st);
-                    // SAFETY: The head is running; only this work item touches its fields.
+                    // SAFETY: The head is running; this work item may touch its data.
                     unsafe { self.timeout(head) };
                     continue;
                 }
@@ -524,13 +625,14 @@ impl<B: Backend> Inner<B> {
                 if node.is_null() {
                     break;
                 }
-                // SAFETY: A live queued node.
-                if st.used + unsafe { (*node).credits } > self.config.credits {
+                // SAFETY: A live queued node; `credits` never changes.
+                if st.used + u64::from(unsafe { (*node).credits }) > u64::from(self.config.credits)
+                {
                     break;
                 }
                 node
             };
-            // SAFETY: The first queued node; only this work item touches its fields.
+            // SAFETY: The first queued node; this work item may touch its data.
             if !unsafe { Self::deps_ready(start) } {
                 break;
             }
@@ -538,14 +640,14 @@ impl<B: Backend> Inner<B> {
                 let mut st = self.state.lock();
                 // SAFETY: As above; `next` is read under the lock.
                 unsafe {
-                    st.next_run = (*start).next;
-                    st.used += (*start).credits;
-                    (*start).phase = Phase::Running {
+                    st.next_run = Node::next(start);
+                    st.used += u64::from((*start).credits);
+                    Node::data(start).phase = Phase::Running {
                         since: Instant::now(),
                     };
                 }
             }
-            // SAFETY: As above: started, only this work item touches it.
+            // SAFETY: As above: started, this work item may touch its data.
             unsafe { self.start(start) };
         }
         self.arm_timeout();
@@ -555,10 +657,10 @@ impl<B: Backend> Inner<B> {
     ///
     /// # Safety
     ///
-    /// As for [`Inner::watch`].
+    /// As for [`Inner::unwatch`].
     unsafe fn start(&self, node: *mut Node<B>) {
-        // SAFETY: As above.
-        let n = unsafe { &mut *node };
+        // SAFETY: By the safety requirements.
+        let n = unsafe { Node::data(node) };
         if let Some(e) = n.dep_error {
             n.forced = Some(Err(e));
             return;
@@ -566,7 +668,7 @@ impl<B: Backend> Inner<B> {
         match self.backend.run(&mut n.job) {
             Ok(Some(hw)) => {
                 n.hw = Some(hw.clone());
-                // SAFETY: The callback is on no fence (dependencies are done).
+                // SAFETY: The callback is on no fence (the dependencies are done).
                 unsafe { Self::watch(node, &hw) };
             }
             Ok(None) => n.forced = Some(Ok(())),
@@ -574,47 +676,73 @@ impl<B: Backend> Inner<B> {
         }
     }
 
-    /// Signals the done fences of the oldest jobs that are complete, in order, and moves them
-    /// to be freed.
-    fn complete(&self, st: &mut State<B>, section: &Signalling) {
-        let mut freed = false;
-        while !st.head.is_null() && st.head != st.next_run {
-            let node = st.head;
-            // SAFETY: A running node; only this work item touches its fields.
-            let Some(result) = (unsafe { Self::outcome(node) }) else {
-                break;
-            };
-            // SAFETY: Unlinking a live node under the lock.
-            unsafe {
-                st.head = (*node).next;
-                if st.head.is_null() {
-                    st.tail = ptr::null_mut();
-                }
-                st.used -= (*node).credits;
-                (*node).next = st.free;
+    /// Signals the done fences of the oldest jobs that are complete, in order, and hands them
+    /// to the free work item. Returns `false` when the queue is stopped.
+    ///
+    /// Only the run work item signals, so the order holds without the lock held while
+    /// signalling (the callbacks of the done fences run under no lock of the queue).
+    fn complete(&self, section: &Signalling) -> bool {
+        let (first, last) = {
+            let mut st = self.state.lock();
+            if st.stopped {
+                return false;
             }
-            st.free = node;
+            let first = st.head;
+            let mut last = ptr::null_mut();
+            while !st.head.is_null() && st.head != st.next_run {
+                let node = st.head;
+                // SAFETY: A running node; this work item may touch its data.
+                if unsafe { Self::outcome(node) }.is_none() {
+                    break;
+                }
+                // SAFETY: Unlinking a live node under the lock.
+                unsafe {
+                    st.head = Node::next(node);
+                    st.used -= u64::from((*node).credits);
+                }
+                last = node;
+            }
+            if st.head.is_null() {
+                st.tail = ptr::null_mut();
+            }
+            (first, last)
+        };
+        if last.is_null() {
+            return true;
+        }
+        // The chain `first..=last`, unlinked, is ours.
+        let mut n = first;
+        loop {
+            // SAFETY: Ours (unlinked above); its outcome is known.
+            let result = unsafe { Self::outcome(n) }.unwrap_or(Err(ECANCELED));
             self.timeline.signal_next(result, section);
-            freed = true;
+            if n == last {
+                break;
+            }
+            // SAFETY: Unlinked nodes are no longer touched by submitters.
+            n = unsafe { *(*n).next.get() };
         }
-        if freed {
-            // SAFETY: As in `kick()`.
-            let arc: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
-            let _ = workqueue::system().enqueue::<Arc<Self>, 1>(arc);
+        {
+            let mut st = self.state.lock();
+            // SAFETY: `last` is ours; the free list is under the lock.
+            unsafe { Node::set_next(last, st.free) };
+            st.free = first;
         }
+        let _ = workqueue::system().enqueue::<Arc<Self>, 1>(self.arc());
+        true
     }
 
     /// Handles the oldest running job after the timeout work item fired.
     ///
     /// # Safety
     ///
-    /// `node` is the oldest running job; as for [`Inner::watch`].
+    /// `node` is the oldest running job; as for [`Inner::unwatch`].
     unsafe fn timeout(&self, node: *mut Node<B>) {
         let Some(limit) = self.config.timeout else {
             return;
         };
         // SAFETY: By the safety requirements.
-        let n = unsafe { &mut *node };
+        let n = unsafe { Node::data(node) };
         let Phase::Running { since } = n.phase else {
             return;
         };
@@ -631,34 +759,32 @@ impl<B: Backend> Inner<B> {
             TimeoutAction::Stopped => {
                 // SAFETY: As above.
                 unsafe { Self::unwatch(node) };
-                n.forced = Some(Err(ETIMEDOUT));
+                n.forced = Some(Err(ETIME));
             }
         }
     }
 
-    /// Arms the timeout work item for the oldest running job.
+    /// Arms the timeout work item for the oldest running job, unless the queue is stopped.
     fn arm_timeout(&self) {
         let Some(limit) = self.config.timeout else {
             return;
         };
-        let since = {
-            let st = self.state.lock();
-            if st.head.is_null() || st.head == st.next_run {
-                return;
-            }
-            // SAFETY: The head is a running node; `phase` is only written by this work item,
-            // which is the caller.
-            match unsafe { (*st.head).phase } {
-                Phase::Running { since } => since,
-                Phase::Queued => return,
-            }
+        let st = self.state.lock();
+        if st.stopped || st.head.is_null() || st.head == st.next_run {
+            return;
+        }
+        // SAFETY: The head is a running node and the caller is the run work item, the only
+        // one to touch its data.
+        let Phase::Running { since } = (unsafe { Node::data(st.head) }).phase else {
+            return;
         };
         let left = limit - since.elapsed();
         // CAST: `timeout_jiffies` is never negative; one more jiffy rounds the wait up.
         let delay = crate::dma_fence::timeout_jiffies(Some(left)) as usize + 1;
-        // SAFETY: As in `kick()`.
-        let arc: Arc<Self> = unsafe { ArcBorrow::from_raw(self) }.into();
-        let _ = workqueue::system().enqueue_delayed::<Arc<Self>, 2>(arc, delay);
+        // Under the lock, so that the teardown (which sets `stopped` under it, then flushes
+        // the timeout work item) never finds it queued again afterwards.
+        let _ = workqueue::system().enqueue_delayed::<Arc<Self>, 2>(self.arc(), delay);
+        drop(st);
     }
 
     /// Drops the completed jobs, outside any signalling section.
@@ -670,7 +796,8 @@ impl<B: Backend> Inner<B> {
         while !list.is_null() {
             // SAFETY: Unlinked from the queue, owned by the free list, which we took.
             let node = unsafe { KBox::from_raw(list) };
-            list = node.next;
+            // SAFETY: The free list is ours; nobody else reads or writes `next` now.
+            list = unsafe { *node.next.get() };
             drop(node);
         }
     }
@@ -702,11 +829,41 @@ impl<B: Backend> WorkItem<2> for Inner<B> {
     }
 }
 
+impl<B: Backend> Inner<B> {
+    /// Waits for a running job's hardware fence at teardown, asking the backend to stop the job
+    /// and, after each timeout period, whether it has.
+    ///
+    /// # Safety
+    ///
+    /// The run work item is idle for good and `node` is ours.
+    unsafe fn stop_running(&self, node: *mut Node<B>) {
+        // SAFETY: By the safety requirements.
+        let n = unsafe { Node::data(node) };
+        if !matches!(n.phase, Phase::Running { .. }) || n.forced.is_some() {
+            return;
+        }
+        self.backend.cancel(&mut n.job);
+        let Some(hw) = n.hw.clone() else {
+            return;
+        };
+        while hw.wait(false, self.config.timeout).is_err() {
+            let section = Signalling::begin();
+            if self.backend.timed_out(&mut n.job) == TimeoutAction::Stopped {
+                n.forced = Some(Err(ETIME));
+                break;
+            }
+            drop(section);
+        }
+    }
+}
+
 impl<B: Backend> Drop for Queue<B> {
     fn drop(&mut self) {
+        crate::task::might_sleep();
         let inner = &*self.inner;
         inner.state.lock().stopped = true;
-        // After these, the run work item returns at once whenever it runs.
+        // After these, the run work item returns at once whenever it runs, and the timeout one
+        // is not queued again (`arm_timeout` checks `stopped` under the lock).
         // SAFETY: The work items are initialised and live in `inner`.
         unsafe {
             // CAST: `DelayedWork` is a transparent wrapper of `struct delayed_work`.
@@ -721,55 +878,48 @@ impl<B: Backend> Drop for Queue<B> {
             st.tail = ptr::null_mut();
             h
         };
+        let next = |n: *mut Node<B>| {
+            // SAFETY: Unlinked nodes, ours; no submitter can reach them.
+            unsafe { *(*n).next.get() }
+        };
         // Every callback off its fence: nothing of the queue runs from a fence any more.
         let mut n = nodes;
         while !n.is_null() {
             // SAFETY: The run work item is idle for good: the nodes are ours.
-            unsafe {
-                Inner::unwatch(n);
-                n = (*n).next;
-            }
+            unsafe { Inner::unwatch(n) };
+            n = next(n);
         }
+        // A callback that ran before it was taken off may have queued the run work item.
         // SAFETY: As above.
         unsafe { bindings::flush_work(Work::raw_get(&inner.run_work)) };
         // Running jobs: asked to stop, then given up to the timeout each.
         let mut n = nodes;
         while !n.is_null() {
             // SAFETY: Ours, as above.
-            let node = unsafe { &mut *n };
-            if matches!(node.phase, Phase::Running { .. }) && node.forced.is_none() {
-                inner.backend.cancel(&mut node.job);
-                if let Some(hw) = &node.hw {
-                    if hw.wait(false, inner.config.timeout).is_err() {
-                        let _ = inner.backend.timed_out(&mut node.job);
-                        node.forced = Some(Err(ETIMEDOUT));
-                    }
-                }
-            }
-            n = node.next;
+            unsafe { inner.stop_running(n) };
+            n = next(n);
         }
         {
             let section = Signalling::begin();
             let mut n = nodes;
             while !n.is_null() {
                 // SAFETY: Ours, as above.
-                let node = unsafe { &mut *n };
-                let result = match node.phase {
+                let result = match unsafe { Node::data(n) }.phase {
                     Phase::Queued => Err(ECANCELED),
                     // SAFETY: Ours, as above.
                     Phase::Running { .. } => unsafe { Inner::outcome(n) }.unwrap_or(Err(ECANCELED)),
                 };
                 inner.timeline.signal_next(result, &section);
-                n = node.next;
+                n = next(n);
             }
         }
         // The jobs are dropped here, in the dropping thread, with the completed ones.
         let mut n = nodes;
         while !n.is_null() {
+            let after = next(n);
             // SAFETY: Ours, as above; each is dropped once.
-            let node = unsafe { KBox::from_raw(n) };
-            n = node.next;
-            drop(node);
+            drop(unsafe { KBox::from_raw(n) });
+            n = after;
         }
         // SAFETY: As above.
         unsafe { bindings::flush_work(Work::raw_get(&inner.free_work)) };

@@ -50,6 +50,9 @@ pub(crate) struct VrustData {
     pub(crate) next_bo_id: Atomic<u64>,
     /// Whether a display is plugged into the virtual connector: what its `detect` says.
     pub(crate) connected: Atomic<bool>,
+    /// How long a GPU job may run before it times out, for the queues of files opened from
+    /// now on (configfs attribute `job_timeout_ms`).
+    pub(crate) job_timeout_ms: Atomic<u32>,
 }
 
 /// A live instance: the DRM device, registered, on its faux parent.
@@ -63,7 +66,7 @@ struct Live {
 }
 
 impl Live {
-    fn new(name: &CStr, connected: bool) -> Result<Self> {
+    fn new(name: &CStr, connected: bool, job_timeout_ms: u32) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
         let dev = drm::UnregisteredDevice::<Vrust>::new(
             parent.as_ref(),
@@ -73,6 +76,7 @@ impl Live {
                 live_buffers: Atomic::new(0),
                 next_bo_id: Atomic::new(1),
                 connected: Atomic::new(connected),
+                job_timeout_ms: Atomic::new(job_timeout_ms),
             }),
         )?;
         let dev = dev.modeset(crate::display::setup)?;
@@ -102,6 +106,8 @@ struct Instance {
     live: Mutex<Option<Live>>,
     /// The value of `connected`, kept while the instance is disabled.
     connected: Atomic<bool>,
+    /// The value of `job_timeout_ms`, likewise.
+    job_timeout_ms: Atomic<u32>,
 }
 
 /// The configfs subsystem, `/sys/kernel/config/vrust`.
@@ -119,6 +125,7 @@ impl configfs::GroupOperations for Instances {
             attributes: [
                 enabled: 0,
                 connected: 1,
+                job_timeout_ms: 2,
             ],
         };
         let faux_name = CString::try_from_fmt(fmt!("vrust-{}", name.to_str()?))?;
@@ -129,6 +136,7 @@ impl configfs::GroupOperations for Instances {
                 name: faux_name,
                 live <- new_mutex!(None),
                 connected: Atomic::new(true),
+                job_timeout_ms: Atomic::new(DEFAULT_JOB_TIMEOUT_MS),
             }),
         ))
     }
@@ -152,7 +160,13 @@ impl configfs::AttributeOperations<0> for Instance {
         let enable = parse_bool(page)?;
         let mut live = inst.live.lock();
         match (enable, live.is_some()) {
-            (true, false) => *live = Some(Live::new(&inst.name, inst.connected.load(Relaxed))?),
+            (true, false) => {
+                *live = Some(Live::new(
+                    &inst.name,
+                    inst.connected.load(Relaxed),
+                    inst.job_timeout_ms.load(Relaxed),
+                )?)
+            }
             (false, true) => *live = None,
             _ => {}
         }
@@ -186,6 +200,38 @@ impl configfs::AttributeOperations<1> for Instance {
     }
 }
 
+#[vtable]
+impl configfs::AttributeOperations<2> for Instance {
+    type Data = Instance;
+
+    fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mut w = kernel::str::Formatter::new(&mut page[..]);
+        core::fmt::Write::write_fmt(&mut w, fmt!("{}\n", inst.job_timeout_ms.load(Relaxed)))
+            .map_err(|_| EINVAL)?;
+        Ok(w.bytes_written())
+    }
+
+    fn store(inst: &Instance, page: &[u8]) -> Result {
+        let text = core::str::from_utf8(page.strip_suffix(b"\n").unwrap_or(page))
+            .map_err(|_| EINVAL)?;
+        let ms: u32 = text.parse().map_err(|_| EINVAL)?;
+        if ms == 0 || ms > MAX_JOB_TIMEOUT_MS {
+            return Err(EINVAL);
+        }
+        let live = inst.live.lock();
+        inst.job_timeout_ms.store(ms, Relaxed);
+        if let Some(live) = &*live {
+            live.dev.job_timeout_ms.store(ms, Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// The job timeout of a new instance, in milliseconds.
+const DEFAULT_JOB_TIMEOUT_MS: u32 = 10_000;
+/// The longest job timeout an instance takes (`job_timeout_ms`), in milliseconds.
+const MAX_JOB_TIMEOUT_MS: u32 = 600_000;
+
 /// A configfs boolean: `1` or `0`, with or without a newline.
 fn parse_bool(page: &[u8]) -> Result<bool> {
     match page.strip_suffix(b"\n").unwrap_or(page) {
@@ -213,7 +259,7 @@ impl kernel::InPlaceModule for VrustModule {
         };
         try_pin_init!(Self {
             instances <- configfs::Subsystem::new(c_str!("vrust"), item_type, try_pin_init!(Instances {})),
-            default: Live::new(c_str!("vrust"), true)?,
+            default: Live::new(c_str!("vrust"), true, DEFAULT_JOB_TIMEOUT_MS)?,
         })
     }
 }

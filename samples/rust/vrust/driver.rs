@@ -14,8 +14,8 @@ use crate::{
     },
     core_ioctls::CoreIoctls,
     device::VrustData,
+    exec::Gpu,
     file::VrustFile,
-    gpu::Gpu,
     vm::Vms,
 };
 use kernel::{
@@ -50,6 +50,9 @@ impl drm::Driver for Vrust {
 
     // In the order of the command numbers of `include/uapi/drm/vrust_drm.h`; each handler says
     // its command and permissions where it is defined.
+    // `EXEC` takes sync objects, binary and timeline ones: the C core's sync object ioctls.
+    const SYNCOBJ: drm::syncobj::Support = drm::syncobj::Support::Timeline;
+
     const IOCTLS: &'static [ioctl::Desc<Self>] = drm::ioctl::table![
         CoreIoctls::get_param,
         CoreIoctls::counter,

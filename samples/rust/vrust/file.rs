@@ -8,17 +8,20 @@
 
 use crate::{
     driver::Vrust,
+    gpu::GpuQueue,
     vm::VrustVm, //
 };
 use kernel::{
     drm::{
         self,
-        gpuvm, //
+        gpuvm,
+        job, //
     },
     new_mutex,
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::Relaxed,
         Arc,
         Mutex, //
     },
@@ -37,6 +40,26 @@ pub(crate) struct VrustFile {
     /// The GPU VMs of this file.
     #[pin]
     pub(crate) vms: Mutex<VmTable>,
+    /// The queue of this file's GPU jobs (exec.rs).
+    pub(crate) queue: FileQueue,
+}
+
+/// A file's job queue. When the file closes, the job being run is stopped first, then the
+/// queue is torn down: the jobs not run are cancelled and every fence signals.
+pub(crate) struct FileQueue(job::Queue<GpuQueue>);
+
+impl core::ops::Deref for FileQueue {
+    type Target = job::Queue<GpuQueue>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for FileQueue {
+    fn drop(&mut self) {
+        self.0.backend().abort();
+    }
 }
 
 /// The GPU VMs of a file, by id.
@@ -60,7 +83,8 @@ impl VrustFile {
 impl drm::DriverFile for VrustFile {
     type Driver = Vrust;
 
-    fn open(dev: &drm::Device<Vrust>, _client: &drm::Client) -> impl PinInit<Self, Error> {
+    fn open(dev: &drm::Device<Vrust>, client: &drm::Client) -> impl PinInit<Self, Error> {
+        let timeout = dev.job_timeout_ms.load(Relaxed);
         // If a field after `_open` fails to initialise, those before it are dropped: the count
         // goes down again (today the fields after it cannot fail).
         try_pin_init!(VrustFile {
@@ -68,6 +92,7 @@ impl drm::DriverFile for VrustFile {
             _open: OpenFile::new(dev),
             counter <- new_mutex!(0),
             vms <- new_mutex!(VmTable::default()),
+            queue: FileQueue(crate::exec::new_queue(dev, client.id(), timeout)?),
         })
     }
 }

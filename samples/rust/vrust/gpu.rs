@@ -1,42 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The software "GPU": `EXEC` runs a stream of `FILL` and `COPY` commands in a VM.
+//! The software "GPU": jobs of `FILL`, `COPY` and `HANG` commands, run from a job queue.
 //!
-//! A command names GPU addresses; the GPU resolves them through the VM's mappings
-//! ([`gpuvm::LockedVm::find`]) to a buffer and an offset in it, and works on the buffer's
-//! kernel mapping ([`shmem::VMap`]), made on first use and kept in the VM's data of the buffer.
-//! An unmapped address is a clean `EFAULT`.
+//! Each file has a [`drm::job::Queue`] with a [`GpuQueue`] backend (file.rs); `EXEC`
+//! (exec.rs) makes the jobs. A command names GPU addresses; they are resolved when the job is
+//! made ([`resolve`]), through the VM's mappings ([`gpuvm::LockedVm::find`]), into
+//! [`Piece`]s: a range of a buffer, through a kernel mapping ([`shmem::VMap`]) that the job
+//! holds. So a job allocates nothing and takes no lock when it runs (it runs on a fence
+//! signalling path: see [`drm::job::Backend::run`]), and the mappings may change after the
+//! `EXEC` without changing what the job touches.
 //!
-//! A client chooses how long an `EXEC` runs, so it is bounded: at most `VRUST_EXEC_MAX_BYTES`
-//! per call (a stream beyond it stops with `E2BIG` and `done` set, for the client to resubmit
-//! the rest), in chunks of `WORK_CHUNK` bytes between which the GPU lets other tasks run and
-//! stops with `EINTR` on a fatal signal. The commands are copied in before the VM is locked,
-//! and read as `drm_vrust_cmd` values.
+//! A client chooses how much a job does, so it is bounded: at most `VRUST_EXEC_MAX_BYTES` and
+//! `VRUST_EXEC_MAX_PIECES`; the GPU works in chunks of [`WORK_CHUNK`] bytes, between which it
+//! lets other tasks run and stops when its file is closing. `HANG` makes the GPU stop working
+//! on the job without finishing it: the queue's timeout then ends it with `ETIME`.
 
 use crate::{
     buffers::VrustBo,
     driver::Vrust,
-    user_sized,
     vm::VrustVm, //
 };
 use kernel::{
+    dma_fence::{
+        Fence,
+        FenceNames,
+        UniqueFence, //
+    },
     drm::{
         self,
         gem::shmem,
-        gpuvm, //
+        gpuvm,
+        job, //
     },
     prelude::*,
-    transmute::FromBytes as _,
+    sync::{
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
     uapi, //
 };
 
 /// The most bytes the driver fills or copies for a client between two checks for other tasks
-/// and for a fatal signal: a client chooses how long an `EXEC` (up to `VRUST_EXEC_MAX_BYTES`)
-/// or a `GEM_PWRITE` runs.
+/// (and, for a job, for its file closing): a client chooses how long a job or a `GEM_PWRITE`
+/// runs.
 pub(crate) const WORK_CHUNK: u64 = 1 << 20;
 
-/// Between two chunks of work done for a client: lets other tasks run, and stops with `EINTR`
-/// when the caller is being killed.
+/// Between two chunks of work done for a client in its own ioctl: lets other tasks run, and
+/// stops with `EINTR` when the caller is being killed.
 pub(crate) fn between_chunks() -> Result {
     kernel::task::cond_resched();
     if kernel::current!().fatal_signal_pending() {
@@ -45,121 +59,273 @@ pub(crate) fn between_chunks() -> Result {
     Ok(())
 }
 
-/// A piece of a GPU address range that lies in one mapping: the mapping, the offset in its
-/// buffer, and the length.
-struct Chunk<'a> {
-    va: &'a gpuvm::Va<VrustVm>,
-    offset: usize,
-    len: usize,
+/// A buffer a job touches: its kernel mapping, and whether the job writes it.
+pub(crate) struct Buffer {
+    pub(crate) map: shmem::VMap<VrustBo>,
+    pub(crate) written: bool,
 }
 
-impl Chunk<'_> {
-    /// The kernel mapping of the chunk's buffer, made on first use.
-    fn kernel_map(&self) -> Result<&shmem::VMap<VrustBo>> {
-        let slot = &self.va.vm_bo().data().map;
-        if slot.as_ref().is_none() {
-            // Not set by anyone else meanwhile: the VM is locked.
-            slot.populate(self.va.object().vmap()?);
+/// The part of a command that lies in one mapping of its destination (and of its source):
+/// `len` bytes at `dst` (buffer index, offset), filled with `value` or copied from `src`.
+struct Piece {
+    dst: (usize, usize),
+    src: Option<(usize, usize)>,
+    value: u8,
+    len: usize,
+    /// The last piece of its command.
+    ends_cmd: bool,
+}
+
+/// What a job does, resolved when it was made.
+pub(crate) struct Work {
+    pub(crate) buffers: KVec<Buffer>,
+    pieces: KVec<Piece>,
+    /// Commands completed, for a synchronous `EXEC` to report.
+    pub(crate) done: Atomic<u32>,
+}
+
+/// A job of the GPU: its work, shared with a synchronous `EXEC` that waits for it, and the
+/// fence of a `HANG` command, allocated beforehand, that the GPU never signals.
+pub(crate) struct GpuJob {
+    pub(crate) work: Arc<Work>,
+    pub(crate) hang: Option<UniqueFence>,
+}
+
+/// Resolves the commands `cmds` of VM `vm` into a job's [`Work`].
+///
+/// Stops at the first command that cannot run (unmapped address: `EFAULT`; beyond the limits:
+/// `E2BIG`; bad command: `EINVAL`) and returns the work of the commands before it with that
+/// error; a `HANG` ends the stream.
+pub(crate) fn resolve(
+    vm: &gpuvm::LockedVm<'_, VrustVm>,
+    cmds: impl Iterator<Item = uapi::drm_vrust_cmd>,
+) -> Result<(Work, Option<UniqueFence>, Result)> {
+    let mut w = Work {
+        buffers: KVec::new(),
+        pieces: KVec::new(),
+        done: Atomic::new(0),
+    };
+    let mut hang = None;
+    let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
+    for cmd in cmds {
+        let stop = match cmd.op {
+            uapi::VRUST_CMD_HANG => {
+                let names = FenceNames::new(c"vrust", c"vrust-gpu-hang")?;
+                hang = Some(UniqueFence::new(&names)?);
+                break;
+            }
+            uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY => {
+                // Both commands touch `len` bytes. One longer than any EXEC may touch can never
+                // run; one beyond what is left of the budget is not started.
+                if cmd.len > uapi::VRUST_EXEC_MAX_BYTES {
+                    Err(EINVAL)
+                } else if let Some(b) = budget.checked_sub(cmd.len) {
+                    budget = b;
+                    w.add_command(vm, &cmd)
+                } else {
+                    Err(E2BIG)
+                }
+            }
+            _ => Err(EINVAL),
+        };
+        if let Err(e) = stop {
+            // The pieces of the failed command are dropped: it does not run at all.
+            while w.pieces.last().is_some_and(|p| !p.ends_cmd) {
+                w.pieces.pop();
+            }
+            if e == ENOMEM {
+                return Err(e);
+            }
+            return Ok((w, None, Err(e)));
         }
-        slot.as_ref().ok_or(EFAULT)
+        kernel::task::cond_resched();
+    }
+    Ok((w, hang, Ok(())))
+}
+
+impl Work {
+    /// The index of the buffer of `va`, added on first use.
+    fn buffer(&mut self, va: &gpuvm::Va<VrustVm>, write: bool) -> Result<usize> {
+        let obj = va.object();
+        if let Some(i) = self
+            .buffers
+            .iter()
+            .position(|b| core::ptr::eq(b.map.object(), obj))
+        {
+            self.buffers[i].written |= write;
+            return Ok(i);
+        }
+        // The VM keeps a kernel mapping of each buffer it maps, made on first use (as a GPU
+        // keeps page tables: making one costs far more than a copy); the job takes its own
+        // reference to that mapping, which then costs a count.
+        let cached = &va.vm_bo().data().map;
+        if cached.as_ref().is_none() {
+            // Not set by anyone else meanwhile: the VM is locked.
+            cached.populate(obj.vmap()?);
+        }
+        self.buffers.push(
+            Buffer {
+                map: obj.vmap()?,
+                written: write,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(self.buffers.len() - 1)
+    }
+
+    /// Adds the pieces of a `FILL` or `COPY`.
+    fn add_command(
+        &mut self,
+        vm: &gpuvm::LockedVm<'_, VrustVm>,
+        cmd: &uapi::drm_vrust_cmd,
+    ) -> Result {
+        let copy = cmd.op == uapi::VRUST_CMD_COPY;
+        let dst_end = cmd.dst.checked_add(cmd.len).ok_or(EINVAL)?;
+        if copy {
+            let src_end = cmd.src.checked_add(cmd.len).ok_or(EINVAL)?;
+            if cmd.src < dst_end && cmd.dst < src_end {
+                return Err(EINVAL);
+            }
+        }
+        let (mut d, mut s, mut left) = (cmd.dst, cmd.src, cmd.len);
+        if left == 0 {
+            // An empty command: one empty piece, so that it counts as done.
+            return self.push_piece(Piece {
+                dst: (0, 0),
+                src: None,
+                value: 0,
+                len: 0,
+                ends_cmd: true,
+            });
+        }
+        while left > 0 {
+            let (dva, doff, mut n) = lookup(vm, d, left)?;
+            let src = if copy {
+                let (sva, soff, sn) = lookup(vm, s, n)?;
+                n = sn;
+                Some((self.buffer(sva, false)?, soff))
+            } else {
+                None
+            };
+            let dst = (self.buffer(dva, true)?, doff);
+            left -= n;
+            self.push_piece(Piece {
+                dst,
+                src,
+                value: cmd.value as u8,
+                len: usize::try_from(n)?,
+                ends_cmd: left == 0,
+            })?;
+            d += n;
+            s += n;
+        }
+        Ok(())
+    }
+
+    fn push_piece(&mut self, p: Piece) -> Result {
+        if self.pieces.len() >= uapi::VRUST_EXEC_MAX_PIECES as usize {
+            return Err(E2BIG);
+        }
+        self.pieces.push(p, GFP_KERNEL)?;
+        Ok(())
     }
 }
 
-/// The mapping chunk at GPU address `addr`, at most `len` bytes long.
-fn resolve<'a>(vm: &'a gpuvm::LockedVm<'_, VrustVm>, addr: u64, len: u64) -> Result<Chunk<'a>> {
+/// The mapping at GPU address `addr`: the mapping, the offset into its buffer, and how much of
+/// `len` bytes lies in it.
+fn lookup<'a>(
+    vm: &'a gpuvm::LockedVm<'_, VrustVm>,
+    addr: u64,
+    len: u64,
+) -> Result<(&'a gpuvm::Va<VrustVm>, usize, u64)> {
     let va = vm.find(addr).ok_or(EFAULT)?;
     let in_va = addr - va.addr();
-    let n = len.min(va.size() - in_va);
-    Ok(Chunk {
+    Ok((
         va,
-        offset: usize::try_from(va.offset() + in_va)?,
-        len: usize::try_from(n)?,
-    })
+        usize::try_from(va.offset() + in_va)?,
+        len.min(va.size() - in_va),
+    ))
 }
 
-/// `FILL`: sets `len` bytes at GPU address `dst` to `value`.
-fn fill(vm: &gpuvm::LockedVm<'_, VrustVm>, dst: u64, len: u64, value: u8) -> Result {
-    dst.checked_add(len).ok_or(EINVAL)?;
-    let (mut at, mut left) = (dst, len);
-    while left > 0 {
-        let c = resolve(vm, at, left.min(WORK_CHUNK))?;
-        c.kernel_map()?.fill(c.offset, c.len, value)?;
-        at += c.len as u64;
-        left -= c.len as u64;
-        between_chunks()?;
-    }
-    Ok(())
+/// The backend of a file's job queue: the GPU, as one client sees it.
+pub(crate) struct GpuQueue {
+    /// The device, for unplug: a job that starts after it fails with `ENODEV`.
+    dev: ARef<drm::Device<Vrust>>,
+    /// Set when the file closes: the job being run stops at its next chunk.
+    abort: Atomic<bool>,
 }
 
-/// `COPY`: copies `len` bytes from GPU address `src` to `dst`; the ranges must not overlap.
-fn copy(vm: &gpuvm::LockedVm<'_, VrustVm>, src: u64, dst: u64, len: u64) -> Result {
-    let src_end = src.checked_add(len).ok_or(EINVAL)?;
-    let dst_end = dst.checked_add(len).ok_or(EINVAL)?;
-    if src < dst_end && dst < src_end {
-        return Err(EINVAL);
-    }
-    let (mut s, mut d, mut left) = (src, dst, len);
-    while left > 0 {
-        let from = resolve(vm, s, left.min(WORK_CHUNK))?;
-        let to = resolve(vm, d, from.len as u64)?;
-        let n = to.len;
-        to.kernel_map()?
-            .copy_from(to.offset, from.kernel_map()?, from.offset, n)?;
-        s += n as u64;
-        d += n as u64;
-        left -= n as u64;
-        between_chunks()?;
-    }
-    Ok(())
-}
-
-/// The handler of `EXEC`.
-pub(crate) struct Gpu;
-
-#[drm::ioctl::handlers]
-impl Gpu {
-    /// `EXEC`: runs `count` commands at `cmds` in VM `vm_id`, in order; `done` says how many
-    /// ran, whatever the outcome.
-    #[ioctl(DRM_IOCTL_VRUST_EXEC, RENDER_ALLOW)]
-    pub(crate) fn exec(
-        _dev: &drm::Device<Vrust>,
-        arg: &mut uapi::drm_vrust_exec,
-        file: &drm::File<Vrust>,
-    ) -> Result<u32> {
-        arg.done = 0;
-        if arg.pad != 0 || arg.count > uapi::VRUST_EXEC_MAX_CMDS {
-            return Err(EINVAL);
+impl GpuQueue {
+    pub(crate) fn new(dev: &drm::Device<Vrust>) -> Self {
+        Self {
+            dev: dev.into(),
+            abort: Atomic::new(false),
         }
-        // The commands are copied in, in one copy, before any lock is taken.
-        let size = core::mem::size_of::<uapi::drm_vrust_cmd>();
-        // OVERFLOW: `count` is at most `VRUST_EXEC_MAX_CMDS` (checked above).
-        let len = usize::try_from(arg.count)? * size;
-        let mut raw = KVVec::with_capacity(len, user_sized())?;
-        drm::user::user_slice(arg.cmds, len)?.read_all(&mut raw, user_sized())?;
-        let vm = file.vm(arg.vm_id)?;
-        let vm = vm.lock();
-        let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
-        // Every chunk is one command's size, so each converts.
-        let cmds = raw
-            .chunks_exact(size)
-            .filter_map(uapi::drm_vrust_cmd::from_bytes_copy);
-        for cmd in cmds {
-            if cmd.op != uapi::VRUST_CMD_FILL && cmd.op != uapi::VRUST_CMD_COPY {
-                return Err(EINVAL);
-            }
-            // Both commands touch `len` bytes. One longer than any EXEC may touch can never run;
-            // one beyond what is left of the budget is not started (the client resubmits it).
-            if cmd.len > uapi::VRUST_EXEC_MAX_BYTES {
-                return Err(EINVAL);
-            }
-            budget = budget.checked_sub(cmd.len).ok_or(E2BIG)?;
-            match cmd.op {
-                uapi::VRUST_CMD_FILL => fill(&vm, cmd.dst, cmd.len, cmd.value as u8)?,
-                uapi::VRUST_CMD_COPY => copy(&vm, cmd.src, cmd.dst, cmd.len)?,
-                _ => return Err(EINVAL),
-            }
-            arg.done += 1;
+    }
+
+    /// Stops the job being run at its next chunk, and fails every later one (the file is
+    /// closing).
+    pub(crate) fn abort(&self) {
+        self.abort.store(true, Relaxed);
+    }
+
+    fn chunk_done(&self) -> Result {
+        kernel::task::cond_resched();
+        if self.abort.load(Relaxed) {
+            return Err(ECANCELED);
         }
-        Ok(0)
+        Ok(())
+    }
+
+    /// Runs the pieces of `w`, in chunks.
+    fn execute(&self, w: &Work) -> Result {
+        let mut done = 0;
+        for p in w.pieces.iter() {
+            let to = &w.buffers[p.dst.0].map;
+            let mut off = 0;
+            while off < p.len {
+                let n = (p.len - off).min(WORK_CHUNK as usize);
+                match p.src {
+                    Some((s, soff)) => {
+                        to.copy_from(p.dst.1 + off, &w.buffers[s].map, soff + off, n)?
+                    }
+                    None => to.fill(p.dst.1 + off, n, p.value)?,
+                }
+                off += n;
+                self.chunk_done()?;
+            }
+            if p.ends_cmd {
+                done += 1;
+                w.done.store(done, Relaxed);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl job::Backend for GpuQueue {
+    type Job = GpuJob;
+
+    fn run(&self, job: &mut GpuJob) -> Result<Option<ARef<Fence>>> {
+        if self.abort.load(Relaxed) {
+            return Err(ECANCELED);
+        }
+        // Nothing starts after the unplug. (A section does not cover the whole job: it may
+        // take seconds, which would hold up the unplug.)
+        drop(self.dev.enter().ok_or(ENODEV)?);
+        self.execute(&job.work)?;
+        // At a `HANG`, the GPU stops: its fence does not signal until the queue gives up.
+        Ok(job.hang.as_ref().map(UniqueFence::fence))
+    }
+
+    fn timed_out(&self, job: &mut GpuJob) -> job::TimeoutAction {
+        // The hung GPU is reset: the job's fence signals (with `ECANCELED`, which the queue
+        // replaces with `ETIME`).
+        drop(job.hang.take());
+        job::TimeoutAction::Stopped
+    }
+
+    fn cancel(&self, job: &mut GpuJob) {
+        drop(job.hang.take());
     }
 }

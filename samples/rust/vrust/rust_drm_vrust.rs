@@ -102,6 +102,7 @@ mod core_ioctls;
 mod device;
 mod display;
 mod driver;
+mod exec;
 mod file;
 mod gpu;
 mod output;

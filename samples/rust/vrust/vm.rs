@@ -9,7 +9,7 @@
 //! the mappings, for the limit `VRUST_VM_MAX_MAPPINGS`.
 //!
 //! The data of a buffer mapped in a VM ([`VmBuffer`]) is the buffer's kernel mapping, which
-//! the software GPU ([`crate::gpu`]) makes on first use.
+//! the software GPU ([`crate::gpu`]) makes on first use; each job holds its own reference.
 
 use crate::{
     buffers::{

@@ -221,7 +221,7 @@ mod kunit {
         Ok(())
     }
 
-    /// A hung job times out with `ETIMEDOUT` (after one extension) and the next job runs.
+    /// A hung job times out with `ETIME` (after one extension) and the next job runs.
     #[test]
     fn timeout() -> Result {
         let q = queue(4, Some(Delta::from_millis(30)))?;
@@ -229,7 +229,7 @@ mod kunit {
         let a = push(&q, job(1, true, None)?, 1, &[])?;
         let b = push(&q, job(2, false, None)?, 1, &[])?;
         b.wait(false, WAIT)?;
-        assert_eq!(a.status(), Status::Failed(ETIMEDOUT));
+        assert_eq!(a.status(), Status::Failed(ETIME));
         assert_eq!(b.status(), Status::Signalled);
         assert_eq!(q.backend().timeouts.load(Relaxed), 2);
         Ok(())
