@@ -181,3 +181,23 @@ mod kunit {
         assert_eq!(Fence::signalled().status(), Status::Signalled);
     }
 }
+
+/// The canary of the signalling annotation, in a suite of its own: lockdep must report the
+/// allocation below. Lockdep switches itself off after its first report, so the suite runs in
+/// a boot of its own (`fence-canary` in `scripts/drm-rust/boots.txt`), which fails unless the
+/// report is there; its name keeps it out of the `rust*` suites.
+#[macros::kunit_tests(canary_dma_fence_signalling)]
+mod canary {
+    use super::*;
+
+    /// A `GFP_KERNEL` allocation inside a signalling section: reclaim may wait for fences, so
+    /// lockdep reports a circular dependency between `fs_reclaim` and `dma_fence_map`.
+    #[test]
+    fn allocation_in_section() -> Result {
+        let section = Signalling::begin();
+        let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
+        drop(v);
+        drop(section);
+        Ok(())
+    }
+}

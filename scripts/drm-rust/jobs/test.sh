@@ -110,6 +110,12 @@ DRIVER="$SAMPLE vkms vgem" \
 # vrust's PRIME tests, so it runs once.
 DRIVER="$SAMPLE vkms vgem" IGT_TESTS="dumb_buffer prime_self_import" sh "$SCRIPTS/jobs/igt.sh"
 DRIVER="vgem" IGT_TESTS="vgem_basic" sh "$SCRIPTS/jobs/igt.sh"
+# Sync objects and sync files: the C core's syncobj ioctls on the sample (no C peer here has
+# DRIVER_SYNCOBJ, so each test's whole subtest list is the bar), sw_sync, and vgem's dma-buf
+# sync-file export and import (vrust_sync has the vrust case of the same shape).
+DRIVER="$SAMPLE" IGT_TESTS="syncobj_basic syncobj_wait syncobj_timeline syncobj_eventfd sw_sync" \
+	sh "$SCRIPTS/jobs/igt.sh"
+DRIVER="vgem" IGT_TESTS="dmabuf_sync_file" sh "$SCRIPTS/jobs/igt.sh"
 # KMS on the sample and vkms: framebuffers, atomic, property blobs, GETFB, vblank queries and
 # waits, CRTC sequences, flip events on close, whole (40 s on vkms); of kms_flip (12.5 min on
 # vkms whole, most subtests run 30 s) the flips with events, vblank event timestamps and

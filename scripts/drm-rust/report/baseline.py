@@ -15,12 +15,14 @@ class Baseline:
                                             suite, test or parameter name starts with <name>
         leak <function>                     a known kmemleak report: an unreferenced object
                                             whose allocation backtrace has <function>
+        expect <text> in <test>             a splat that <test> must cause: the boot fails
+                                            without it (a test of a lockdep annotation)
 
     A variant's boots read the main baseline and the variant's own (baselines/<variant>/).
     """
 
     def __init__(self, *paths):
-        self.fails, self.warns, self.leaks = [], [], []
+        self.fails, self.warns, self.leaks, self.expects = [], [], [], []
         for path in paths:
             for line in read(path) or []:
                 line = line.split("#", 1)[0].strip()
@@ -31,12 +33,22 @@ class Baseline:
                     self.warns.append((loc.strip(), test.strip()))
                 elif line.startswith("leak "):
                     self.leaks.append(line[5:].strip())
+                elif line.startswith("expect "):
+                    text, _, test = line[7:].partition(" in ")
+                    self.expects.append((text.strip(), test.strip()))
 
     def known_fail(self, path):
         return any(path.startswith(f) for f in self.fails)
 
     def known_leak(self, frames):
         return any(f.split(" ")[0] in self.leaks for f in frames)
+
+    def expected(self, line, test):
+        """The `expect` entry that a splat line reported in `test` is, if any."""
+        for text, t in self.expects:
+            if text in line and (test or "").startswith(t):
+                return (text, t)
+        return None
 
     def known_warn(self, loc, test):
         parts = (test or "").split(".")

@@ -53,12 +53,21 @@ def splats(lines):
 
 def judge(check, found, base, known):
     """Judges the splats of a KUnit boot, each attributed to a test (ktap.parse): a WARN the
-    baseline knows in that test is not counted, any other splat fails `check`."""
+    baseline knows in that test is not counted, a splat it expects there is required, any other
+    splat fails `check`."""
+    seen = set()
     for line, loc, test in found:
-        if base.known_warn(loc, test):
+        exp = base.expected(line, test)
+        if exp:
+            seen.add(exp)
+            check.add("pass")
+        elif base.known_warn(loc, test):
             known.append(f"{loc} in {test}")
         else:
             check.add("fail", f"kernel splat in {test or 'boot'}: {line}")
+    for text, test in base.expects:
+        if (text, test) not in seen:
+            check.add("fail", f"{test} did not cause the splat it tests ('{text}'): the annotation it checks is not working")
 
 
 def collect_user(run, res):
