@@ -12,6 +12,7 @@
 //! mkdir /sys/kernel/config/vrust/a            # an instance named a
 //! echo 1 > /sys/kernel/config/vrust/a/enabled # faux device vrust-a, DRM device registered
 //! echo 0 > /sys/kernel/config/vrust/a/connected # display unplugged: hotplug event
+//! echo 500 > /sys/kernel/config/vrust/a/job_timeout_ms # GPU jobs of files opened later
 //! echo 0 > /sys/kernel/config/vrust/a/enabled # unplugged: open files get -ENODEV
 //! rmdir /sys/kernel/config/vrust/a
 //! ```
@@ -30,11 +31,12 @@
 //! |------|---------------|-------|
 //! | [`driver`] | the driver: name, types, the ioctl table | [`drm::Driver`], [`drm::ioctl::table!`] |
 //! | [`device`] | per-device data; instances made and unplugged through configfs | [`drm::UnregisteredDevice`], [`drm::Registration`] |
-//! | [`file`] | per-file data: a counter, the file's GPU VMs | [`drm::DriverFile`] |
+//! | [`file`] | per-file data: a counter, the file's GPU VMs, its job queue | [`drm::DriverFile`] |
 //! | [`core_ioctls`] | ioctls that only exercise the core layer: `GET_PARAM`, `COUNTER`, `SET_DEVICE_VALUE`, `REVERSE` | [`drm::ioctl::handlers`], [`drm::user`] |
 //! | [`buffers`] | shmem buffers: `GEM_CREATE`, `GEM_INFO`, `GEM_PWRITE`, `GEM_PREAD`; dumb buffers and imports | [`drm::gem`] |
 //! | [`vm`] | GPU address spaces: `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY` | [`drm::gpuvm`] |
-//! | [`gpu`] | the software "GPU": `EXEC` runs `FILL` and `COPY` through a VM's mappings | [`drm::gpuvm::LockedVm`], [`drm::gem::shmem::VMap`] |
+//! | [`gpu`] | the software "GPU": jobs of `FILL`, `COPY` and `HANG` commands, resolved through a VM's mappings | [`drm::job::Backend`], [`drm::gpuvm::LockedVm`], [`drm::gem::shmem::VMap`] |
+//! | [`exec`] | `EXEC`: a job with in- and out-sync objects and implicit sync on its buffers | [`drm::job::Queue`], [`drm::syncobj`], [`drm::gem::resv`] |
 //! | [`display`] | the display: its mode objects, made in the KMS phase; the commit tail in steps | [`drm::kms::Kms`], [`drm::kms::Setup`], [`drm::kms::Tail`] |
 //! | [`planes`] | primary, cursor and overlay planes: three state types, typed checks | [`drm::kms::PlaneImpl`], [`drm::kms::Check`] |
 //! | [`output`] | the CRTC (vblank, the frame) and the virtual connector (modes up to 3840x2160) | [`drm::kms::CrtcImpl`], [`drm::kms::ConnectorImpl`] |
@@ -51,9 +53,12 @@
 //!   through the kernel, so that tests can compare the CPU's and the kernel's views;
 //! * `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`: GPU virtual address spaces per file
 //!   ([`drm::gpuvm`]), with mappings of buffer ranges made and cut by the split/merge steps;
-//! * `EXEC`: `FILL` and `COPY` commands run by a software "GPU", which resolves GPU addresses
-//!   through a VM's mappings to the buffers' pages; bounded per call (`VRUST_EXEC_MAX_BYTES`),
-//!   in chunks between which it reschedules and stops on a fatal signal.
+//! * `EXEC`: a job of `FILL`, `COPY` and `HANG` commands for a software "GPU", which resolves
+//!   GPU addresses through a VM's mappings to the buffers' pages when the job is made; the job
+//!   waits for its in-sync objects and the buffers' fences, runs from the file's job queue, and
+//!   signals its out-sync object (binary or a timeline point); bounded per call
+//!   (`VRUST_EXEC_MAX_BYTES`), in chunks between which the GPU reschedules. The C core adds the
+//!   sync object ioctls (`SYNCOBJ_*`), as the driver takes sync objects.
 //!
 //! # A client
 //!
@@ -79,6 +84,10 @@
 //! [`drm::gem`]: kernel::drm::gem
 //! [`drm::gem::shmem::Object`]: kernel::drm::gem::shmem::Object
 //! [`drm::gem::shmem::VMap`]: kernel::drm::gem::shmem::VMap
+//! [`drm::gem::resv`]: kernel::drm::gem::resv
+//! [`drm::job::Backend`]: kernel::drm::job::Backend
+//! [`drm::job::Queue`]: kernel::drm::job::Queue
+//! [`drm::syncobj`]: kernel::drm::syncobj
 //! [`drm::gpuvm`]: kernel::drm::gpuvm
 //! [`drm::gpuvm::LockedVm`]: kernel::drm::gpuvm::LockedVm
 //! [`drm::ioctl::handlers`]: kernel::drm::ioctl::handlers
