@@ -175,7 +175,8 @@ impl Fence {
     pub fn wait(&self, interruptible: bool, timeout: Option<Delta>) -> Result {
         let jiffies = timeout_jiffies(timeout);
         // SAFETY: Initialised with a reference held (type invariant).
-        let ret = unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
+        let ret =
+            unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
         match ret {
             0 => Err(ETIME),
             // CAST: a negative remainder is an error code, which fits in a `c_int`.
@@ -393,7 +394,8 @@ impl<T: OnSignal> Callback<T> {
         let this = unsafe { &*crate::container_of!(cb.cast::<Opaque<_>>(), Self, cb) };
         // CAST: `SignalledFence` is a transparent wrapper of `Fence`, itself of `dma_fence`.
         // SAFETY: The signaller holds a reference while the callbacks run, with the lock held.
-        this.data.signalled(unsafe { &*fence.cast::<SignalledFence>() });
+        this.data
+            .signalled(unsafe { &*fence.cast::<SignalledFence>() });
     }
 }
 

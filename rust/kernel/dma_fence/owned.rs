@@ -159,11 +159,21 @@ unsafe fn names<'a>(fence: *mut bindings::dma_fence) -> &'a FenceNames {
     unsafe { &*(*fence.cast::<FenceBox>()).names }
 }
 
+/// `get_driver_name` of our fences.
+///
+/// # Safety
+///
+/// Called by the C core on a fence of this layer, within the contract of [`names()`].
 unsafe extern "C" fn driver_name(fence: *mut bindings::dma_fence) -> *const c_char {
     // SAFETY: The C core calls this on our fences only, within the contract of `names()`.
     unsafe { names(fence) }.driver().as_char_ptr()
 }
 
+/// `get_timeline_name` of our fences.
+///
+/// # Safety
+///
+/// As for [`driver_name()`].
 unsafe extern "C" fn timeline_name(fence: *mut bindings::dma_fence) -> *const c_char {
     // SAFETY: As in `driver_name()`.
     unsafe { names(fence) }.timeline().as_char_ptr()
@@ -188,7 +198,7 @@ fn alloc_box(names: *const FenceNames) -> Result<*mut FenceBox> {
 ///
 /// # Invariants
 ///
-/// `0` comes from [`alloc_box`] and is not initialised.
+/// `0` is a fence allocation of this layer, not initialised.
 pub struct FenceSlot(*mut FenceBox);
 
 // SAFETY: Plain memory, owned by the slot.
@@ -438,8 +448,7 @@ impl Timeline {
     pub fn signal_to(&self, seqno: u64, section: &Signalling) {
         let mut p = self.pending.lock();
         // SAFETY: `head` is a live fence of the list whenever it is non-NULL.
-        while !p.head.is_null() && unsafe { (*Opaque::cast_into(&(*p.head).base)).seqno } <= seqno
-        {
+        while !p.head.is_null() && unsafe { (*Opaque::cast_into(&(*p.head).base)).seqno } <= seqno {
             // SAFETY: The list is not empty.
             unsafe { Self::pop_signal(&mut p, Ok(()), section) };
         }

@@ -54,10 +54,6 @@
 use crate::{
     alloc::KBox,
     bindings,
-    drm::gem::resv::{
-        Resv,
-        Usage, //
-    },
     dma_fence::{
         Fence,
         FenceNames,
@@ -66,8 +62,11 @@ use crate::{
         Status,
         Timeline, //
     },
-    new_spinlock,
-    new_work,
+    drm::gem::resv::{
+        Resv,
+        Usage, //
+    },
+    new_spinlock, new_work,
     prelude::*,
     sync::{
         aref::ARef,
@@ -322,7 +321,11 @@ pub struct Prepared<'q, B: Backend> {
 
 impl<B: Backend> Queue<B> {
     /// A new queue with `backend`, its done fences named by `names`.
-    pub fn new(backend: impl PinInit<B, Error>, names: &FenceNames, config: Config) -> Result<Self> {
+    pub fn new(
+        backend: impl PinInit<B, Error>,
+        names: &FenceNames,
+        config: Config,
+    ) -> Result<Self> {
         if config.credits == 0 {
             return Err(EINVAL);
         }
@@ -615,7 +618,8 @@ impl<B: Backend> Inner<B> {
                     return;
                 }
                 let head = st.head;
-                if self.check_timeout.xchg(false, Relaxed) && !head.is_null() && head != st.next_run {
+                if self.check_timeout.xchg(false, Relaxed) && !head.is_null() && head != st.next_run
+                {
                     drop(st);
                     // SAFETY: The head is running; this work item may touch its data.
                     unsafe { self.timeout(head) };

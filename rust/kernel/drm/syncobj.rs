@@ -3,7 +3,7 @@
 //! Sync objects: the containers of fences that userspace names by handle (`drm_syncobj`).
 //!
 //! A driver that declares [`Support::Binary`] or [`Support::Timeline`] in
-//! [`Driver::SYNCOBJ`](drm::Driver::SYNCOBJ) gets the `DRIVER_SYNCOBJ` (and
+//! [`Driver::SYNCOBJ`] gets the `DRIVER_SYNCOBJ` (and
 //! `DRIVER_SYNCOBJ_TIMELINE`) feature, and with it the C core's sync object ioctls (create,
 //! destroy, wait, signal, reset, query, transfer, eventfd, export and import as file
 //! descriptors or sync files). Its own ioctls then take sync object handles: as inputs, the
@@ -33,7 +33,7 @@ use core::ptr::{
     NonNull, //
 };
 
-/// The sync objects a driver supports ([`Driver::SYNCOBJ`](drm::Driver::SYNCOBJ)).
+/// The sync objects a driver supports ([`Driver::SYNCOBJ`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Support {
     /// None: no sync object ioctls.
@@ -63,7 +63,12 @@ impl SyncObj {
     ///
     /// Only for drivers that support sync objects: a driver without them does not build.
     pub fn lookup<T: Driver>(file: &drm::File<T>, handle: u32) -> Result<ARef<Self>> {
-        const { assert!(!matches!(T::SYNCOBJ, Support::None), "the driver has no sync objects: set Driver::SYNCOBJ") };
+        const {
+            assert!(
+                !matches!(T::SYNCOBJ, Support::None),
+                "the driver has no sync objects: set Driver::SYNCOBJ"
+            )
+        };
         // SAFETY: `file` is a live DRM file; the C core returns a new reference or NULL.
         let p = unsafe { bindings::drm_syncobj_find(file.client().as_raw(), handle) };
         let p = NonNull::new(p).ok_or(ENOENT)?;
@@ -74,8 +79,17 @@ impl SyncObj {
     /// The fence of point `point` of sync object `handle` of `file` (`drm_syncobj_find_fence()`
     /// without flags): for `point == 0`, the binary fence. `ENOENT` for an unknown handle,
     /// `EINVAL` for a sync object without a fence or a point not submitted yet.
-    pub fn find_fence<T: Driver>(file: &drm::File<T>, handle: u32, point: u64) -> Result<ARef<Fence>> {
-        const { assert!(!matches!(T::SYNCOBJ, Support::None), "the driver has no sync objects: set Driver::SYNCOBJ") };
+    pub fn find_fence<T: Driver>(
+        file: &drm::File<T>,
+        handle: u32,
+        point: u64,
+    ) -> Result<ARef<Fence>> {
+        const {
+            assert!(
+                !matches!(T::SYNCOBJ, Support::None),
+                "the driver has no sync objects: set Driver::SYNCOBJ"
+            )
+        };
         if point != 0 && !matches!(T::SYNCOBJ, Support::Timeline) {
             return Err(EINVAL);
         }
@@ -119,7 +133,9 @@ impl SyncObj {
         core::mem::forget(chain);
         // SAFETY: Initialised; `c` is a fresh chain node that the sync object takes over, and
         // it takes its own reference to `fence`.
-        unsafe { bindings::drm_syncobj_add_point(self.as_raw(), c.as_ptr(), fence.as_raw(), point) };
+        unsafe {
+            bindings::drm_syncobj_add_point(self.as_raw(), c.as_ptr(), fence.as_raw(), point)
+        };
     }
 }
 

@@ -212,8 +212,8 @@ impl configfs::AttributeOperations<2> for Instance {
     }
 
     fn store(inst: &Instance, page: &[u8]) -> Result {
-        let text = core::str::from_utf8(page.strip_suffix(b"\n").unwrap_or(page))
-            .map_err(|_| EINVAL)?;
+        let text =
+            core::str::from_utf8(page.strip_suffix(b"\n").unwrap_or(page)).map_err(|_| EINVAL)?;
         let ms: u32 = text.parse().map_err(|_| EINVAL)?;
         if ms == 0 || ms > MAX_JOB_TIMEOUT_MS {
             return Err(EINVAL);

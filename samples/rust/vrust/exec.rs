@@ -110,7 +110,11 @@ impl Gpu {
             0 => None,
             h => {
                 let point = arg.out_sync.point;
-                let chain = if point != 0 { Some(ChainNode::new()?) } else { None };
+                let chain = if point != 0 {
+                    Some(ChainNode::new()?)
+                } else {
+                    None
+                };
                 Some((SyncObj::lookup(file, h)?, chain, point))
             }
         };
@@ -137,7 +141,10 @@ impl Gpu {
             },
             |exec, ()| {
                 for b in work.buffers.iter() {
-                    job.add_resv_dependencies(b.map.object().resv(), Usage::to_wait_for(b.written))?;
+                    job.add_resv_dependencies(
+                        b.map.object().resv(),
+                        Usage::to_wait_for(b.written),
+                    )?;
                 }
                 let fence = job.push();
                 for b in work.buffers.iter() {

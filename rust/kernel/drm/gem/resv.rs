@@ -24,7 +24,6 @@ use crate::{
     alloc::KBox,
     bindings,
     dma_fence::Fence,
-    time::Delta,
     drm::gem::{
         shmem::Object,
         DriverObject, //
@@ -32,6 +31,7 @@ use crate::{
     error::to_result,
     ffi::c_int,
     prelude::*,
+    time::Delta,
     types::{
         NotThreadSafe,
         Opaque, //
@@ -130,7 +130,14 @@ impl Resv {
     pub fn wait(&self, usage: Usage, interruptible: bool, timeout: Option<Delta>) -> Result {
         let t = crate::dma_fence::timeout_jiffies(timeout);
         // SAFETY: The object is initialised (type invariant).
-        let ret = unsafe { bindings::dma_resv_wait_timeout(self.as_raw(), usage.raw(), interruptible, t as _) };
+        let ret = unsafe {
+            bindings::dma_resv_wait_timeout(
+                self.as_raw(),
+                usage.raw(),
+                interruptible,
+                t.unsigned_abs(),
+            )
+        };
         match ret {
             0 => Err(ETIME),
             // CAST: a negative result is an error code.
@@ -409,7 +416,12 @@ impl<'a> Exec<'a> {
     /// Adds `fence` as `usage` to `obj`, which must be locked in this set (else `EINVAL`).
     /// Objects locked with [`Locker::prepare`] have their slots reserved, and then this does
     /// not allocate; otherwise it allocates the slot and may fail with `ENOMEM`.
-    pub fn add_fence<D: DriverObject>(&self, obj: &Object<D>, fence: &Fence, usage: Usage) -> Result {
+    pub fn add_fence<D: DriverObject>(
+        &self,
+        obj: &Object<D>,
+        fence: &Fence,
+        usage: Usage,
+    ) -> Result {
         let resv = obj.resv();
         // SAFETY: `exec` is initialised; its `ticket` is the acquire context of its locks.
         let ticket = unsafe { &raw mut (*self.exec.as_ptr()).ticket };

@@ -60,7 +60,9 @@ impl Hw {
     /// The ids of the jobs that ran, in order, as a bit-packed number (4 bits each).
     fn order(&self) -> u64 {
         let g = self.ran.lock();
-        g.0[..g.1].iter().fold(0, |acc, id| acc << 4 | u64::from(*id))
+        g.0[..g.1]
+            .iter()
+            .fold(0, |acc, id| acc << 4 | u64::from(*id))
     }
 
     /// Completes job `id` on the hardware with `err`, if it is running.
@@ -123,7 +125,11 @@ fn queue(credits: u32, timeout: Option<Delta>) -> Result<Queue<Hw>> {
 
 fn job(id: u32, hw: bool, fail: Option<Error>) -> Result<TestJob> {
     let names = FenceNames::new(c"rust-job-kunit", c"kunit-hw")?;
-    let hw = if hw { Some(UniqueFence::new(&names)?) } else { None };
+    let hw = if hw {
+        Some(UniqueFence::new(&names)?)
+    } else {
+        None
+    };
     LIVE.fetch_add(1, Relaxed);
     Ok(TestJob { id, hw, fail })
 }
@@ -217,7 +223,10 @@ mod kunit {
         assert!(q.backend().finish(2, None));
         c.wait(false, WAIT)?;
         assert_eq!(q.backend().order(), 0x123);
-        assert_eq!((a.status(), b.status()), (Status::Signalled, Status::Signalled));
+        assert_eq!(
+            (a.status(), b.status()),
+            (Status::Signalled, Status::Signalled)
+        );
         Ok(())
     }
 
