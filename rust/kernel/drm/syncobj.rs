@@ -180,3 +180,79 @@ impl Drop for ChainNode {
         unsafe { bindings::dma_fence_chain_free(self.0.as_ptr()) };
     }
 }
+
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_drm_syncobj)]
+mod tests {
+    use super::*;
+    use crate::{
+        dma_fence::{
+            FenceNames,
+            Signalling,
+            Status,
+            Timeline, //
+        },
+        drm::tests::{
+            GemDevice,
+            Minor,
+            MockFile, //
+        },
+    };
+
+    /// A new sync object of `file`, made as the `SYNCOBJ_CREATE` ioctl makes one.
+    fn create(file: &MockFile<crate::drm::tests::GemDriver>) -> Result<u32> {
+        let mut obj = ptr::null_mut();
+        let mut handle = 0;
+        // SAFETY: `obj` receives a new sync object with a reference, which the handle then
+        // holds its own of; ours is put right after.
+        unsafe {
+            crate::error::to_result(bindings::drm_syncobj_create(&mut obj, 0, ptr::null_mut()))?;
+            let ret =
+                bindings::drm_syncobj_get_handle(file.file().client().as_raw(), obj, &mut handle);
+            bindings::drm_syncobj_put(obj);
+            crate::error::to_result(ret)?;
+        }
+        Ok(handle)
+    }
+
+    /// Lookups, binary fences, timeline points, and the errors of each.
+    #[test]
+    fn lookup_replace_points() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-syncobj", false)?;
+        // The GEM test driver has no render node.
+        let f = MockFile::open(&t.dev, Minor::Primary)?;
+        let file = f.file();
+        let h = create(&f)?;
+        assert_eq!(SyncObj::lookup(file, h + 100).err(), Some(ENOENT));
+        assert_eq!(SyncObj::find_fence(file, h + 100, 0).err(), Some(ENOENT));
+        let obj = SyncObj::lookup(file, h)?;
+        // No fence yet.
+        assert!(obj.fence().is_none());
+        assert_eq!(SyncObj::find_fence(file, h, 0).err(), Some(EINVAL));
+
+        let names = FenceNames::new(c"rust-drm-kunit", c"syncobj")?;
+        let timeline = Timeline::new(&names)?;
+        let a = timeline.new_fence()?;
+        obj.replace_fence(Some(&a));
+        let got = SyncObj::find_fence(file, h, 0)?;
+        assert_eq!((got.context(), got.seqno()), (a.context(), a.seqno()));
+        obj.replace_fence(None);
+        assert!(obj.fence().is_none());
+
+        // Timeline points: each one's fence, in a chain node allocated beforehand.
+        let b = timeline.new_fence()?;
+        obj.add_point(ChainNode::new()?, &a, 1);
+        obj.add_point(ChainNode::new()?, &b, 2);
+        assert_eq!(SyncObj::find_fence(file, h, 3).err(), Some(EINVAL));
+        let p2 = SyncObj::find_fence(file, h, 2)?;
+        assert_eq!(p2.status(), Status::Pending);
+        timeline.signal_to(a.seqno(), &Signalling::begin());
+        assert_eq!(SyncObj::find_fence(file, h, 1)?.status(), Status::Signalled);
+        assert_eq!(p2.status(), Status::Pending);
+        timeline.signal_to(b.seqno(), &Signalling::begin());
+        assert_eq!(p2.status(), Status::Signalled);
+        // An unused chain node is freed.
+        drop(ChainNode::new()?);
+        Ok(())
+    }
+}

@@ -580,4 +580,64 @@ mod tests {
         drop(a.resv().lock());
         Ok(())
     }
+
+    /// Fences added with their usage are what waits and walks see, usage by usage; an object
+    /// not locked in an `Exec` cannot get a fence through it.
+    #[test]
+    fn fences() -> Result {
+        use crate::dma_fence::{
+            FenceNames,
+            Signalling,
+            UniqueFence, //
+        };
+        let t = GemDevice::new(c"rust-drm-kunit-gem", false)?;
+        let (a, b) = (bo(&t, PAGE_SIZE, 0)?, bo(&t, PAGE_SIZE, 1)?);
+        let names = FenceNames::new(c"rust-drm-kunit", c"resv")?;
+        let (w, r) = (UniqueFence::new(&names)?, UniqueFence::new(&names)?);
+        assert!(a.resv().is_idle(Usage::Bookkeep));
+        Exec::scoped(
+            true,
+            |l| l.prepare(&a, 2),
+            |exec, ()| {
+                exec.add_fence(&a, w.as_fence(), Usage::Write)?;
+                exec.add_fence(&a, r.as_fence(), Usage::Read)?;
+                // `b` is not in this set.
+                assert_eq!(exec.add_fence(&b, w.as_fence(), Usage::Write), Err(EINVAL));
+                Ok(())
+            },
+        )?;
+        let count = |usage| -> Result<u32> {
+            let mut n = 0;
+            a.resv().for_each_fence(usage, |_| {
+                n += 1;
+                Ok(())
+            })?;
+            Ok(n)
+        };
+        // A reader waits for writers only; a writer for both.
+        assert_eq!(count(Usage::to_wait_for(false))?, 1);
+        assert_eq!(count(Usage::to_wait_for(true))?, 2);
+        assert_eq!(count(Usage::Kernel)?, 0);
+        assert!(b.resv().is_idle(Usage::Bookkeep));
+        assert_eq!(
+            a.resv().wait(
+                Usage::Write,
+                false,
+                Some(crate::time::Delta::from_millis(1))
+            ),
+            Err(ETIME)
+        );
+        w.signal(&Signalling::begin());
+        assert!(a.resv().is_idle(Usage::Write));
+        assert!(!a.resv().is_idle(Usage::Read));
+        drop(r);
+        a.resv().wait(Usage::Bookkeep, true, None)?;
+        // Through a plain lock too, with the slot reserved first.
+        let g = b.resv().lock();
+        g.reserve_fences(1)?;
+        g.add_fence(&crate::dma_fence::Fence::signalled(), Usage::Kernel)?;
+        drop(g);
+        assert!(b.resv().is_idle(Usage::Kernel));
+        Ok(())
+    }
 }

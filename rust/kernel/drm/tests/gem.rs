@@ -96,6 +96,9 @@ impl drm::Driver for GemDriver {
     };
 
     const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
+
+    // For the sync object tests (rust/kernel/drm/syncobj.rs).
+    const SYNCOBJ: drm::syncobj::Support = drm::syncobj::Support::Timeline;
 }
 
 /// A registered device of [`GemDriver`] on its own faux parent.
