@@ -36,7 +36,11 @@ extern "C" {
 /* The number of GEM buffers of this device still allocated (by handles, mappings, dma-bufs). */
 #define VRUST_PARAM_LIVE_BUFFERS	0x6
 
-#define VRUST_API_VERSION		1
+/*
+ * 1: the first interface. 2: EXEC is a job: flags, in- and out-syncs (struct drm_vrust_exec
+ * grew; a kernel of version 1 ignores the new fields), VRUST_CMD_HANG, sync objects.
+ */
+#define VRUST_API_VERSION		2
 
 #define VRUST_NODE_PRIMARY		0
 #define VRUST_NODE_RENDER		2
@@ -95,6 +99,11 @@ extern "C" {
 #define VRUST_EXEC_MAX_PIECES		65536
 /* The most in-syncs of one EXEC. */
 #define VRUST_EXEC_MAX_SYNCS		64
+/*
+ * The most jobs a file may have queued and running: an EXEC beyond fails with -EBUSY (wait for
+ * an earlier job's fence and submit again).
+ */
+#define VRUST_EXEC_MAX_QUEUED		256
 
 /* Flags of DRM_IOCTL_VRUST_EXEC. */
 /* Return once the job is queued, instead of once it completed. */
@@ -253,7 +262,7 @@ struct drm_vrust_vm_query {
 
 /* One command of DRM_IOCTL_VRUST_EXEC. */
 struct drm_vrust_cmd {
-	/** @op: VRUST_CMD_FILL or VRUST_CMD_COPY */
+	/** @op: VRUST_CMD_FILL, VRUST_CMD_COPY or VRUST_CMD_HANG */
 	__u32 op;
 	/** @value: FILL: the byte (low 8 bits) */
 	__u32 value;
@@ -284,11 +293,17 @@ struct drm_vrust_sync {
  *
  * The addresses are resolved when the EXEC is made, against the mappings of that moment: an
  * address that is not mapped stops the stream with -EFAULT; commands beyond
- * VRUST_EXEC_MAX_BYTES or VRUST_EXEC_MAX_PIECES stop it with -E2BIG.
+ * VRUST_EXEC_MAX_BYTES or VRUST_EXEC_MAX_PIECES stop it with -E2BIG; an unknown command, or
+ * one after a VRUST_CMD_HANG that is not a valid command, with -EINVAL.
+ *
+ * An in-sync must have a fence: a binary sync object without one, or a timeline point not
+ * submitted yet, is -EINVAL (there is no wait for submission). A job whose in-sync signalled
+ * with an error does not run, and its fence gets that error; the fences of its buffers only
+ * order it. An out-sync timeline point at or below the last one is still added.
  *
  * Without VRUST_EXEC_ASYNC, the commands before such a stop run, the EXEC returns when they
  * have (or with -EINTR when the caller is being killed, the job going on), and @done says
- * how many completed. With VRUST_EXEC_ASYNC, any such error fails the EXEC with nothing
+ * how many completed; @out_sync gets the fence of the commands that ran. With VRUST_EXEC_ASYNC, any such error fails the EXEC with nothing
  * queued; otherwise it returns once the job is queued, @done is 0 and the outcome is the
  * fence's. The work is done in bounded chunks, between which other tasks get the CPU.
  */

@@ -20,8 +20,9 @@
 //!
 //! # Rules the queue keeps
 //!
-//! * An already signalled dependency never delays a job; a dependency that failed fails the job
-//!   with its error, without running it.
+//! * An already signalled dependency never delays a job; a dependency the submitter named
+//!   ([`Prepared::add_dependency`]) that failed fails the job with its error, without running it;
+//!   the fences of the buffers ([`Prepared::add_resv_dependencies`]) only order it.
 //! * [`Backend::run`] and [`Backend::timed_out`] are called from the queue's work item, never
 //!   under a spinlock, inside a fence signalling section ([`Signalling`]): they must not
 //!   allocate or take reservation locks. Jobs (the backend's data) are dropped by another work
@@ -180,8 +181,9 @@ struct Node<B: Backend> {
 /// The parts of a job that only one party at a time touches (see [`Node`]).
 struct NodeData<B: Backend> {
     job: B::Job,
-    /// Dependencies not yet known to have signalled, at most one per fence context.
-    deps: KVec<ARef<Fence>>,
+    /// Dependencies not yet known to have signalled, each with whether its error fails the
+    /// job; at most one per fence context and kind.
+    deps: KVec<(ARef<Fence>, bool)>,
     /// The error of a failed dependency, which fails the job.
     dep_error: Option<Error>,
     /// The fence the callback watches: the first pending dependency, or the hardware fence.
@@ -232,6 +234,8 @@ impl<B: Backend> Node<B> {
 struct State<B: Backend> {
     stopped: bool,
     used: u64,
+    /// Jobs pushed and not completed.
+    pending: usize,
     head: *mut Node<B>,
     next_run: *mut Node<B>,
     tail: *mut Node<B>,
@@ -338,6 +342,7 @@ impl<B: Backend> Queue<B> {
                 state <- new_spinlock!(State {
                     stopped: false,
                     used: 0,
+                    pending: 0,
                     head: ptr::null_mut(),
                     next_run: ptr::null_mut(),
                     tail: ptr::null_mut(),
@@ -357,6 +362,13 @@ impl<B: Backend> Queue<B> {
     #[inline]
     pub fn backend(&self) -> &B {
         &self.inner.backend
+    }
+
+    /// The number of jobs pushed whose done fence has not signalled yet: queued and running.
+    /// A driver bounds what one client may queue with it (the queue itself does not: credits
+    /// bound the running jobs only).
+    pub fn pending(&self) -> usize {
+        self.inner.state.lock().pending
     }
 
     /// The fence context of the queue's done fences.
@@ -409,32 +421,45 @@ impl<B: Backend> Prepared<'_, B> {
         &mut self.data().job
     }
 
-    /// Makes the job wait for `fence`: the job starts only after it has signalled, and fails
-    /// with its error if it failed. A fence that has already signalled adds nothing but its
-    /// error; of two fences of one context, only the later one is kept.
+    /// Makes the job wait for `fence`, a dependency the submitter named (an in-sync): the job
+    /// starts only after it has signalled, and fails with its error without running if it
+    /// failed. A fence that has already signalled adds nothing but its error; of two such
+    /// fences of one context, only the later one is kept.
     pub fn add_dependency(&mut self, fence: ARef<Fence>) -> Result {
-        let d = self.data();
-        if fence.is_signalled() {
-            if let Status::Failed(e) = fence.status() {
-                d.dep_error.get_or_insert(e);
-            }
-            return Ok(());
-        }
-        if let Some(old) = d.deps.iter_mut().find(|f| f.context() == fence.context()) {
-            if fence.is_later(old) {
-                *old = fence;
-            }
-            return Ok(());
-        }
-        d.deps.push(fence, GFP_KERNEL)?;
-        Ok(())
+        self.add(fence, true)
     }
 
     /// Makes the job wait for the fences of `resv` of `usage` (and the usages before it): for a
     /// job that writes the buffer, [`Usage::to_wait_for(true)`](Usage::to_wait_for). This is
     /// implicit synchronisation with every other user of the buffer, other drivers included.
+    /// It orders only: a failed fence there does not fail the job (an earlier user's failure
+    /// is that user's, and would otherwise spread to every later user of the buffer).
     pub fn add_resv_dependencies(&mut self, resv: &Resv, usage: Usage) -> Result {
-        resv.for_each_fence(usage, |f| self.add_dependency(f.into()))
+        resv.for_each_fence(usage, |f| self.add(f.into(), false))
+    }
+
+    fn add(&mut self, fence: ARef<Fence>, propagate: bool) -> Result {
+        let d = self.data();
+        if fence.is_signalled() {
+            if let (Status::Failed(e), true) = (fence.status(), propagate) {
+                d.dep_error.get_or_insert(e);
+            }
+            return Ok(());
+        }
+        // One fence per context and kind: a later fence of a context signals after the earlier
+        // ones, but does not carry their errors.
+        if let Some((old, _)) = d
+            .deps
+            .iter_mut()
+            .find(|(f, p)| f.context() == fence.context() && *p == propagate)
+        {
+            if fence.is_later(old) {
+                *old = fence;
+            }
+            return Ok(());
+        }
+        d.deps.push((fence, propagate), GFP_KERNEL)?;
+        Ok(())
     }
 
     /// Pushes the job at the end of its queue and returns its done fence. Cannot fail, does
@@ -455,6 +480,7 @@ impl<B: Backend> Prepared<'_, B> {
                 unsafe { Node::set_next(st.tail, node) };
             }
             st.tail = node;
+            st.pending += 1;
             if st.next_run.is_null() {
                 st.next_run = node;
             }
@@ -567,7 +593,7 @@ impl<B: Backend> Inner<B> {
         }
         // SAFETY: As above.
         let n = unsafe { Node::data(node) };
-        while let Some(dep) = n.deps.last() {
+        while let Some((dep, _)) = n.deps.last() {
             if !dep.is_signalled() {
                 let dep = dep.clone();
                 // SAFETY: The callback is on no fence now.
@@ -575,7 +601,7 @@ impl<B: Backend> Inner<B> {
                     return false;
                 }
             }
-            if let Some(d) = n.deps.pop() {
+            if let Some((d, true)) = n.deps.pop() {
                 if let Status::Failed(e) = d.status() {
                     n.dep_error.get_or_insert(e);
                 }
@@ -704,6 +730,7 @@ impl<B: Backend> Inner<B> {
                     st.head = Node::next(node);
                     st.used -= u64::from((*node).credits);
                 }
+                st.pending -= 1;
                 last = node;
             }
             if st.head.is_null() {

@@ -119,8 +119,13 @@ impl Gpu {
             }
         };
 
-        let work = Arc::new(work, GFP_KERNEL)?;
         let queue = &file.queue;
+        // Checked before the push, so concurrent EXECs of one file may go a few beyond.
+        // CAST: a small constant.
+        if queue.pending() >= uapi::VRUST_EXEC_MAX_QUEUED as usize {
+            return Err(EBUSY);
+        }
+        let work = Arc::new(work, GFP_KERNEL)?;
         let mut job = queue.prepare(
             GpuJob {
                 work: work.clone(),

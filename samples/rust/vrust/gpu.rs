@@ -95,7 +95,7 @@ pub(crate) struct GpuJob {
 ///
 /// Stops at the first command that cannot run (unmapped address: `EFAULT`; beyond the limits:
 /// `E2BIG`; bad command: `EINVAL`) and returns the work of the commands before it with that
-/// error; a `HANG` ends the stream.
+/// error; a `HANG` ends the work (the commands after it are checked, not resolved).
 pub(crate) fn resolve(
     vm: &gpuvm::LockedVm<'_, VrustVm>,
     cmds: impl Iterator<Item = uapi::drm_vrust_cmd>,
@@ -108,11 +108,21 @@ pub(crate) fn resolve(
     let mut hang = None;
     let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
     for cmd in cmds {
+        if hang.is_some() {
+            // After a `HANG`, nothing runs, but the stream must still be valid.
+            if !matches!(
+                cmd.op,
+                uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY | uapi::VRUST_CMD_HANG
+            ) {
+                return Ok((w, None, Err(EINVAL)));
+            }
+            continue;
+        }
         let stop = match cmd.op {
             uapi::VRUST_CMD_HANG => {
                 let names = FenceNames::new(c"vrust", c"vrust-gpu-hang")?;
                 hang = Some(UniqueFence::new(&names)?);
-                break;
+                Ok(())
             }
             uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY => {
                 // Both commands touch `len` bytes. One longer than any EXEC may touch can never

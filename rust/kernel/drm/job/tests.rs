@@ -206,6 +206,42 @@ mod kunit {
         Ok(())
     }
 
+    /// The fences of a buffer hold a job back but do not fail it; `pending` counts the jobs
+    /// whose done fence has not signalled.
+    #[test]
+    fn implicit_dependencies_order_only() -> Result {
+        use crate::{
+            drm::{
+                gem::resv::Exec,
+                tests::{
+                    bo,
+                    GemDevice, //
+                },
+            },
+            page::PAGE_SIZE,
+        };
+        let t = GemDevice::new(c"rust-job-kunit-resv", false)?;
+        let obj = bo(&t, PAGE_SIZE, 0)?;
+        let names = FenceNames::new(c"rust-job-kunit", c"other-driver")?;
+        let writer = UniqueFence::new(&names)?;
+        Exec::scoped(
+            true,
+            |l| l.prepare(&obj, 1),
+            |exec, ()| exec.add_fence(&obj, writer.as_fence(), Usage::Write),
+        )?;
+        let q = queue(8, None)?;
+        let mut p = q.prepare(job(1, false, None)?, 1)?;
+        p.add_resv_dependencies(obj.resv(), Usage::to_wait_for(true))?;
+        let done = p.push();
+        assert_eq!(done.wait(false, Some(Delta::from_millis(50))), Err(ETIME));
+        assert_eq!((q.backend().order(), q.pending()), (0, 1));
+        writer.signal_error(EIO, &Signalling::begin());
+        done.wait(false, WAIT)?;
+        assert_eq!(done.status(), Status::Signalled);
+        assert_eq!((q.backend().order(), q.pending()), (1, 0));
+        Ok(())
+    }
+
     /// The running jobs' credits never exceed the queue's; a job beyond them is refused.
     #[test]
     fn credits() -> Result {

@@ -122,6 +122,20 @@ int vrust_instance_enable(struct vrust_instance *inst, bool on)
 	return ret;
 }
 
+/*
+ * Writes @value to the configfs attribute @attr of @inst (e.g. "job_timeout_ms", which the
+ * files opened afterwards take).
+ */
+int vrust_instance_set(const struct vrust_instance *inst, const char *attr, const char *value)
+{
+	char path[192];
+
+	if (snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s/%s", inst->name,
+		     attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return vrust_write_file(path, value);
+}
+
 /* Names, creates and enables a new instance; on failure nothing is left behind. */
 int vrust_instance_up(struct vrust_instance *inst)
 {

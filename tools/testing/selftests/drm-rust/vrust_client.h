@@ -18,6 +18,8 @@
 #define VRUST_CONFIGFS		"/sys/kernel/config/vrust"
 /* The faux device of the instance the module creates at load. */
 #define VRUST_DEFAULT_FAUX	"vrust"
+/* The job timeout of an instance until its job_timeout_ms is written, in milliseconds. */
+#define VRUST_DEFAULT_JOB_TIMEOUT_MS	10000
 /* The module's name, as delete_module() wants it. */
 #define VRUST_MODULE		"rust_drm_vrust"
 
@@ -53,6 +55,7 @@ int vrust_instance_rmdir(struct vrust_instance *inst);
 int vrust_instance_enable(struct vrust_instance *inst, bool on);
 int vrust_instance_up(struct vrust_instance *inst);
 int vrust_instance_destroy(struct vrust_instance *inst);
+int vrust_instance_set(const struct vrust_instance *inst, const char *attr, const char *value);
 
 /* Device nodes ----------------------------------------------------------------------------- */
 
