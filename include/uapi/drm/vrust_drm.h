@@ -108,6 +108,13 @@ extern "C" {
 /* Flags of DRM_IOCTL_VRUST_EXEC. */
 /* Return once the job is queued, instead of once it completed. */
 #define VRUST_EXEC_ASYNC		(1 << 0)
+/* Wait also for the fence of the sync file @in_fence_fd. */
+#define VRUST_EXEC_IN_FENCE_FD		(1 << 1)
+/*
+ * Return the job's fence as a new sync file in @out_fence_fd. The sync file is made after the
+ * job is queued: when that fails (-ENOMEM), the job still runs and its out-sync gets its fence.
+ */
+#define VRUST_EXEC_OUT_FENCE_FD		(1 << 2)
 
 /* The largest buffer DRM_IOCTL_VRUST_GEM_CREATE makes, and imports accept, in bytes. */
 #define VRUST_BO_MAX_SIZE		(1ULL << 30)
@@ -326,6 +333,13 @@ struct drm_vrust_exec {
 	__u64 in_syncs;
 	/** @out_sync: in, where the job's fence goes; handle 0 for nowhere */
 	struct drm_vrust_sync out_sync;
+	/** @in_fence_fd: in, with VRUST_EXEC_IN_FENCE_FD: a sync file to wait for, or -EINVAL */
+	__s32 in_fence_fd;
+	/**
+	 * @out_fence_fd: out, with VRUST_EXEC_OUT_FENCE_FD and success: a new sync file (close on
+	 * exec) of the job's fence; -1 otherwise
+	 */
+	__s32 out_fence_fd;
 };
 
 #define DRM_VRUST_GET_PARAM		0x00

@@ -27,7 +27,8 @@
 //!   under a spinlock, inside a fence signalling section ([`Signalling`]): they must not
 //!   allocate or take reservation locks. Jobs (the backend's data) are dropped by another work
 //!   item, outside that section, so their drop may take locks and free memory.
-//! * The oldest running job, once it has run longer than the queue's timeout, gets
+//! * The oldest running job, once it has run longer than the queue's timeout (counted from
+//!   the start of [`Backend::run`], checked once `run` has returned), gets
 //!   [`Backend::timed_out`]: the backend either asks for more time or stops the job on the
 //!   hardware, and the job's done fence then signals with `ETIME`; the jobs after it go on (a
 //!   later job that has been running as long times out as soon as it is the oldest).
@@ -182,7 +183,7 @@ struct Node<B: Backend> {
 struct NodeData<B: Backend> {
     job: B::Job,
     /// Dependencies not yet known to have signalled, each with whether its error fails the
-    /// job; at most one per fence context and kind.
+    /// job; of those that only order, at most one per fence context.
     deps: KVec<(ARef<Fence>, bool)>,
     /// The error of a failed dependency, which fails the job.
     dep_error: Option<Error>,
@@ -423,8 +424,7 @@ impl<B: Backend> Prepared<'_, B> {
 
     /// Makes the job wait for `fence`, a dependency the submitter named (an in-sync): the job
     /// starts only after it has signalled, and fails with its error without running if it
-    /// failed. A fence that has already signalled adds nothing but its error; of two such
-    /// fences of one context, only the later one is kept.
+    /// failed. A fence that has already signalled adds nothing but its error.
     pub fn add_dependency(&mut self, fence: ARef<Fence>) -> Result {
         self.add(fence, true)
     }
@@ -433,7 +433,10 @@ impl<B: Backend> Prepared<'_, B> {
     /// job that writes the buffer, [`Usage::to_wait_for(true)`](Usage::to_wait_for). This is
     /// implicit synchronisation with every other user of the buffer, other drivers included.
     /// It orders only: a failed fence there does not fail the job (an earlier user's failure
-    /// is that user's, and would otherwise spread to every later user of the buffer).
+    /// is that user's, and would otherwise spread to every later user of the buffer); of its
+    /// fences of one context, only the latest is kept. Call it with the buffer's lock held, the
+    /// same lock under which the job's fence is then added, so that no fence added meanwhile
+    /// is missed.
     pub fn add_resv_dependencies(&mut self, resv: &Resv, usage: Usage) -> Result {
         resv.for_each_fence(usage, |f| self.add(f.into(), false))
     }
@@ -446,12 +449,13 @@ impl<B: Backend> Prepared<'_, B> {
             }
             return Ok(());
         }
-        // One fence per context and kind: a later fence of a context signals after the earlier
-        // ones, but does not carry their errors.
+        // Of the fences that only order (a buffer's: unbounded in number), one per context: a
+        // later fence of a context signals after the earlier ones. The submitter's own are all
+        // kept, as each one's error fails the job.
         if let Some((old, _)) = d
             .deps
             .iter_mut()
-            .find(|(f, p)| f.context() == fence.context() && *p == propagate)
+            .find(|(f, p)| !propagate && !*p && f.context() == fence.context())
         {
             if fence.is_later(old) {
                 *old = fence;
@@ -497,9 +501,11 @@ impl<B: Backend> Inner<B> {
         unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
-    /// Queues the run work item (a no-op when it is already queued).
+    /// Queues the run work item (a no-op when it is already queued), on the unbound system
+    /// workqueue: `Backend::run` may be long driver code, which would hold up the per-CPU
+    /// workqueues.
     fn kick(&self) {
-        let _ = workqueue::system().enqueue::<Arc<Self>, 0>(self.arc());
+        let _ = workqueue::system_unbound().enqueue::<Arc<Self>, 0>(self.arc());
     }
 
     /// The C callback of a job's dependency or hardware fence: notes it and kicks the queue.

@@ -103,7 +103,7 @@ values! {
     drm_vrust_vm_query { vm_id, count, mappings }
     drm_vrust_cmd { op, value, src, dst, len }
     drm_vrust_sync { handle, pad, point }
-    drm_vrust_exec { vm_id, count, cmds, done, pad, flags, num_in_syncs, in_syncs, out_sync }
+    drm_vrust_exec { vm_id, count, cmds, done, pad, flags, num_in_syncs, in_syncs, out_sync, in_fence_fd, out_fence_fd }
 
     // include/uapi/drm/nova_drm.h: nova-drm.
     drm_nova_getparam { param, value }

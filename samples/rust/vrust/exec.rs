@@ -9,7 +9,7 @@
 //!    out-sync ([`SyncObj`]), allocate a timeline point ([`ChainNode`]), prepare the job
 //!    ([`job::Queue::prepare`]).
 //! 2. Lock the reservation objects of the buffers the job touches, with a fence slot each
-//!    ([`Exec::lock_all`]), and make the job wait for their fences
+//!    ([`Exec::scoped`]), and make the job wait for their fences, collected under those locks
 //!    ([`job::Prepared::add_resv_dependencies`]): a job that writes waits for readers and
 //!    writers, one that reads for writers. This is what makes a vgem fence on a shared buffer
 //!    hold the job back.
@@ -26,7 +26,10 @@ use crate::{
     user_sized,
 };
 use kernel::{
-    dma_fence::Status,
+    dma_fence::{
+        sync_file,
+        Status, //
+    },
     drm::{
         self,
         gem::resv::{
@@ -77,9 +80,12 @@ impl Gpu {
         file: &drm::File<Vrust>,
     ) -> Result<u32> {
         arg.done = 0;
+        arg.out_fence_fd = -1;
         let wait = arg.flags & uapi::VRUST_EXEC_ASYNC == 0;
+        let flags =
+            uapi::VRUST_EXEC_ASYNC | uapi::VRUST_EXEC_IN_FENCE_FD | uapi::VRUST_EXEC_OUT_FENCE_FD;
         if arg.pad != 0
-            || arg.flags & !uapi::VRUST_EXEC_ASYNC != 0
+            || arg.flags & !flags != 0
             || arg.count > uapi::VRUST_EXEC_MAX_CMDS
             || arg.num_in_syncs > uapi::VRUST_EXEC_MAX_SYNCS
             || arg.out_sync.pad != 0
@@ -106,6 +112,9 @@ impl Gpu {
             }
             deps.push(SyncObj::find_fence(file, s.handle, s.point)?, GFP_KERNEL)?;
         }
+        if arg.flags & uapi::VRUST_EXEC_IN_FENCE_FD != 0 {
+            deps.push(sync_file::fence_of_fd(arg.in_fence_fd)?, GFP_KERNEL)?;
+        }
         let out = match arg.out_sync.handle {
             0 => None,
             h => {
@@ -125,6 +134,12 @@ impl Gpu {
         if queue.pending() >= uapi::VRUST_EXEC_MAX_QUEUED as usize {
             return Err(EBUSY);
         }
+        // The descriptor of the out-fence sync file is reserved while the EXEC can still fail.
+        let out_fd = if arg.flags & uapi::VRUST_EXEC_OUT_FENCE_FD != 0 {
+            Some(sync_file::FdReservation::new()?)
+        } else {
+            None
+        };
         let work = Arc::new(work, GFP_KERNEL)?;
         let mut job = queue.prepare(
             GpuJob {
@@ -166,7 +181,17 @@ impl Gpu {
                 None => syncobj.replace_fence(Some(&fence)),
             }
         }
+        // The sync file allocates, so it can only be made now that the job is queued (which
+        // only fails for memory); its descriptor is installed last, when nothing else can fail.
+        let out_fd = out_fd.map(|r| r.create(&fence)).transpose()?;
+        let install = |arg: &mut uapi::drm_vrust_exec| {
+            if let Some(fd) = out_fd {
+                // CAST: descriptor numbers fit in an `int`.
+                arg.out_fence_fd = fd.install() as i32;
+            }
+        };
         if !wait {
+            install(arg);
             return Ok(0);
         }
         // Waits in slices, so that only a fatal signal stops the wait: restarting the EXEC on
@@ -186,7 +211,9 @@ impl Gpu {
         if let Status::Failed(e) = fence.status() {
             return Err(e);
         }
-        stop.map(|()| 0)
+        stop?;
+        install(arg);
+        Ok(0)
     }
 }
 

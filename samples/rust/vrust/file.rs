@@ -32,6 +32,9 @@ use kernel::{
 pub(crate) struct VrustFile {
     /// The device.
     pub(crate) dev: ARef<drm::Device<Vrust>>,
+    /// The queue of this file's GPU jobs (exec.rs). First, so that it is torn down first: the
+    /// job being run is stopped, every fence signalled, and the jobs dropped.
+    pub(crate) queue: FileQueue,
     /// Counts the file in the device's open files while it lives.
     _open: OpenFile,
     /// The `COUNTER` of this file.
@@ -40,8 +43,6 @@ pub(crate) struct VrustFile {
     /// The GPU VMs of this file.
     #[pin]
     pub(crate) vms: Mutex<VmTable>,
-    /// The queue of this file's GPU jobs (exec.rs).
-    pub(crate) queue: FileQueue,
 }
 
 /// A file's job queue. When the file closes, the job being run is stopped first, then the
@@ -89,10 +90,10 @@ impl drm::DriverFile for VrustFile {
         // goes down again (today the fields after it cannot fail).
         try_pin_init!(VrustFile {
             dev: dev.into(),
+            queue: FileQueue(crate::exec::new_queue(dev, client.id(), timeout)?),
             _open: OpenFile::new(dev),
             counter <- new_mutex!(0),
             vms <- new_mutex!(VmTable::default()),
-            queue: FileQueue(crate::exec::new_queue(dev, client.id(), timeout)?),
         })
     }
 }

@@ -79,7 +79,7 @@ struct Piece {
 /// What a job does, resolved when it was made.
 pub(crate) struct Work {
     pub(crate) buffers: KVec<Buffer>,
-    pieces: KVec<Piece>,
+    pieces: KVVec<Piece>,
     /// Commands completed, for a synchronous `EXEC` to report.
     pub(crate) done: Atomic<u32>,
 }
@@ -102,7 +102,7 @@ pub(crate) fn resolve(
 ) -> Result<(Work, Option<UniqueFence>, Result)> {
     let mut w = Work {
         buffers: KVec::new(),
-        pieces: KVec::new(),
+        pieces: KVVec::new(),
         done: Atomic::new(0),
     };
     let mut hang = None;
@@ -143,7 +143,10 @@ pub(crate) fn resolve(
             while w.pieces.last().is_some_and(|p| !p.ends_cmd) {
                 w.pieces.pop();
             }
-            if e == ENOMEM {
+            // Only what the stream itself is wrong about stops it; anything else (memory, an
+            // interrupted lock of a buffer's mapping) fails the EXEC with nothing queued, so
+            // that restarting it does not run commands twice.
+            if e != EFAULT && e != E2BIG && e != EINVAL {
                 return Err(e);
             }
             return Ok((w, None, Err(e)));
@@ -178,7 +181,7 @@ impl Work {
                 map: obj.vmap()?,
                 written: write,
             },
-            GFP_KERNEL,
+            crate::user_sized(),
         )?;
         Ok(self.buffers.len() - 1)
     }
@@ -236,7 +239,7 @@ impl Work {
         if self.pieces.len() >= uapi::VRUST_EXEC_MAX_PIECES as usize {
             return Err(E2BIG);
         }
-        self.pieces.push(p, GFP_KERNEL)?;
+        self.pieces.push(p, crate::user_sized())?;
         Ok(())
     }
 }
@@ -291,13 +294,15 @@ impl GpuQueue {
     fn execute(&self, w: &Work) -> Result {
         let mut done = 0;
         for p in w.pieces.iter() {
-            let to = &w.buffers[p.dst.0].map;
             let mut off = 0;
             while off < p.len {
                 let n = (p.len - off).min(WORK_CHUNK as usize);
+                // The piece of an empty command has no buffer: it never gets here.
+                let to = &w.buffers.get(p.dst.0).ok_or(EINVAL)?.map;
                 match p.src {
                     Some((s, soff)) => {
-                        to.copy_from(p.dst.1 + off, &w.buffers[s].map, soff + off, n)?
+                        let from = &w.buffers.get(s).ok_or(EINVAL)?.map;
+                        to.copy_from(p.dst.1 + off, from, soff + off, n)?
                     }
                     None => to.fill(p.dst.1 + off, n, p.value)?,
                 }

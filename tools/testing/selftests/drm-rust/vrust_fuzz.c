@@ -2,9 +2,17 @@
 /*
  * A structure-aware fuzzer of vrust's uapi (include/uapi/drm/vrust_drm.h) and of the core
  * ioctls the driver gets: random but plausible arguments for every vrust ioctl, GEM_CLOSE, the
- * dumb buffer ioctls, PRIME export and import, and mmap()/munmap() and CPU access of buffers.
- * Each thread keeps pools of the buffer handles, VM ids, dma-buf fds and mappings it made, and
- * picks mostly valid values from them, with some off by one, zero, huge and stale ones.
+ * dumb buffer ioctls, PRIME export and import, the sync object ioctls (create, destroy, export
+ * and import, wait), and mmap()/munmap() and CPU access of buffers. Each thread keeps pools of
+ * the buffer handles, VM ids, sync objects, dma-buf fds and mappings it made, and picks mostly
+ * valid values from them, with some off by one, zero, huge and stale ones. EXECs are
+ * synchronous or asynchronous, with in-syncs and out-syncs (binary or timeline points) of those
+ * sync objects; sync object fds are published between the threads like the dma-bufs, so that
+ * jobs of one file wait for jobs of the other.
+ *
+ * The instance's job timeout is FUZZ_JOB_TIMEOUT_MS, and a HANG command is rare
+ * (HANG_PER_MILLE of the EXECs): a hung job holds its file's queue for a timeout, and a
+ * synchronous EXEC of it its thread.
  *
  * Several threads (VRUST_FUZZ_THREADS, default 4) share one file on the primary node; one more
  * thread has its own file on the render node; dma-buf fds are published between them, so that
@@ -52,6 +60,14 @@
 #define NR_PUBLISHED	16
 /* Memory the kernel may write for a thread; a read-only page before, a PROT_NONE page after. */
 #define SCRATCH_SIZE	(4ULL << 20)
+/* The job timeout of the fuzzed instance, in milliseconds. */
+#define FUZZ_JOB_TIMEOUT_MS	50
+/* EXECs with a HANG command, per thousand. */
+#define HANG_PER_MILLE	5
+/* Sync object fds a thread keeps published at most; older ones it closes. */
+#define NR_SYNC_FDS	4
+/* The longest a sync object wait of the fuzzer lasts, in ms. */
+#define SYNC_WAIT_MAX_MS	2
 /* The largest buffer the fuzzer means to make: 4 MiB. */
 #define BO_MAX_PAGES	1024ULL
 /* GPU addresses of valid binds: the first 32 MiB of a VM, so that EXECs stay short. */
@@ -88,6 +104,11 @@ enum fz_op {
 	OP_MMAP,
 	OP_MUNMAP,
 	OP_TOUCH,
+	OP_SYNCOBJ_CREATE,
+	OP_SYNCOBJ_DESTROY,
+	OP_SYNCOBJ_EXPORT,
+	OP_SYNCOBJ_IMPORT,
+	OP_SYNCOBJ_WAIT,
 	NR_OPS,
 };
 
@@ -116,6 +137,11 @@ static const char *const op_names[NR_OPS] = {
 	[OP_MMAP] = "mmap",
 	[OP_MUNMAP] = "munmap",
 	[OP_TOUCH] = "CPU access",
+	[OP_SYNCOBJ_CREATE] = "SYNCOBJ_CREATE",
+	[OP_SYNCOBJ_DESTROY] = "SYNCOBJ_DESTROY",
+	[OP_SYNCOBJ_EXPORT] = "SYNCOBJ_HANDLE_TO_FD",
+	[OP_SYNCOBJ_IMPORT] = "SYNCOBJ_FD_TO_HANDLE",
+	[OP_SYNCOBJ_WAIT] = "SYNCOBJ_(TIMELINE_)WAIT",
 };
 
 /* How often each step is chosen, relative to the others. */
@@ -144,12 +170,26 @@ static const unsigned int op_weights[NR_OPS] = {
 	[OP_MMAP] = 5,
 	[OP_MUNMAP] = 4,
 	[OP_TOUCH] = 4,
+	[OP_SYNCOBJ_CREATE] = 3,
+	[OP_SYNCOBJ_DESTROY] = 2,
+	[OP_SYNCOBJ_EXPORT] = 1,
+	[OP_SYNCOBJ_IMPORT] = 1,
+	[OP_SYNCOBJ_WAIT] = 2,
 };
 
 /* The errnos a failing call may return. */
 static const int allowed_errnos[] = {
 	EINVAL, ENOENT, ENOMEM, EFAULT, ENOSPC, EACCES, EPERM, EOVERFLOW, ENODEV, E2BIG,
 	ERANGE, EINTR, EBADF, ENOTTY, EBUSY, EAGAIN, EOPNOTSUPP,
+};
+
+/*
+ * More errnos some calls may return: ETIME for an EXEC whose job hung or waited for a job that
+ * failed (exec_step() checks which), and for a sync object wait that timed out.
+ */
+static const int op_errnos[NR_OPS][2] = {
+	[OP_EXEC] = { ETIME },
+	[OP_SYNCOBJ_WAIT] = { ETIME },
 };
 
 /* A buffer handle of a thread's pool, with what the thread knows of the buffer. */
@@ -170,15 +210,25 @@ struct fz_map {
 	bool writable;
 };
 
+/* A sync object of a thread's pool, and the last timeline point the thread gave it. */
+struct fz_sync {
+	__u32 handle;
+	__u64 point;
+};
+
 /**
  * struct fz_pools - what a thread made and has not closed, and what it closed lately
  * @bos: buffer handles in the thread's file
  * @vms: VM ids in the thread's file
  * @bufs: dma-buf fds
  * @maps: CPU mappings of buffers
+ * @syncs: sync objects in the thread's file
+ * @sync_fds: sync object fds it exported and published (ring), or -1
+ * @sync_fd_pos: the next entry of @sync_fds
  * @stale_handles: closed handles (ring)
  * @stale_vms: destroyed VM ids (ring)
  * @stale_fds: closed fd numbers (ring)
+ * @stale_syncs: destroyed sync object handles (ring)
  * @binds: GPU ranges mapped lately (ring), where EXEC commands go most of the time
  * @nbinds: entries of @binds in use
  */
@@ -191,10 +241,16 @@ struct fz_pools {
 	int nbufs;
 	struct fz_map maps[POOL];
 	int nmaps;
+	struct fz_sync syncs[POOL];
+	int nsyncs;
+	int sync_fds[NR_SYNC_FDS];
+	unsigned int sync_fd_pos;
 	__u32 stale_handles[STALE];
 	__u32 stale_vms[STALE];
 	int stale_fds[STALE];
 	unsigned int stale_pos;
+	__u32 stale_syncs[STALE];
+	unsigned int stale_sync_pos;
 	struct { __u64 addr, range; } binds[STALE];
 	unsigned int nbinds;
 };
@@ -210,6 +266,7 @@ struct fz_stats {
  * @total: calls to make
  * @calls: calls made
  * @published: dma-buf fds any thread may import (they may be closed meanwhile)
+ * @published_syncs: sync object fds any thread may import (likewise)
  * @lock: protects @bad and @bad_log
  * @bad: unexpected results
  * @bad_log: the first of them
@@ -220,9 +277,10 @@ struct fuzzer {
 	__u64 total;
 	atomic_ullong calls;
 	atomic_int published[NR_PUBLISHED];
+	atomic_int published_syncs[NR_PUBLISHED];
 	pthread_mutex_t lock;
 	unsigned int bad;
-	char bad_log[MAX_BAD_LOGGED][320];
+	char bad_log[MAX_BAD_LOGGED][448];
 	bool fault;
 	atomic_int fault_errors;
 };
@@ -254,7 +312,7 @@ struct fz_thread {
 	unsigned char *area;
 	unsigned char *scratch;
 	struct drm_vrust_cmd *cmds;
-	char desc[200];
+	char desc[320];
 	bool expect_fail;
 	struct fz_stats st;
 };
@@ -306,12 +364,15 @@ static __u64 pick_u64(struct fz_thread *t)
 	}
 }
 
-static bool errno_allowed(int e)
+static bool errno_allowed(enum fz_op op, int e)
 {
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(allowed_errnos); i++)
 		if (allowed_errnos[i] == e)
+			return true;
+	for (i = 0; i < ARRAY_SIZE(op_errnos[op]); i++)
+		if (op_errnos[op][i] == e)
 			return true;
 	return false;
 }
@@ -346,7 +407,7 @@ static void record(struct fz_thread *t, enum fz_op op, int ret)
 	if (ret) {
 		t->st.fails[op]++;
 		t->st.errs[op][-ret < MAX_ERRNO ? -ret : 0]++;
-		if (!errno_allowed(-ret))
+		if (!errno_allowed(op, -ret))
 			fz_bad(t, "%s failed with %s (%d), not an allowed errno", t->desc,
 			       vrust_errname(-ret), ret);
 	} else if (t->expect_fail) {
@@ -467,6 +528,70 @@ static __u32 pick_vm(struct fz_thread *t)
 		return PICK(t, 0xffffffff, 0x80000000, VRUST_MAX_VMS_PER_FILE,
 			    VRUST_MAX_VMS_PER_FILE + 1);
 	return 1 + rnd(t, 8);
+}
+
+static struct fz_sync *sync_find(struct fz_thread *t, __u32 handle)
+{
+	int i;
+
+	for (i = 0; i < t->p.nsyncs; i++)
+		if (t->p.syncs[i].handle == handle)
+			return &t->p.syncs[i];
+	return NULL;
+}
+
+static void sync_forget(struct fz_thread *t, __u32 handle)
+{
+	struct fz_sync *so = sync_find(t, handle);
+
+	if (so)
+		*so = t->p.syncs[--t->p.nsyncs];
+	t->p.stale_syncs[t->p.stale_sync_pos++ % STALE] = handle;
+}
+
+static void syncobj_destroy_step(struct fz_thread *t, __u32 handle);
+
+static void sync_add(struct fz_thread *t, __u32 handle)
+{
+	if (t->p.nsyncs == POOL)
+		syncobj_destroy_step(t, t->p.syncs[rnd(t, POOL)].handle);
+	if (t->p.nsyncs < POOL && !sync_find(t, handle))
+		t->p.syncs[t->p.nsyncs++] = (struct fz_sync){ handle, 0 };
+}
+
+/* A sync object handle: mostly one of the pool (then *@so is its entry), sometimes not. */
+static __u32 pick_sync(struct fz_thread *t, struct fz_sync **so)
+{
+	unsigned int r = rnd(t, 100);
+	struct fz_sync *e = t->p.nsyncs ? &t->p.syncs[rnd(t, t->p.nsyncs)] : NULL;
+
+	*so = NULL;
+	if (e && r < 80) {
+		*so = e;
+		return e->handle;
+	}
+	if (r < 88)
+		return t->p.stale_syncs[rnd(t, STALE)];
+	if (e && r < 92)
+		return e->handle + (chance(t, 50) ? 1 : -1);
+	if (r < 95)
+		return 0;
+	return PICK(t, 0xffffffff, 0x80000000, 1, 2, 0x10000);
+}
+
+/* A timeline point of sync object @so (NULL: unknown): mostly 0, else near its last point. */
+static __u64 pick_point(struct fz_thread *t, struct fz_sync *so, bool out)
+{
+	__u64 last = so ? so->point : 0;
+	unsigned int r = rnd(t, 100);
+
+	if (r < 55)
+		return 0;
+	if (r < 80)
+		return out ? last + 1 + rnd(t, 3) : 1 + rnd(t, last + 1);
+	if (r < 92)
+		return last + rnd(t, 3);
+	return pick_u64(t);
 }
 
 /*
@@ -836,7 +961,9 @@ static struct drm_vrust_cmd pick_cmd(struct fz_thread *t, bool small, bool *huge
 	unsigned int r = rnd(t, 100);
 	__u64 room, src_room;
 
-	c.op = r < 48 ? VRUST_CMD_FILL : r < 96 ? VRUST_CMD_COPY : PICK(t, 0, 3, 0xffffffff);
+	/* A HANG is chosen apart, and rarely: exec_step(). */
+	c.op = r < 48 ? VRUST_CMD_FILL : r < 96 ? VRUST_CMD_COPY :
+		PICK(t, 0, VRUST_CMD_HANG + 1, 0xffffffff);
 	c.value = rnd64(t);
 	c.dst = pick_cmd_addr(t, &room);
 	c.src = pick_cmd_addr(t, &src_room);
@@ -865,12 +992,77 @@ static struct drm_vrust_cmd pick_cmd(struct fz_thread *t, bool small, bool *huge
 	return c;
 }
 
+/*
+ * The in-syncs of an EXEC: mostly none; else a few (sometimes VRUST_EXEC_MAX_SYNCS, or too many)
+ * entries written to the scratch memory at any offset, or a pointer from pick_uptr(). Sets
+ * *@nin; marks the EXEC as bound to fail when what it surely reads is invalid.
+ */
+static __u64 pick_in_syncs(struct fz_thread *t, __u32 *nin)
+{
+	const size_t size = sizeof(struct drm_vrust_sync);
+	unsigned int r = rnd(t, 100), i;
+	__u64 len, addr;
+
+	if (r < 70) {
+		/* None: the pointer is not read. */
+		*nin = 0;
+		return chance(t, 90) ? 0 : pick_u64(t);
+	}
+	if (r < 94) {
+		*nin = 1 + rnd(t, 4);
+	} else if (r < 97) {
+		*nin = VRUST_EXEC_MAX_SYNCS;
+	} else {
+		*nin = PICK(t, VRUST_EXEC_MAX_SYNCS + 1, 0xffffffff, 0x80000000);
+		t->expect_fail = true;
+		return (uintptr_t)t->scratch;
+	}
+	len = (__u64)*nin * size;
+	if (chance(t, 8)) {
+		/* Anywhere: what the kernel reads there, if anything, is not known. */
+		addr = pick_uptr(t, &len);
+		*nin = len / size;
+		return addr;
+	}
+	addr = (uintptr_t)t->scratch + rnd(t, SCRATCH_SIZE - len + 1);
+	for (i = 0; i < *nin; i++) {
+		struct drm_vrust_sync in = {};
+		struct fz_sync *so;
+
+		in.handle = pick_sync(t, &so);
+		in.point = pick_point(t, so, false);
+		if (chance(t, 2))
+			in.pad = 1 + rnd(t, 0xffff);
+		/* Handle 0 is no sync object (-ENOENT). */
+		if (!in.handle || in.pad)
+			t->expect_fail = true;
+		memcpy((void *)(uintptr_t)(addr + i * size), &in, size);
+	}
+	return addr;
+}
+
+/* The out-sync of an EXEC: mostly none, else one of the pool (or not), binary or a point. */
+static void pick_out_sync(struct fz_thread *t, struct drm_vrust_sync *out, struct fz_sync **so)
+{
+	*so = NULL;
+	*out = (struct drm_vrust_sync){};
+	if (chance(t, 55))
+		return;
+	out->handle = pick_sync(t, so);
+	out->point = pick_point(t, *so, true);
+	if (chance(t, 2)) {
+		out->pad = 1 + rnd(t, 0xff);
+		t->expect_fail = true;
+	}
+}
+
 static void exec_step(struct fz_thread *t)
 {
 	struct drm_vrust_exec a = {};
-	bool huge_left = true, small = false;
+	bool huge_left = true, small = false, async;
 	unsigned int r = rnd(t, 100), i, n;
-	int ret;
+	struct fz_sync *out_so;
+	int ret, hang_at = -1;
 
 	a.vm_id = pick_vm(t);
 	if (r < 65) {
@@ -906,10 +1098,16 @@ static void exec_step(struct fz_thread *t)
 		}
 	}
 #endif
+	/* The GPU hangs at this command (if the stream gets there): rare, it costs a timeout. */
+	if (a.count && a.count <= VRUST_EXEC_MAX_CMDS && rnd(t, 1000) < HANG_PER_MILLE) {
+		hang_at = rnd(t, a.count);
+		t->cmds[hang_at] = (struct drm_vrust_cmd){ .op = VRUST_CMD_HANG };
+	}
 	a.cmds = (uintptr_t)t->cmds;
 	r = rnd(t, 100);
 	if (r < 3) {
 		a.cmds = PICK(t, 0, 8, 0xffff888000000000ULL, ~0ULL - 31);
+		hang_at = -1;
 	} else if (r < 6 && t->p.nmaps) {
 		/* Whatever a buffer holds, as commands; few, as their lengths are anything. */
 		struct fz_map *m = &t->p.maps[rnd(t, t->p.nmaps)];
@@ -918,7 +1116,30 @@ static void exec_step(struct fz_thread *t)
 		if (a.count <= VRUST_EXEC_MAX_CMDS)
 			a.count = a.count % 4 < m->len / sizeof(struct drm_vrust_cmd) ?
 				  a.count % 4 : 0;
+		/* It may hold a HANG too (op 3), by chance. */
+		hang_at = -2;
 	}
+	r = rnd(t, 100);
+	if (r < 35) {
+		a.flags = VRUST_EXEC_ASYNC;
+	} else if (r < 38) {
+		a.flags = PICK(t, 8, 1u << 31, 0xffffffff, 0x10) | rnd(t, 2);
+		t->expect_fail = true;
+	}
+	/* Sync files in and out: a published sync object or dma-buf fd (often not a sync file). */
+	if (chance(t, 10)) {
+		a.flags |= VRUST_EXEC_IN_FENCE_FD;
+		if (chance(t, 2))
+			a.in_fence_fd = t->p.sync_fds[rnd(t, NR_SYNC_FDS)];
+		else
+			a.in_fence_fd = (int)PICK(t, -1, 0, 1 << 20, t->fd);
+	}
+	if (chance(t, 10))
+		a.flags |= VRUST_EXEC_OUT_FENCE_FD;
+	a.out_fence_fd = 0x5eed;
+	async = a.flags & VRUST_EXEC_ASYNC;
+	a.in_syncs = pick_in_syncs(t, &a.num_in_syncs);
+	pick_out_sync(t, &a.out_sync, &out_so);
 	if (chance(t, 2)) {
 		a.pad = 1;
 		t->expect_fail = true;
@@ -926,22 +1147,53 @@ static void exec_step(struct fz_thread *t)
 	if (!a.vm_id)
 		t->expect_fail = true;
 	a.done = 0xdead;
-	DESC(t, "EXEC(vm %u, count %u, cmds %#llx, pad %u; cmd[0] op %u src %#llx dst %#llx len %#llx)",
-	     a.vm_id, a.count, (unsigned long long)a.cmds, a.pad, t->cmds[0].op,
+	DESC(t, "EXEC(vm %u, count %u, cmds %#llx, pad %u, flags %#x, %u in-syncs at %#llx, out-sync %u point %llu pad %u; cmd[0] op %u src %#llx dst %#llx len %#llx; HANG at %d)",
+	     a.vm_id, a.count, (unsigned long long)a.cmds, a.pad, a.flags, a.num_in_syncs,
+	     (unsigned long long)a.in_syncs, a.out_sync.handle,
+	     (unsigned long long)a.out_sync.point, a.out_sync.pad, t->cmds[0].op,
 	     (unsigned long long)t->cmds[0].src, (unsigned long long)t->cmds[0].dst,
-	     (unsigned long long)t->cmds[0].len);
+	     (unsigned long long)t->cmds[0].len, hang_at);
 	ret = fz_ioctl(t, OP_EXEC, DRM_IOCTL_VRUST_EXEC, &a);
-	if (!ret) {
+	/* A sync file only on success, asked for; the kernel says -1 otherwise. */
+	if (!ret && (a.flags & VRUST_EXEC_OUT_FENCE_FD)) {
+		if (a.out_fence_fd < 0)
+			fz_bad(t, "%s succeeded without its out-fence sync file", t->desc);
+		else
+			close(a.out_fence_fd);
+	} else if (a.out_fence_fd != -1 && ret != -ENODEV) {
+		/* (-ENODEV: refused by the core, before the driver saw it.) */
+		fz_bad(t, "%s: out_fence_fd %d", t->desc, a.out_fence_fd);
+	}
+	if (async) {
+		/* Returns before the job runs: nothing done, and no job outcome. */
+		if (a.done)
+			fz_bad(t, "%s: done %u, asynchronous", t->desc, a.done);
+		if (ret == -ETIME)
+			fz_bad(t, "%s failed with ETIME, asynchronous", t->desc);
+	} else if (!ret) {
 		if (a.done != a.count)
 			fz_bad(t, "%s succeeded with done %u", t->desc, a.done);
+		if (hang_at >= 0)
+			fz_bad(t, "%s succeeded, with a HANG", t->desc);
 	} else if (a.count <= VRUST_EXEC_MAX_CMDS && a.done > a.count) {
 		fz_bad(t, "%s failed with done %u", t->desc, a.done);
+	} else if (ret == -ETIME && hang_at != -2 && a.done &&
+		   (hang_at < 0 || a.done != (__u32)hang_at)) {
+		/*
+		 * The job hung (done: the commands before the HANG) or a job it waited for failed
+		 * (then it did not run: done 0).
+		 */
+		fz_bad(t, "%s failed with ETIME, but done %u", t->desc, a.done);
 	}
 #ifdef VRUST_EXEC_MAX_BYTES
 	/* Stopped before the command that would go beyond the limit. */
 	if (ret == -E2BIG && a.done >= a.count)
 		fz_bad(t, "%s failed with E2BIG, but done %u", t->desc, a.done);
 #endif
+	/* The sync object has a fence now; a timeline point, or a binary fence instead of those. */
+	if (!ret && out_so && out_so->handle == a.out_sync.handle)
+		out_so->point = a.out_sync.point > out_so->point || !a.out_sync.point ?
+				a.out_sync.point : out_so->point;
 }
 
 /*
@@ -1274,6 +1526,181 @@ static void touch_step(struct fz_thread *t)
 		fz_bad(t, "%s: %s at page %u", t->desc, strsignal(sig), page);
 }
 
+/* Sync objects ----------------------------------------------------------------------------- */
+
+static void syncobj_create_step(struct fz_thread *t)
+{
+	struct drm_syncobj_create a = {};
+
+	if (chance(t, 30))
+		a.flags = DRM_SYNCOBJ_CREATE_SIGNALED;
+	if (chance(t, 4)) {
+		a.flags |= PICK(t, 2, 4, 1u << 31, 0xfffffffe);
+		t->expect_fail = true;
+	}
+	DESC(t, "SYNCOBJ_CREATE(flags %#x)", a.flags);
+	if (fz_ioctl(t, OP_SYNCOBJ_CREATE, DRM_IOCTL_SYNCOBJ_CREATE, &a))
+		return;
+	if (!a.handle)
+		fz_bad(t, "%s: handle 0", t->desc);
+	sync_add(t, a.handle);
+}
+
+static void syncobj_destroy_step(struct fz_thread *t, __u32 handle)
+{
+	struct drm_syncobj_destroy a = { .handle = handle };
+
+	if (chance(t, 2)) {
+		a.pad = 1 + rnd(t, 0xff);
+		t->expect_fail = true;
+	}
+	if (!handle)
+		t->expect_fail = true;
+	DESC(t, "SYNCOBJ_DESTROY(handle %u, pad %u)", a.handle, a.pad);
+	if (!fz_ioctl(t, OP_SYNCOBJ_DESTROY, DRM_IOCTL_SYNCOBJ_DESTROY, &a))
+		sync_forget(t, handle);
+}
+
+/* A sync object (or, sometimes, its fence as a sync file) as an fd, published to every thread. */
+static void syncobj_export_step(struct fz_thread *t)
+{
+	struct drm_syncobj_handle a = { .fd = -1 };
+	int *slot = &t->p.sync_fds[t->p.sync_fd_pos % NR_SYNC_FDS];
+	struct fz_sync *so;
+
+	a.handle = pick_sync(t, &so);
+	if (chance(t, 15))
+		a.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE;
+	if (chance(t, 3)) {
+		a.flags |= PICK(t, 4, 1u << 31, 0xfffffffc);
+		t->expect_fail = true;
+	}
+	if (chance(t, 3)) {
+		a.pad = 1;
+		t->expect_fail = true;
+	}
+	if (!a.handle)
+		t->expect_fail = true;
+	DESC(t, "SYNCOBJ_HANDLE_TO_FD(handle %u, flags %#x, pad %u)", a.handle, a.flags, a.pad);
+	if (fz_ioctl(t, OP_SYNCOBJ_EXPORT, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &a))
+		return;
+	if (a.fd < 0) {
+		fz_bad(t, "%s: fd %d", t->desc, a.fd);
+		return;
+	}
+	if (*slot >= 0)
+		close(*slot);
+	*slot = a.fd;
+	t->p.sync_fd_pos++;
+	atomic_store(&t->fz->published_syncs[rnd(t, NR_PUBLISHED)], a.fd);
+}
+
+/*
+ * A sync object fd into a handle of the thread's file: mostly another thread's (maybe closed by
+ * now), sometimes not one at all; or a sync file's fence into a sync object of the pool.
+ */
+static void syncobj_import_step(struct fz_thread *t)
+{
+	struct drm_syncobj_handle a = {};
+	unsigned int r = rnd(t, 100);
+	struct fz_sync *so;
+
+	if (r < 60) {
+		a.fd = atomic_load(&t->fz->published_syncs[rnd(t, NR_PUBLISHED)]);
+	} else if (r < 75) {
+		a.fd = t->p.sync_fds[rnd(t, NR_SYNC_FDS)];
+	} else if (r < 82) {
+		a.fd = atomic_load(&t->fz->published[rnd(t, NR_PUBLISHED)]);
+	} else if (r < 90) {
+		/* A DRM file: neither a sync object nor a sync file. */
+		a.fd = t->fd;
+		t->expect_fail = true;
+	} else {
+		a.fd = PICK(t, -1, 1 << 30, 0x7fffffff);
+		t->expect_fail = true;
+	}
+	if (chance(t, 15)) {
+		a.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE;
+		a.handle = pick_sync(t, &so);
+	}
+	if (chance(t, 3)) {
+		a.pad = 1;
+		t->expect_fail = true;
+	}
+	DESC(t, "SYNCOBJ_FD_TO_HANDLE(fd %d, flags %#x, handle %u, pad %u)", a.fd, a.flags,
+	     a.handle, a.pad);
+	if (fz_ioctl(t, OP_SYNCOBJ_IMPORT, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &a) || a.flags)
+		return;
+	if (!a.handle)
+		fz_bad(t, "%s: handle 0", t->desc);
+	sync_add(t, a.handle);
+}
+
+/* The absolute CLOCK_MONOTONIC time @ms from now, in ns. */
+static __s64 deadline_ns(unsigned int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec + (__s64)ms * 1000000LL;
+}
+
+/* A wait of at most SYNC_WAIT_MAX_MS for a few sync objects, binary or timeline points. */
+static void syncobj_wait_step(struct fz_thread *t)
+{
+	const __u32 valid = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL |
+			    DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT |
+			    DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE |
+			    DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE;
+	bool timeline = chance(t, 60);
+	__u32 handles[4], count = 1 + rnd(t, 4), flags, i;
+	__u64 points[4];
+	__s64 timeout;
+
+	for (i = 0; i < count; i++) {
+		struct fz_sync *so;
+
+		handles[i] = pick_sync(t, &so);
+		points[i] = timeline ? pick_point(t, so, false) : 0;
+		/* Not a sync object (-ENOENT). */
+		if (!handles[i])
+			t->expect_fail = true;
+	}
+	if (chance(t, 3)) {
+		/* Nothing to wait for: a success. */
+		count = 0;
+		t->expect_fail = false;
+	}
+	flags = chance(t, 50) ? 0 : rnd64(t) & valid;
+	/* WAIT_AVAILABLE is for timeline points only. */
+	if (!timeline && (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE))
+		t->expect_fail = true;
+	if (chance(t, 3)) {
+		flags |= 1u << (4 + rnd(t, 28));
+		t->expect_fail = true;
+	}
+	timeout = chance(t, 30) ? 0 : deadline_ns(rnd(t, SYNC_WAIT_MAX_MS + 1));
+	DESC(t, "SYNCOBJ_%sWAIT(%u handles, first %u point %llu, flags %#x, timeout %lld)",
+	     timeline ? "TIMELINE_" : "", count, handles[0], (unsigned long long)points[0], flags,
+	     (long long)timeout);
+	if (timeline) {
+		struct drm_syncobj_timeline_wait a = {
+			.handles = (uintptr_t)handles, .points = (uintptr_t)points,
+			.timeout_nsec = timeout, .count_handles = count, .flags = flags,
+			.deadline_nsec = deadline_ns(0),
+		};
+
+		fz_ioctl(t, OP_SYNCOBJ_WAIT, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &a);
+	} else {
+		struct drm_syncobj_wait a = {
+			.handles = (uintptr_t)handles, .timeout_nsec = timeout,
+			.count_handles = count, .flags = flags, .deadline_nsec = deadline_ns(0),
+		};
+
+		fz_ioctl(t, OP_SYNCOBJ_WAIT, DRM_IOCTL_SYNCOBJ_WAIT, &a);
+	}
+}
+
 static unsigned int total_weight(void)
 {
 	unsigned int op, w = 0;
@@ -1363,6 +1790,24 @@ static void step(struct fz_thread *t)
 		if (t->p.nmaps)
 			munmap_step(t, rnd(t, t->p.nmaps));
 		break;
+	case OP_SYNCOBJ_CREATE:
+		syncobj_create_step(t);
+		break;
+	case OP_SYNCOBJ_DESTROY: {
+		struct fz_sync *so;
+
+		syncobj_destroy_step(t, pick_sync(t, &so));
+		break;
+	}
+	case OP_SYNCOBJ_EXPORT:
+		syncobj_export_step(t);
+		break;
+	case OP_SYNCOBJ_IMPORT:
+		syncobj_import_step(t);
+		break;
+	case OP_SYNCOBJ_WAIT:
+		syncobj_wait_step(t);
+		break;
 	default:
 		touch_step(t);
 		break;
@@ -1395,7 +1840,12 @@ static void thread_cleanup(struct fz_thread *t)
 		vrust_gem_close(t->fd, t->p.bos[i].handle);
 	for (i = 0; i < t->p.nvms; i++)
 		vrust_vm_destroy(t->fd, t->p.vms[i]);
-	t->p.nmaps = t->p.nbufs = t->p.nbos = t->p.nvms = 0;
+	for (i = 0; i < t->p.nsyncs; i++)
+		drmSyncobjDestroy(t->fd, t->p.syncs[i].handle);
+	for (i = 0; i < NR_SYNC_FDS; i++)
+		if (t->p.sync_fds[i] >= 0)
+			close(t->p.sync_fds[i]);
+	t->p.nmaps = t->p.nbufs = t->p.nbos = t->p.nvms = t->p.nsyncs = 0;
 }
 
 static void *fuzz_thread(void *arg)
@@ -1541,8 +1991,15 @@ FIXTURE(fuzz)
 
 FIXTURE_SETUP(fuzz)
 {
+	int ret;
+
 	self->f.watch = -1;
 	ASSERT_EQ(0, vrust_instance_up(&self->f.inst));
+	/* Before the files open: a file takes the timeout of when it is opened. */
+	ret = vrust_instance_set(&self->f.inst, "job_timeout_ms", STR(FUZZ_JOB_TIMEOUT_MS));
+	if (ret)
+		vrust_instance_destroy(&self->f.inst);
+	ASSERT_EQ(0, ret) TH_LOG("setting job_timeout_ms to %d", FUZZ_JOB_TIMEOUT_MS);
 }
 
 /* Puts back the fault injection settings, the probability first. */
@@ -1645,8 +2102,10 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 	fz.total = vrust_env_u64("VRUST_FUZZ_CALLS", 100000);
 	fz.fault = fault;
 	pthread_mutex_init(&fz.lock, NULL);
-	for (i = 0; i < NR_PUBLISHED; i++)
+	for (i = 0; i < NR_PUBLISHED; i++) {
 		atomic_store(&fz.published[i], -1);
+		atomic_store(&fz.published_syncs[i], -1);
+	}
 	ASSERT_LE(1U, nshared);
 	ASSERT_GE((unsigned int)MAX_THREADS, nshared);
 	n = nshared + 1;
@@ -1679,6 +2138,7 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 		if (!t->rng)
 			t->rng = 1;
 		memset(t->p.stale_fds, 0xff, sizeof(t->p.stale_fds));
+		memset(t->p.sync_fds, 0xff, sizeof(t->p.sync_fds));
 		ASSERT_EQ(0, thread_memory(t));
 	}
 	t0 = vrust_now_s();

@@ -423,6 +423,109 @@ TEST_F(sync, async_binary_out_sync)
 }
 
 /*
+ * Handle 0 is never a sync object: destroying it fails, and does not make the next sync object
+ * handle 0 (the C core's table used to free its reserved index 0 on that destroy; the fix is
+ * patches/0015). An empty command runs: a job that touches no buffer.
+ */
+TEST_F(sync, handle_zero_and_empty_job)
+{
+	struct drm_syncobj_destroy d = { .handle = 0 };
+	struct drm_vrust_cmd empty = vrust_cmd_fill(S, 0, 1);
+	int fd = self->f.render, i;
+	__u32 h[4], vm, done = 0;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, syncobj_new(fd, &h[i]));
+	for (i = 2; i < 4; i++) {
+		EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_SYNCOBJ_DESTROY, &d));
+		ASSERT_EQ(0, syncobj_new(fd, &h[i]));
+		EXPECT_NE(0U, h[i]) TH_LOG("sync object %d got handle 0", i);
+	}
+	EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_SYNCOBJ_DESTROY, &d));
+
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	EXPECT_EQ(0, exec_job(fd, vm, &empty, 1, 0, NULL, 0, h[0], 0, &done));
+	EXPECT_EQ(1U, done);
+	EXPECT_EQ(0, syncobj_wait(fd, h[0], LONG_WAIT_MS));
+}
+
+/*
+ * Sync files in and out of EXEC: the job waits for the fence of @in_fence_fd (a sync file of
+ * the shut gate's fence) and returns its own fence as a new sync file in @out_fence_fd, which
+ * signals when the job is done. A descriptor that is not a sync file is -EINVAL, with nothing
+ * queued; without the flag, @out_fence_fd is -1; a failed EXEC makes no sync file.
+ */
+TEST_F(sync, sync_file_in_and_out)
+{
+	int fd = self->f.render, status = 0, in_sf = -1, not_sf;
+	struct drm_vrust_cmd cmd = vrust_cmd_fill(S, PAGE, 0x5a);
+	struct drm_vrust_cmd unmapped = vrust_cmd_fill(S + 64 * PAGE, PAGE, 1);
+	struct drm_vrust_exec a;
+	__u32 vm, bo, gated;
+	char driver[32] = "";
+
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	ASSERT_EQ(0, bo_mapped(fd, vm, 1, S, &bo));
+	ASSERT_EQ(0, gate_init(&self->gate)) TH_LOG("vgem is not available");
+	ASSERT_EQ(0, gate_shut(&self->gate, fd, &gated));
+	ASSERT_EQ(0, syncobj_sync_file(fd, gated, &in_sf));
+
+	a = (struct drm_vrust_exec){
+		.vm_id = vm, .count = 1, .cmds = (uintptr_t)&cmd, .in_fence_fd = in_sf,
+		.flags = VRUST_EXEC_ASYNC | VRUST_EXEC_IN_FENCE_FD | VRUST_EXEC_OUT_FENCE_FD,
+		.out_fence_fd = 12345,
+	};
+	ASSERT_EQ(0, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a));
+	ASSERT_LE(0, a.out_fence_fd) TH_LOG("no out-fence sync file");
+	EXPECT_EQ(FD_CLOEXEC, fcntl(a.out_fence_fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(0, sync_file_driver(a.out_fence_fd, driver, sizeof(driver)));
+	EXPECT_STREQ("vrust", driver);
+	EXPECT_EQ(0, sync_file_wait(a.out_fence_fd, SHORT_WAIT_MS, &status));
+	EXPECT_EQ(0, status) TH_LOG("the job ran before its in-fence signalled");
+	expect_value(_metadata, fd, bo, 0, PAGE, 0, "the buffer, its job held back");
+	ASSERT_EQ(0, gate_open(&self->gate));
+	EXPECT_EQ(0, sync_file_wait(a.out_fence_fd, LONG_WAIT_MS, &status));
+	EXPECT_EQ(1, status) TH_LOG("the out-fence signalled with %d", status);
+	expect_value(_metadata, fd, bo, 0, PAGE, 0x5a, "the buffer, its job released");
+	close(a.out_fence_fd);
+
+	/* A synchronous EXEC returns a signalled sync file. */
+	a = (struct drm_vrust_exec){
+		.vm_id = vm, .count = 1, .cmds = (uintptr_t)&cmd, .flags = VRUST_EXEC_OUT_FENCE_FD,
+	};
+	ASSERT_EQ(0, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a));
+	ASSERT_LE(0, a.out_fence_fd);
+	EXPECT_EQ(0, sync_file_status(a.out_fence_fd, &status));
+	EXPECT_EQ(1, status);
+	close(a.out_fence_fd);
+
+	/* Not a sync file: a DRM file, a closed descriptor. */
+	not_sf = open("/dev/null", O_RDONLY);
+	ASSERT_LE(0, not_sf);
+	for (int i = 0; i < 3; i++) {
+		int bad[] = { not_sf, fd, 1 << 20 };
+
+		a = (struct drm_vrust_exec){
+			.vm_id = vm, .count = 1, .cmds = (uintptr_t)&cmd, .in_fence_fd = bad[i],
+			.flags = VRUST_EXEC_ASYNC | VRUST_EXEC_IN_FENCE_FD | VRUST_EXEC_OUT_FENCE_FD,
+		};
+		EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a)) TH_LOG("in-fence %d", i);
+		EXPECT_EQ(-1, a.out_fence_fd) TH_LOG("a failed EXEC returned a sync file");
+	}
+	close(not_sf);
+	/* Without the flag, no sync file; a failed synchronous EXEC, none either. */
+	a = (struct drm_vrust_exec){ .vm_id = vm, .count = 1, .cmds = (uintptr_t)&cmd,
+				     .out_fence_fd = 7 };
+	ASSERT_EQ(0, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a));
+	EXPECT_EQ(-1, a.out_fence_fd);
+	a = (struct drm_vrust_exec){ .vm_id = vm, .count = 1, .cmds = (uintptr_t)&unmapped,
+				     .flags = VRUST_EXEC_OUT_FENCE_FD };
+	EXPECT_EQ(-EFAULT, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a));
+	EXPECT_EQ(-1, a.out_fence_fd);
+	close(in_sf);
+}
+
+/*
  * A chain across two files of the device. Job A (file 1) FILLs buffer a, held back by a shut
  * gate. File 2 imports a through PRIME and A's out-sync through a sync object fd; its job C
  * FILLs buffer c, which A does not touch, and its job B COPYs a into buffer b, both with A's
