@@ -38,9 +38,17 @@
 use crate::{
     bindings,
     prelude::*,
-    sync::aref::{
-        ARef,
-        AlwaysRefCounted, //
+    sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
     },
     time::{
         msecs_to_jiffies,
@@ -175,8 +183,7 @@ impl Fence {
     pub fn wait(&self, interruptible: bool, timeout: Option<Delta>) -> Result {
         let jiffies = timeout_jiffies(timeout);
         // SAFETY: Initialised with a reference held (type invariant).
-        let ret =
-            unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
+        let ret = unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
         match ret {
             0 => Err(ETIME),
             // CAST: a negative remainder is an error code, which fits in a `c_int`.
@@ -310,22 +317,27 @@ impl SignalledFence {
 ///
 /// # Invariants
 ///
-/// `fence` is `Some` exactly while `cb` may be on that fence's callback list, and then holds a
-/// reference to the fence.
+/// * `fence` is `Some` exactly while `cb` may be on that fence's callback list or the C core
+///   may still be running it, and then holds a reference to the fence.
+/// * `ran` is set only once the C core is done with `cb`: it unlinks a callback before running
+///   it, and `run` sets `ran` as its last access to the callback.
 #[pin_data(PinnedDrop)]
 pub struct Callback<T: OnSignal> {
     #[pin]
     cb: Opaque<bindings::dma_fence_cb>,
     fence: UnsafeCell<Option<ARef<Fence>>>,
+    /// Set when the callback has run since it was last registered.
+    ran: Atomic<bool>,
     data: T,
     #[pin]
     _pin: PhantomPinned,
 }
 
 // SAFETY: `fence` is only touched through `Pin<&mut Self>` (register, unregister) or by drop;
-// the C side only touches `cb` under the fence's lock. `T` is `Send + Sync`.
+// the C side only touches `cb` under the fence's lock, and `ran` is atomic. `T` is
+// `Send + Sync`.
 unsafe impl<T: OnSignal> Send for Callback<T> {}
-// SAFETY: Shared references only reach `data`, which is `Sync`.
+// SAFETY: Shared references only reach `data`, which is `Sync`, and the atomic `ran`.
 unsafe impl<T: OnSignal> Sync for Callback<T> {}
 
 impl<T: OnSignal> Callback<T> {
@@ -334,6 +346,7 @@ impl<T: OnSignal> Callback<T> {
         pin_init!(Self {
             cb <- Opaque::uninit(),
             fence: UnsafeCell::new(None),
+            ran: Atomic::new(false),
             data,
             _pin: PhantomPinned,
         })
@@ -356,6 +369,8 @@ impl<T: OnSignal> Callback<T> {
         // access; the callback is not on any list (unregistered above).
         let slot = unsafe { &mut *this.fence.get() };
         *slot = Some(fence.into());
+        // Not on any list, so not running: nothing else touches `ran` now.
+        this.ran.store(false, Relaxed);
         // SAFETY: `cb` is pinned and lives until it is removed (drop unregisters); `fence`
         // is initialised with a reference held in `slot`.
         let ret = unsafe {
@@ -371,14 +386,19 @@ impl<T: OnSignal> Callback<T> {
 
     /// Removes the callback from its fence, if it is on one; after this returns it does not run
     /// and is not running (`dma_fence_remove_callback()` takes the fence's lock, under which
-    /// callbacks run).
+    /// callbacks run). A callback that has run is off its fence already: then only the
+    /// reference to the fence is dropped, and the fence's lock is not taken.
     pub fn unregister(self: Pin<&mut Self>) {
         // SAFETY: Exclusive access through `Pin<&mut Self>`.
         let slot = unsafe { &mut *self.fence.get() };
         if let Some(fence) = slot.take() {
-            // SAFETY: `cb` was added to `fence` (type invariant); removing an already run
-            // callback is allowed and returns `false`.
-            unsafe { bindings::dma_fence_remove_callback(fence.as_raw(), self.cb.get()) };
+            // Acquire: pairs with the release in `run`, after which the C core no longer
+            // touches `cb` (type invariant).
+            if !self.ran.load(Acquire) {
+                // SAFETY: `cb` was added to `fence` (type invariant); removing a callback that
+                // ran meanwhile is allowed and returns `false`.
+                unsafe { bindings::dma_fence_remove_callback(fence.as_raw(), self.cb.get()) };
+            }
         }
     }
 
@@ -389,13 +409,20 @@ impl<T: OnSignal> Callback<T> {
     /// Called by the C core with `cb` the `cb` field of a registered `Callback<T>`.
     unsafe extern "C" fn run(fence: *mut bindings::dma_fence, cb: *mut bindings::dma_fence_cb) {
         // CAST: `Opaque<T>` is transparent over `T`, so `cb` is the field's address.
-        // SAFETY: `cb` is the `cb` field of a live `Callback<T>` (it stays registered, so
-        // alive, until it runs or is removed, which waits for this to return).
-        let this = unsafe { &*crate::container_of!(cb.cast::<Opaque<_>>(), Self, cb) };
+        // SAFETY: `cb` is the `cb` field of a live `Callback<T>`: it stays alive until it is
+        // removed, which waits for this to return, or until its owner sees `ran`, which this
+        // sets last.
+        let this = unsafe { crate::container_of!(cb.cast::<Opaque<_>>(), Self, cb) };
         // CAST: `SignalledFence` is a transparent wrapper of `Fence`, itself of `dma_fence`.
-        // SAFETY: The signaller holds a reference while the callbacks run, with the lock held.
-        this.data
-            .signalled(unsafe { &*fence.cast::<SignalledFence>() });
+        // SAFETY: The callback is live (above); the signaller holds a reference to the fence
+        // while the callbacks run, with the lock held.
+        unsafe { (*this).data.signalled(&*fence.cast::<SignalledFence>()) };
+        // INVARIANT: The C core unlinked `cb` before calling this and does not touch it after
+        // this returns; nothing here touches the callback after the store, which lets its
+        // owner drop it. (The rest of this function runs with the fence's lock held and
+        // interrupts off, an RCU read-side section, which a module's unload waits for.)
+        // SAFETY: The callback is live until the store is seen.
+        unsafe { (*this).ran.store(true, Release) };
     }
 }
 
