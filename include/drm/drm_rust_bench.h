@@ -14,6 +14,7 @@ struct drm_device;
 struct drm_file;
 struct drm_gem_object;
 struct drm_rust_bench_peer_kms;
+struct drm_rust_bench_peer_sched;
 struct drm_rust_bench_peer_vm;
 
 int drm_rust_bench_peer_getparam(struct drm_device *dev, void *data, struct drm_file *file);
@@ -30,5 +31,10 @@ struct drm_rust_bench_peer_kms *drm_rust_bench_peer_kms_create(void);
 struct drm_rust_bench_peer_kms *drm_rust_bench_peer_kms_of(struct drm_device *drm);
 void drm_rust_bench_peer_kms_destroy(struct drm_rust_bench_peer_kms *k);
 int drm_rust_bench_peer_kms_test_only(struct drm_rust_bench_peer_kms *k);
+int drm_rust_bench_peer_fence_cycle(void);
+struct drm_rust_bench_peer_sched *drm_rust_bench_peer_sched_create(struct drm_device *drm,
+								   u32 credits);
+int drm_rust_bench_peer_sched_batch(struct drm_rust_bench_peer_sched *s, unsigned int n);
+void drm_rust_bench_peer_sched_destroy(struct drm_rust_bench_peer_sched *s);
 
 #endif /* __DRM_RUST_BENCH_H__ */

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench, userspace part: the end-to-end benchmarks on the sample and vkms (dumb buffers,
-# EXEC COPY, page-flip latency: tools/testing/selftests/drm-rust/drm_bench.c).
+# EXEC COPY, page-flip latency, EXEC to out-fence latency:
+# tools/testing/selftests/drm-rust/drm_bench.c).
 
 "$BIN/drm_bench" "$SAMPLE"

@@ -27,8 +27,7 @@ def lines_of(path, pattern, suffix=""):
 
 def report(run):
     """Prints the table; returns 1 when a round has no result, else 0."""
-    print()
-    print(f"{'boot':<6} {'benchmark':<22} result")
+    table = []
     fail = 0
     for d in rounds(run):
         i = os.path.basename(d)
@@ -41,13 +40,15 @@ def report(run):
         console = os.path.join(d, "console.log")
         user = lines_of(console, USER_RE, " (user)")
         if not user:
-            for name, result in rows:
-                print(f"{i:<6} {name:<22} {result}")
             print(f"boot {i}: no userspace benchmark result (see {console})", file=sys.stderr)
             fail = 1
-            continue
-        for name, result in rows + user:
-            print(f"{i:<6} {name:<22} {result}")
+        table += [(i, name, result) for name, result in rows + user]
+    # The benchmark column fits the longest name.
+    width = max([len("benchmark")] + [len(name) for _, name, _ in table])
+    print()
+    print(f"{'boot':<6} {'benchmark':<{width}} result")
+    for i, name, result in table:
+        print(f"{i:<6} {name:<{width}} {result}")
     if not rounds(run):
         print(f"no benchmark boot in {run}", file=sys.stderr)
         fail = 1

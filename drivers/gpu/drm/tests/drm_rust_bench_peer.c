@@ -5,10 +5,12 @@
  * benchmark written the way a C driver does it, so that both can run on the same device and file
  * and be timed against each other: an ioctl handler doing what the Rust test driver's GETPARAM
  * does, a GEM object cycle and a PRIME round trip with the C shmem helpers, a GPU VM driven
- * through the C drm_gpuvm API, and a TEST_ONLY atomic commit on a vkms device.
+ * through the C drm_gpuvm API, a TEST_ONLY atomic commit on a vkms device, the life of a fence
+ * with one callback, and no-op jobs through the DRM GPU scheduler.
  */
 
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <drm/drm_atomic.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_exec.h>
@@ -21,6 +23,7 @@
 #include <drm/drm_plane.h>
 #include <drm/drm_prime.h>
 #include <drm/drm_rust_bench.h>
+#include <drm/gpu_scheduler.h>
 #include <uapi/drm/nova_drm.h>
 
 #if IS_BUILTIN(CONFIG_DRM_VKMS)
@@ -565,4 +568,200 @@ out:
 	drm_modeset_drop_locks(&ctx);
 	drm_modeset_acquire_fini(&ctx);
 	return ret;
+}
+
+/*
+ * Fences: the life of a fence that a C driver makes for one piece of work, as the Rust layer's
+ * UniqueFence does it (rust/kernel/dma_fence/owned.rs): allocated with kmalloc(), a fence
+ * context of its own, the fence's inline lock, the C core's default release (kfree_rcu()).
+ */
+
+struct peer_fence {
+	struct dma_fence base;
+};
+
+/* A callback on one fence that counts its runs. */
+struct peer_fence_waiter {
+	struct dma_fence_cb cb;
+	atomic_t runs;
+};
+
+static const char *peer_fence_name(struct dma_fence *fence)
+{
+	return "drm-rust-bench";
+}
+
+static const struct dma_fence_ops peer_fence_ops = {
+	.get_driver_name = peer_fence_name,
+	.get_timeline_name = peer_fence_name,
+};
+
+static void peer_fence_signalled(struct dma_fence *fence, struct dma_fence_cb *cb)
+{
+	struct peer_fence_waiter *w = container_of(cb, struct peer_fence_waiter, cb);
+
+	atomic_inc(&w->runs);
+}
+
+/**
+ * drm_rust_bench_peer_fence_cycle - make a fence, add a callback, signal it, drop it
+ *
+ * The fence is allocated and initialised on a context of its own, a callback is added to it,
+ * the fence is signalled (the callback runs) and its only reference is dropped, which frees it
+ * after an RCU grace period.
+ *
+ * Returns:
+ * 0 on success, -ENOMEM, or -EINVAL if the callback did not run exactly once.
+ */
+int drm_rust_bench_peer_fence_cycle(void)
+{
+	struct peer_fence_waiter w = { .runs = ATOMIC_INIT(0) };
+	struct peer_fence *f = kmalloc_obj(*f);
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	dma_fence_init64(&f->base, &peer_fence_ops, NULL, dma_fence_context_alloc(1), 1);
+	ret = dma_fence_add_callback(&f->base, &w.cb, peer_fence_signalled);
+	dma_fence_signal(&f->base);
+	dma_fence_put(&f->base);
+	return !ret && atomic_read(&w.runs) == 1 ? 0 : -EINVAL;
+}
+
+/*
+ * Jobs: the DRM GPU scheduler driving jobs that need no hardware, the way a C driver with one
+ * entity per scheduler (a firmware-scheduled GPU) sets it up: the scheduler's own ordered
+ * submission workqueue, no timeout, run_job returning NULL (the job is done when it returns).
+ */
+
+struct drm_rust_bench_peer_sched {
+	struct drm_gpu_scheduler sched;
+	struct drm_gpu_scheduler *sched_list[1];
+	struct drm_sched_entity entity;
+};
+
+struct peer_job {
+	struct drm_sched_job base;
+};
+
+static struct dma_fence *peer_run_job(struct drm_sched_job *job)
+{
+	return NULL;
+}
+
+static enum drm_gpu_sched_stat peer_timedout_job(struct drm_sched_job *job)
+{
+	/* There is no timeout: never called. */
+	return DRM_GPU_SCHED_STAT_RESET;
+}
+
+static void peer_free_job(struct drm_sched_job *job)
+{
+	drm_sched_job_cleanup(job);
+	kfree(container_of(job, struct peer_job, base));
+}
+
+static void peer_cancel_job(struct drm_sched_job *job)
+{
+	/* No hardware fence to signal: run_job returned none. */
+}
+
+static const struct drm_sched_backend_ops peer_sched_ops = {
+	.run_job = peer_run_job,
+	.timedout_job = peer_timedout_job,
+	.free_job = peer_free_job,
+	.cancel_job = peer_cancel_job,
+};
+
+/**
+ * drm_rust_bench_peer_sched_create - a scheduler and its one entity
+ * @drm: the device the scheduler reports on
+ * @credits: the scheduler's credit limit
+ *
+ * Returns:
+ * The scheduler, or NULL when it could not be made.
+ */
+struct drm_rust_bench_peer_sched *drm_rust_bench_peer_sched_create(struct drm_device *drm,
+								   u32 credits)
+{
+	struct drm_rust_bench_peer_sched *s = kzalloc_obj(*s);
+	struct drm_sched_init_args args = {
+		.ops = &peer_sched_ops,
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+		.credit_limit = credits,
+		.timeout = MAX_SCHEDULE_TIMEOUT,
+		.name = "drm-rust-bench",
+		.dev = drm->dev,
+	};
+
+	if (!s)
+		return NULL;
+	if (drm_sched_init(&s->sched, &args))
+		goto err;
+	s->sched_list[0] = &s->sched;
+	if (drm_sched_entity_init(&s->entity, DRM_SCHED_PRIORITY_NORMAL, s->sched_list, 1, NULL)) {
+		drm_sched_fini(&s->sched);
+		goto err;
+	}
+	return s;
+err:
+	kfree(s);
+	return NULL;
+}
+
+/**
+ * drm_rust_bench_peer_sched_batch - push @n no-op jobs and wait for the last one
+ * @s: the scheduler
+ * @n: the number of jobs
+ *
+ * Each job costs one credit. Each job is allocated, initialised, armed and pushed to the
+ * entity, and a reference to its finished fence is taken (a driver publishes it), the previous
+ * job's being dropped; then the last job's finished fence is waited for.
+ *
+ * Returns:
+ * 0 on success, or a negative error code.
+ */
+int drm_rust_bench_peer_sched_batch(struct drm_rust_bench_peer_sched *s, unsigned int n)
+{
+	struct dma_fence *last = NULL;
+	struct peer_job *job;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		job = kmalloc_obj(*job);
+		if (!job) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret = drm_sched_job_init(&job->base, &s->entity, 1, NULL, 0);
+		if (ret) {
+			kfree(job);
+			break;
+		}
+		drm_sched_job_arm(&job->base);
+		dma_fence_put(last);
+		last = dma_fence_get(&job->base.s_fence->finished);
+		drm_sched_entity_push_job(&job->base);
+	}
+	if (last) {
+		dma_fence_wait(last, false);
+		if (!ret && dma_fence_get_status(last) != 1)
+			ret = -EIO;
+		dma_fence_put(last);
+	}
+	return ret;
+}
+
+/**
+ * drm_rust_bench_peer_sched_destroy - tear down the entity and the scheduler
+ * @s: the scheduler
+ *
+ * Waits for the entity's jobs; the scheduler frees the jobs it has not freed yet.
+ */
+void drm_rust_bench_peer_sched_destroy(struct drm_rust_bench_peer_sched *s)
+{
+	drm_sched_entity_destroy(&s->entity);
+	drm_sched_fini(&s->sched);
+	kfree(s);
 }

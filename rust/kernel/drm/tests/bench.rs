@@ -5,8 +5,9 @@
 //!
 //! Not a test: it asserts nothing about speed, it prints numbers. Each benchmark runs the Rust
 //! path and its C peer (`drivers/gpu/drm/tests/drm_rust_bench_peer.c`, declared in
-//! `include/drm/drm_rust_bench.h`, which bindgen reads) on the same device and file, interleaved
-//! in rounds, and prints ns/op of each and their ratio:
+//! `include/drm/drm_rust_bench.h`, which bindgen reads) on the same device and file where they
+//! need one, interleaved in rounds, and prints ns/op (jobs/s for the job queue) of each and
+//! their ratio:
 //!
 //! * `ioctl_getparam`: the test driver's `GETPARAM` through `drm_ioctl_kernel()`, the C core's
 //!   entry point after the argument copy, against a C handler doing the same work;
@@ -30,11 +31,42 @@
 //!   allocations per plane state, one per CRTC state and one in its CRTC check, where the test
 //!   driver has one per state), so `kms_test_only_c_build` adds the C commit on the test
 //!   driver's own device: the same hooks, and only the building of the commit differs.
+//! * `fence_signal_callback`: a fence made, given one callback, signalled and dropped:
+//!   [`UniqueFence`] (names made once, outside the loop), a [`Callback`] pinned on the stack and
+//!   [`UniqueFence::signal`] against `kmalloc()`, `dma_fence_init64()` (inline lock, a context
+//!   of its own from `dma_fence_context_alloc()`), `dma_fence_add_callback()`,
+//!   `dma_fence_signal()` and `dma_fence_put()`. The [`Signalling`] section is taken for each
+//!   fence, around its signal only: the loop allocates, and an allocation inside a signalling
+//!   section is what lockdep reports (the `fence-canary` boot checks that it does), so one
+//!   section cannot span the batch. Both paths free a fence with `kfree_rcu()`, after a grace
+//!   period: each batch starts once the frees of the batches before are done
+//!   (`kvfree_rcu_barrier()`, untimed), so that they do not land in it.
+//! * `job_queue_noop`: no-op jobs (run returns at once with no hardware fence) through a
+//!   [`job::Queue`] against the same jobs through the C GPU scheduler (`drm_sched`, one entity,
+//!   `run_job` returning NULL, `free_job` freeing the job): both with 64 credits and 1 credit a
+//!   job, a batch pushing the same number of jobs and waiting for the last one's done
+//!   (finished) fence. Printed in jobs per second; the ratio is Rust's rate over C's, so above 1
+//!   is Rust ahead. On UML's one CPU the rate of a batch depends on when the queue's work item
+//!   gets the CPU: while the batch is being pushed (at the submitter's allocations, then about
+//!   one work item run per job) or only once the submitter waits (one run for the batch), so
+//!   the rounds of a boot can spread by more than 2x. `job_queue_noop_one` pushes one job and
+//!   waits for its fence, the same number of times, on both: one switch to the work item and
+//!   back per job, whatever the scheduler decides.
 //!
 //! The suite's name matches neither `rust*` nor `drm*`, so `make test` does not run it.
 
 use crate::{
     bindings,
+    dma_fence::{
+        Callback,
+        Fence,
+        FenceNames,
+        OnSignal,
+        SignalledFence,
+        Signalling,
+        Status,
+        UniqueFence, //
+    },
     drm::{
         gem::{
             self,
@@ -42,6 +74,7 @@ use crate::{
             BaseObject, //
         },
         gpuvm,
+        job,
         kms::CommitMode,
         tests::{
             kms::KmsTestDevice,
@@ -56,12 +89,20 @@ use crate::{
     },
     error::to_result,
     prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+    },
     time::{
         Instant,
         Monotonic, //
     },
     uapi,
 };
+use pin_init::stack_pin_init;
 
 /// Calls per timed batch.
 const CALLS: u64 = 100_000;
@@ -107,15 +148,20 @@ fn time_n(n: u64, mut f: impl FnMut() -> Result) -> Result<u64> {
     Ok(ns / n)
 }
 
-/// Runs `rust` and `c` (each timing a batch, in ns/op) in `ROUNDS` interleaved rounds after a
-/// warm-up, prints the medians, ranges, the ratio of the medians and that of the minima under
-/// `name`, and returns the medians.
-fn compare(
-    name: &str,
-    what: &str,
+/// Times `f`, which does `n` operations; returns ns per operation.
+fn time_ops(n: u64, f: impl FnOnce() -> Result) -> Result<u64> {
+    let start = Instant::<Monotonic>::now();
+    f()?;
+    let ns = u64::try_from(start.elapsed().as_nanos()).map_err(|_| ERANGE)?;
+    Ok(ns / n)
+}
+
+/// Runs `rust` and `c` (each timing a batch, in ns/op) once to warm up, then in `ROUNDS`
+/// interleaved rounds; returns the ns/op of each round of each.
+fn rounds(
     mut rust: impl FnMut() -> Result<u64>,
     mut c: impl FnMut() -> Result<u64>,
-) -> Result<(u64, u64)> {
+) -> Result<([u64; ROUNDS], [u64; ROUNDS])> {
     rust()?;
     c()?;
     let mut r = [0u64; ROUNDS];
@@ -124,6 +170,19 @@ fn compare(
         r[i] = rust()?;
         cc[i] = c()?;
     }
+    Ok((r, cc))
+}
+
+/// Runs `rust` and `c` (each timing a batch, in ns/op) in `ROUNDS` interleaved rounds after a
+/// warm-up, prints the medians, ranges, the ratio of the medians and that of the minima under
+/// `name`, and returns the medians.
+fn compare(
+    name: &str,
+    what: &str,
+    rust: impl FnMut() -> Result<u64>,
+    c: impl FnMut() -> Result<u64>,
+) -> Result<(u64, u64)> {
+    let (mut r, mut cc) = rounds(rust, c)?;
     let (min_r, max_r) = (*r.iter().min().unwrap_or(&0), *r.iter().max().unwrap_or(&0));
     let (min_c, max_c) = (
         *cc.iter().min().unwrap_or(&0),
@@ -140,6 +199,36 @@ fn compare(
         min_ratio / 1000, min_ratio % 1000, ROUNDS, what
     );
     Ok((mr, mc))
+}
+
+/// As [`compare`], for operations counted per second: prints the rates of the median rounds,
+/// the ranges, and the ratios Rust/C of the median rates and of the best rounds' (the minima in
+/// ns/op); above 1 is Rust ahead.
+fn compare_rate(
+    name: &str,
+    unit: &str,
+    what: &str,
+    rust: impl FnMut() -> Result<u64>,
+    c: impl FnMut() -> Result<u64>,
+) -> Result {
+    let (mut r, mut cc) = rounds(rust, c)?;
+    let rate = |ns: u64| 1_000_000_000 / ns.max(1);
+    let (best_r, worst_r) = (*r.iter().min().unwrap_or(&0), *r.iter().max().unwrap_or(&0));
+    let (best_c, worst_c) = (
+        *cc.iter().min().unwrap_or(&0),
+        *cc.iter().max().unwrap_or(&0),
+    );
+    let (mr, mc) = (median(&mut r), median(&mut cc));
+    // Rust's rate over C's is C's time over Rust's, in thousandths.
+    let ratio = mc * 1000 / mr.max(1);
+    let best_ratio = best_c * 1000 / best_r.max(1);
+    pr_info!(
+        "bench_rust_drm: {}: rust {} {} ({}..{}), c {} {} ({}..{}), ratio {}.{:03}, of best rounds {}.{:03} ({} rounds of {})\n",
+        name, rate(mr), unit, rate(worst_r), rate(best_r), rate(mc), unit, rate(worst_c),
+        rate(best_c), ratio / 1000, ratio % 1000, best_ratio / 1000, best_ratio % 1000, ROUNDS,
+        what
+    );
+    Ok(())
 }
 
 /// The median of `v`.
@@ -416,5 +505,139 @@ mod suite {
         // SAFETY: `same` is live and not used afterwards; it leaves the device alone.
         unsafe { bindings::drm_rust_bench_peer_kms_destroy(same) };
         result.map(|_| ())
+    }
+
+    /// Fences per timed batch.
+    const FENCES: u64 = 20_000;
+
+    /// A fence callback that counts its runs, as the C peer's does.
+    struct Runs(Atomic<u32>);
+
+    impl OnSignal for Runs {
+        fn signalled(&self, _fence: &SignalledFence) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Times `FENCES` calls of `f`, after the fences freed before are gone.
+    ///
+    /// A fence is freed an RCU grace period after its last reference (`kfree_rcu()`, on both
+    /// paths): waiting for the frees of the batch before, untimed, keeps them out of this one.
+    fn time_fences(f: impl FnMut() -> Result) -> Result<u64> {
+        // SAFETY: No lock is held.
+        unsafe { bindings::kvfree_rcu_barrier() };
+        time_n(FENCES, f)
+    }
+
+    #[test]
+    fn fence_signal_callback() -> Result {
+        let names = FenceNames::new(c"drm-rust-bench", c"drm-rust-bench")?;
+        let rust = || {
+            time_fences(|| {
+                let fence = UniqueFence::new(&names)?;
+                stack_pin_init!(let cb = Callback::new(Runs(Atomic::new(0))));
+                let added = cb.as_mut().register(fence.as_fence());
+                fence.signal(&Signalling::begin());
+                // Dropping `cb` drops the last reference to the fence.
+                if !added || cb.data().0.load(Relaxed) != 1 {
+                    return Err(EINVAL);
+                }
+                Ok(())
+            })
+        };
+        let c = || {
+            time_fences(|| {
+                // SAFETY: Always safe to call; the fence is the C peer's own.
+                to_result(unsafe { bindings::drm_rust_bench_peer_fence_cycle() })
+            })
+        };
+        compare("fence_signal_callback", "20000 fences", rust, c)?;
+        Ok(())
+    }
+
+    /// The backend of the job queue benchmark: jobs that are done when `run` returns.
+    struct Noop;
+
+    impl job::Backend for Noop {
+        type Job = ();
+
+        fn run(&self, _job: &mut ()) -> Result<Option<ARef<Fence>>> {
+            Ok(None)
+        }
+
+        fn timed_out(&self, _job: &mut ()) -> job::TimeoutAction {
+            // The queue has no timeout.
+            job::TimeoutAction::Stopped
+        }
+    }
+
+    /// Jobs per timed batch.
+    const JOBS: u32 = 2_000;
+    /// The credits of both queues; a job costs one.
+    const JOB_CREDITS: u32 = 64;
+
+    #[test]
+    fn job_queue_noop() -> Result {
+        let t = GemDevice::new(c"rust-drm-bench-jobs", false)?;
+        let names = FenceNames::new(c"drm-rust-bench", c"drm-rust-bench-jobs")?;
+        let config = job::Config {
+            credits: JOB_CREDITS,
+            timeout: None,
+        };
+        let queue = job::Queue::new(Ok(Noop), &names, config)?;
+        // SAFETY: The device is live; the scheduler is destroyed below, before it.
+        let peer =
+            unsafe { bindings::drm_rust_bench_peer_sched_create(t.dev.as_raw(), JOB_CREDITS) };
+        if peer.is_null() {
+            return Err(ENOMEM);
+        }
+        let rust = || {
+            time_ops(JOBS.into(), || {
+                let mut last = None;
+                for _ in 0..JOBS {
+                    last = Some(queue.prepare((), 1)?.push());
+                }
+                let last = last.ok_or(EINVAL)?;
+                last.wait(false, None)?;
+                match last.status() {
+                    Status::Signalled => Ok(()),
+                    _ => Err(EIO),
+                }
+            })
+        };
+        let c = || {
+            time_ops(JOBS.into(), || {
+                // SAFETY: `peer` is live until destroyed below.
+                to_result(unsafe { bindings::drm_rust_bench_peer_sched_batch(peer, JOBS) })
+            })
+        };
+        let rust_one = || {
+            time_ops(JOBS.into(), || {
+                for _ in 0..JOBS {
+                    let done = queue.prepare((), 1)?.push();
+                    done.wait(false, None)?;
+                    if done.status() != Status::Signalled {
+                        return Err(EIO);
+                    }
+                }
+                Ok(())
+            })
+        };
+        let c_one = || {
+            time_ops(JOBS.into(), || {
+                for _ in 0..JOBS {
+                    // SAFETY: `peer` is live until destroyed below.
+                    to_result(unsafe { bindings::drm_rust_bench_peer_sched_batch(peer, 1) })?;
+                }
+                Ok(())
+            })
+        };
+        let one = "2000 jobs, one at a time";
+        let result = compare_rate("job_queue_noop", "jobs/s", "2000 jobs", rust, c)
+            .and_then(|()| compare_rate("job_queue_noop_one", "jobs/s", one, rust_one, c_one));
+        // SAFETY: `peer` is live and not used afterwards.
+        unsafe { bindings::drm_rust_bench_peer_sched_destroy(peer) };
+        drop(queue);
+        result
     }
 }

@@ -20,6 +20,13 @@
  * vblank, so the numbers are about one frame period; the driver's share is the difference. A
  * driver without a device or without KMS is skipped, and said so.
  *
+ * And the latency of the sample's job path: an asynchronous EXEC (VRUST_EXEC_ASYNC) of one FILL
+ * of a page with an out sync object, timed from the EXEC ioctl to the return of drmSyncobjWait()
+ * on the sync object, over EXEC_ROUNDS rounds of EXECS; each round also times as many EXECs
+ * without VRUST_EXEC_ASYNC (the ioctl waits for the job's fence in the kernel) for reference.
+ * Prints the median, minimum and maximum over all of them, and of the two parts of the
+ * asynchronous path: the EXEC ioctl (the submission) and the drmSyncobjWait() after it.
+ *
  * Usage: drm_bench [SAMPLE_DRIVER]   (default vrust)
  */
 #include <errno.h>
@@ -531,6 +538,113 @@ static int bench_flip(const char *const names[2], const int fds[2])
 	return failed;
 }
 
+/* EXEC to out-fence latency ------------------------------------------------------------------ */
+
+#define EXEC_ROUNDS	7
+#define EXECS		100
+/* A job whose fence has not signalled by then fails the benchmark. */
+#define EXEC_TIMEOUT_NS	1000000000LL
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The median (min..max) of the n values of v, sorted on the way. */
+static int print_spread(char *buf, size_t len, double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return snprintf(buf, len, "%.1f us (%.1f..%.1f)", v[n / 2], v[0], v[n - 1]);
+}
+
+/*
+ * The EXEC latency on the sample: EXEC_ROUNDS rounds of EXECS asynchronous EXECs of one FILL of
+ * a page with an out sync object, each waited for with drmSyncobjWait(), then EXECS synchronous
+ * ones; returns 0 or -errno.
+ */
+static int bench_exec_latency(int fd, const char *name)
+{
+	static double lat[EXEC_ROUNDS * EXECS], sub[EXEC_ROUNDS * EXECS], waits[EXEC_ROUNDS * EXECS];
+	static double sync[EXEC_ROUNDS * EXECS];
+	struct drm_vrust_cmd fill = {
+		.op = VRUST_CMD_FILL, .value = 1, .dst = VRUST_VM_START, .len = 4096,
+	};
+	struct drm_vrust_gem_create bo = { .size = 4096 };
+	struct drm_vrust_vm_create vm = {};
+	struct drm_vrust_vm_bind bind = {
+		.op = VRUST_BIND_MAP, .addr = VRUST_VM_START, .range = 4096,
+	};
+	struct drm_vrust_exec ex = { .count = 1, .cmds = (uintptr_t)&fill };
+	int r, i, n = 0, len, ret;
+	uint32_t syncobj;
+	char line[512];
+	int64_t t0, t1, t2;
+
+	if (ioctl(fd, DRM_IOCTL_VRUST_VM_CREATE, &vm) || ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &bo))
+		return -errno;
+	bind.vm_id = ex.vm_id = vm.vm_id;
+	bind.handle = bo.handle;
+	if (ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &bind))
+		return -errno;
+	ret = drmSyncobjCreate(fd, 0, &syncobj);
+	if (ret)
+		return ret == -1 ? -errno : ret;
+	/* Allocates the buffer's page. */
+	if (ioctl(fd, DRM_IOCTL_VRUST_EXEC, &ex)) {
+		ret = -errno;
+		goto out;
+	}
+	for (r = 0; r < EXEC_ROUNDS; r++) {
+		for (i = 0; i < EXECS; i++) {
+			ex.flags = VRUST_EXEC_ASYNC;
+			ex.out_sync.handle = syncobj;
+			t0 = now_ns();
+			if (ioctl(fd, DRM_IOCTL_VRUST_EXEC, &ex)) {
+				ret = -errno;
+				goto out;
+			}
+			t1 = now_ns();
+			ret = drmSyncobjWait(fd, &syncobj, 1, t1 + EXEC_TIMEOUT_NS, 0, NULL);
+			if (ret) {
+				ret = ret == -1 ? -errno : ret;
+				goto out;
+			}
+			t2 = now_ns();
+			lat[n + i] = (t2 - t0) / 1e3;
+			sub[n + i] = (t1 - t0) / 1e3;
+			waits[n + i] = (t2 - t1) / 1e3;
+		}
+		for (i = 0; i < EXECS; i++) {
+			ex.flags = 0;
+			ex.out_sync.handle = 0;
+			t0 = now_ns();
+			if (ioctl(fd, DRM_IOCTL_VRUST_EXEC, &ex)) {
+				ret = -errno;
+				goto out;
+			}
+			sync[n + i] = (now_ns() - t0) / 1e3;
+		}
+		n += EXECS;
+	}
+	len = snprintf(line, sizeof(line), "drm_bench: exec_fence_latency: %s ", name);
+	len += print_spread(line + len, sizeof(line) - len, lat, n);
+	len += snprintf(line + len, sizeof(line) - len, ", of it the EXEC ioctl ");
+	len += print_spread(line + len, sizeof(line) - len, sub, n);
+	len += snprintf(line + len, sizeof(line) - len, " and drmSyncobjWait() ");
+	len += print_spread(line + len, sizeof(line) - len, waits, n);
+	len += snprintf(line + len, sizeof(line) - len, ", synchronous EXEC ");
+	print_spread(line + len, sizeof(line) - len, sync, n);
+	printf("%s (%d rounds of %d async EXECs of one 4 KiB FILL with an out syncobj, EXEC ioctl to drmSyncobjWait() return, and %d sync EXECs, median (min..max) over the EXECs)\n",
+	       line, EXEC_ROUNDS, EXECS, EXECS);
+	ret = 0;
+out:
+	drmSyncobjDestroy(fd, syncobj);
+	return ret;
+}
+
 /* The dumb buffer cycle on both drivers, then EXEC COPY on the sample; returns 0 or 1. */
 static int bench_dumb_exec(const char *const names[2], const int fds[2])
 {
@@ -575,6 +689,14 @@ int main(int argc, char **argv)
 	}
 	if (!ret)
 		ret = bench_dumb_exec(names, fds);
+	if (!ret) {
+		ret = bench_exec_latency(fds[0], names[0]);
+		if (ret) {
+			fprintf(stderr, "drm_bench: exec_fence_latency on %s failed: %s\n", names[0],
+				strerror(-ret));
+			ret = 1;
+		}
+	}
 	/* The page flips run on whichever drivers are there, and skip those without an output. */
 	if (bench_flip(names, fds))
 		ret = 1;
