@@ -24,5 +24,6 @@ __rust_helper bool rust_helper_drm_dev_registered(const struct drm_device *dev)
 #endif /* IS_BUILTIN(CONFIG_DRM) */
 
 #include "drm_gem.c"
+#include "drm_job.c"
 #include "drm_kms.c"
 #include "drm_syncobj.c"

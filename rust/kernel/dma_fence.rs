@@ -183,7 +183,8 @@ impl Fence {
     pub fn wait(&self, interruptible: bool, timeout: Option<Delta>) -> Result {
         let jiffies = timeout_jiffies(timeout);
         // SAFETY: Initialised with a reference held (type invariant).
-        let ret = unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
+        let ret =
+            unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
         match ret {
             0 => Err(ETIME),
             // CAST: a negative remainder is an error code, which fits in a `c_int`.

@@ -100,7 +100,10 @@ use crate::{
 };
 use core::{
     cell::UnsafeCell,
-    ptr, //
+    ptr::{
+        self,
+        NonNull, //
+    },
 };
 
 /// What a [`Backend::timed_out`] decided.
@@ -142,12 +145,52 @@ pub trait Backend: Send + Sync + Sized + 'static {
 }
 
 /// How a queue is set up.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// The credits of the queue: the running jobs' credits never add up to more.
     pub credits: u32,
     /// How long a job may run before [`Backend::timed_out`]; `None` for no limit.
     pub timeout: Option<Delta>,
+    /// The workqueue the queue runs its jobs on, shared with other queues (one per device,
+    /// say); `None` gives the queue one of its own.
+    pub workqueue: Option<Arc<Workqueue>>,
+}
+
+/// A workqueue for job queues: unbound and `WQ_MEM_RECLAIM`, as a fence signalling path must
+/// be (memory reclaim may wait for the fences it signals, so it must make progress without
+/// allocating a worker). Jobs of several queues may share one.
+///
+/// # Invariants
+///
+/// `0` is a workqueue allocated by `alloc_workqueue()`, destroyed on drop.
+pub struct Workqueue(NonNull<bindings::workqueue_struct>);
+
+// SAFETY: A workqueue is made to be used from any thread.
+unsafe impl Send for Workqueue {}
+// SAFETY: As above.
+unsafe impl Sync for Workqueue {}
+
+impl Workqueue {
+    /// A new workqueue, named `name` (in the names of its workers).
+    pub fn new(name: &CStr) -> Result<Arc<Self>> {
+        // SAFETY: `name` is a NUL-terminated string, which the C core copies.
+        let wq = unsafe { bindings::drm_job_alloc_wq(name.as_char_ptr()) };
+        // On failure, the workqueue is destroyed with the `Self` that `Arc::new` drops.
+        Ok(Arc::new(Self(NonNull::new(wq).ok_or(ENOMEM)?), GFP_KERNEL)?)
+    }
+
+    fn queue(&self) -> &workqueue::Queue {
+        // SAFETY: Live for as long as `self` (type invariant).
+        unsafe { workqueue::Queue::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for Workqueue {
+    fn drop(&mut self) {
+        // SAFETY: Allocated by `alloc_workqueue()`; the queues that used it hold a reference
+        // until their work items are flushed, so nothing is queued on it any more.
+        unsafe { bindings::destroy_workqueue(self.0.as_ptr()) };
+    }
 }
 
 /// Where a job is.
@@ -251,6 +294,7 @@ struct Inner<B: Backend> {
     #[pin]
     backend: B,
     config: Config,
+    wq: Arc<Workqueue>,
     timeline: Pin<KBox<Timeline>>,
     #[pin]
     state: SpinLock<State<B>>,
@@ -300,7 +344,7 @@ impl_has_delayed_work! {
 /// }
 ///
 /// let names = FenceNames::new(c"example", c"cpu")?;
-/// let config = job::Config { credits: 4, timeout: None };
+/// let config = job::Config { credits: 4, timeout: None, workqueue: None };
 /// let queue = job::Queue::new(Ok(Cpu(Atomic::new(0))), &names, config)?;
 /// let first = queue.prepare(1, 1)?.push();
 /// let mut second = queue.prepare(2, 1)?;
@@ -334,11 +378,16 @@ impl<B: Backend> Queue<B> {
         if config.credits == 0 {
             return Err(EINVAL);
         }
+        let wq = match &config.workqueue {
+            Some(wq) => wq.clone(),
+            None => Workqueue::new(c"drm-job")?,
+        };
         let timeline = Timeline::new(names)?;
         let inner = Arc::pin_init(
             try_pin_init!(Inner::<B> {
                 backend <- backend,
                 config,
+                wq,
                 timeline,
                 state <- new_spinlock!(State {
                     stopped: false,
@@ -501,11 +550,10 @@ impl<B: Backend> Inner<B> {
         unsafe { ArcBorrow::from_raw(self) }.into()
     }
 
-    /// Queues the run work item (a no-op when it is already queued), on the unbound system
-    /// workqueue: `Backend::run` may be long driver code, which would hold up the per-CPU
-    /// workqueues.
+    /// Queues the run work item (a no-op when it is already queued), on the queue's
+    /// workqueue.
     fn kick(&self) {
-        let _ = workqueue::system_unbound().enqueue::<Arc<Self>, 0>(self.arc());
+        let _ = self.wq.queue().enqueue::<Arc<Self>, 0>(self.arc());
     }
 
     /// The C callback of a job's dependency or hardware fence: notes it and kicks the queue.
@@ -765,7 +813,11 @@ impl<B: Backend> Inner<B> {
             unsafe { Node::set_next(last, st.free) };
             st.free = first;
         }
-        let _ = workqueue::system().enqueue::<Arc<Self>, 1>(self.arc());
+        // The free work item takes locks that a job's run may wait behind (a buffer's
+        // reservation lock): not on the run work item's workqueue.
+        // SAFETY: `system_dfl_wq` is set at boot and never freed.
+        let dfl = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
+        let _ = dfl.enqueue::<Arc<Self>, 1>(self.arc());
         true
     }
 
@@ -820,7 +872,10 @@ impl<B: Backend> Inner<B> {
         let delay = crate::dma_fence::timeout_jiffies(Some(left)) as usize + 1;
         // Under the lock, so that the teardown (which sets `stopped` under it, then flushes
         // the timeout work item) never finds it queued again afterwards.
-        let _ = workqueue::system().enqueue_delayed::<Arc<Self>, 2>(self.arc(), delay);
+        let _ = self
+            .wq
+            .queue()
+            .enqueue_delayed::<Arc<Self>, 2>(self.arc(), delay);
         drop(st);
     }
 

@@ -21,7 +21,11 @@ use kernel::{
         configfs_attrs, //
     },
     devres::Devres,
-    drm, faux, new_mutex,
+    drm::{
+        self,
+        job, //
+    },
+    faux, new_mutex,
     page::PAGE_SIZE,
     prelude::*,
     str::CString,
@@ -31,6 +35,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        Arc,
         Mutex, //
     },
 };
@@ -53,6 +58,8 @@ pub(crate) struct VrustData {
     /// How long a GPU job may run before it times out, for the queues of files opened from
     /// now on (configfs attribute `job_timeout_ms`).
     pub(crate) job_timeout_ms: Atomic<u32>,
+    /// The workqueue that the job queues of the device's files run on: one GPU.
+    pub(crate) gpu_wq: Arc<job::Workqueue>,
 }
 
 /// A live instance: the DRM device, registered, on its faux parent.
@@ -68,6 +75,7 @@ struct Live {
 impl Live {
     fn new(name: &CStr, connected: bool, job_timeout_ms: u32) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
+        let gpu_wq = job::Workqueue::new(c"vrust-gpu")?;
         let dev = drm::UnregisteredDevice::<Vrust>::new(
             parent.as_ref(),
             try_pin_init!(VrustData {
@@ -77,6 +85,7 @@ impl Live {
                 next_bo_id: Atomic::new(1),
                 connected: Atomic::new(connected),
                 job_timeout_ms: Atomic::new(job_timeout_ms),
+                gpu_wq,
             }),
         )?;
         let dev = dev.modeset(crate::display::setup)?;

@@ -217,7 +217,8 @@ impl Gpu {
     }
 }
 
-/// The queue of a file: one job at a time on the GPU, so one credit.
+/// The queue of a file: one job at a time on the GPU, so one credit; on the device's
+/// workqueue.
 pub(crate) fn new_queue(
     dev: &drm::Device<Vrust>,
     id: u64,
@@ -228,6 +229,8 @@ pub(crate) fn new_queue(
     let config = job::Config {
         credits: 1,
         timeout: Some(Delta::from_millis(i64::from(timeout_ms))),
+        // One workqueue for the device's files: one GPU.
+        workqueue: Some(dev.gpu_wq.clone()),
     };
     job::Queue::new(Ok(gpu::GpuQueue::new(dev)), &names, config)
 }

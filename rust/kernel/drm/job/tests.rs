@@ -120,7 +120,16 @@ impl Backend for Hw {
 
 fn queue(credits: u32, timeout: Option<Delta>) -> Result<Queue<Hw>> {
     let names = FenceNames::new(c"rust-job-kunit", c"kunit-queue")?;
-    Queue::new(Hw::new(), &names, Config { credits, timeout })
+    let workqueue = None;
+    Queue::new(
+        Hw::new(),
+        &names,
+        Config {
+            credits,
+            timeout,
+            workqueue,
+        },
+    )
 }
 
 fn job(id: u32, hw: bool, fail: Option<Error>) -> Result<TestJob> {

@@ -583,6 +583,7 @@ mod suite {
         let config = job::Config {
             credits: JOB_CREDITS,
             timeout: None,
+            workqueue: None,
         };
         let queue = job::Queue::new(Ok(Noop), &names, config)?;
         // SAFETY: The device is live; the scheduler is destroyed below, before it.
