@@ -1203,9 +1203,8 @@ TEST_F(sync, async_stop_queues_nothing)
 	 * over all of them, @span pieces each: more than VRUST_EXEC_MAX_PIECES.
 	 */
 	ASSERT_EQ(0, vrust_gem_create(fd, PAGE, 0, &one));
-	for (i = 0; i < span; i++) {
+	for (i = 0; i < span; i++)
 		ASSERT_EQ(0, vrust_vm_map(fd, vm, one, 0, S + (256 + i) * PAGE, PAGE));
-	}
 	for (i = 0; i < VRUST_EXEC_MAX_CMDS; i++)
 		cmds[i] = vrust_cmd_fill(S + 256 * PAGE, span * PAGE, 3);
 	cmds[0] = vrust_cmd_fill(S, PAGE, 1);
@@ -1330,9 +1329,8 @@ TEST_F_TIMEOUT(sync, threads_submit_at_once, 120)
 	}
 	ASSERT_EQ(0, bo_mapped(fd, vm, 1, thread_addr(SUBMITTERS), &common));
 	t0 = vrust_now_s();
-	for (i = 0; i < SUBMITTERS; i++) {
+	for (i = 0; i < SUBMITTERS; i++)
 		ASSERT_EQ(0, pthread_create(&subs[i].tid, NULL, submit_jobs, &subs[i]));
-	}
 	for (i = 0; i < SUBMITTERS; i++)
 		pthread_join(subs[i].tid, NULL);
 	for (i = 0; i < SUBMITTERS; i++) {
