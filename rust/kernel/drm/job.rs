@@ -68,8 +68,8 @@ use crate::{
         Resv,
         Usage, //
     },
-    new_spinlock, new_work,
     prelude::*,
+    str::CStr,
     sync::{
         aref::ARef,
         atomic::{
@@ -80,6 +80,7 @@ use crate::{
         },
         Arc,
         ArcBorrow,
+        LockClassKey,
         SpinLock, //
     },
     time::{
@@ -92,7 +93,6 @@ use crate::{
         self,
         impl_has_delayed_work,
         impl_has_work,
-        new_delayed_work,
         DelayedWork,
         Work,
         WorkItem, //
@@ -191,6 +191,35 @@ impl Drop for Workqueue {
         // until their work items are flushed, so nothing is queued on it any more.
         unsafe { bindings::destroy_workqueue(self.0.as_ptr()) };
     }
+}
+
+// The names and lock classes of every queue's lock and work items, made here, outside the
+// generic code: a `static` in a generic function is one for all its instances, but a name
+// there would be one per instance, and lockdep refuses a class seen with two names.
+static STATE_NAME: &CStr = c"drm::job::Queue::state";
+static RUN_NAME: &CStr = c"drm::job::Queue::run";
+static FREE_NAME: &CStr = c"drm::job::Queue::free";
+static TIMEOUT_NAME: &CStr = c"drm::job::Queue::timeout";
+static TIMER_NAME: &CStr = c"drm::job::Queue::timeout_timer";
+
+fn class_state() -> Pin<&'static LockClassKey> {
+    crate::static_lock_class!()
+}
+
+fn class_run() -> Pin<&'static LockClassKey> {
+    crate::static_lock_class!()
+}
+
+fn class_free() -> Pin<&'static LockClassKey> {
+    crate::static_lock_class!()
+}
+
+fn class_timeout() -> Pin<&'static LockClassKey> {
+    crate::static_lock_class!()
+}
+
+fn class_timer() -> Pin<&'static LockClassKey> {
+    crate::static_lock_class!()
 }
 
 /// Where a job is.
@@ -389,7 +418,7 @@ impl<B: Backend> Queue<B> {
                 config,
                 wq,
                 timeline,
-                state <- new_spinlock!(State {
+                state <- SpinLock::new(State {
                     stopped: false,
                     used: 0,
                     pending: 0,
@@ -397,11 +426,16 @@ impl<B: Backend> Queue<B> {
                     next_run: ptr::null_mut(),
                     tail: ptr::null_mut(),
                     free: ptr::null_mut(),
-                }),
+                }, STATE_NAME, class_state()),
                 check_timeout: Atomic::new(false),
-                run_work <- new_work!("drm::job::Queue::run"),
-                free_work <- new_work!("drm::job::Queue::free"),
-                timeout_work <- new_delayed_work!("drm::job::Queue::timeout"),
+                run_work <- Work::new(RUN_NAME, class_run()),
+                free_work <- Work::new(FREE_NAME, class_free()),
+                timeout_work <- DelayedWork::new(
+                    TIMEOUT_NAME,
+                    class_timeout(),
+                    TIMER_NAME,
+                    class_timer(),
+                ),
             }? Error),
             GFP_KERNEL,
         )?;

@@ -5,6 +5,7 @@
 use super::*;
 use crate::{
     dma_fence::UniqueFence,
+    new_spinlock,
     sync::{
         aref::ARef,
         atomic::{
