@@ -78,11 +78,16 @@ struct Piece {
 
 /// What a job does, resolved when it was made.
 pub(crate) struct Work {
+    /// A number no other job resolved in this VM has had (its buffers' tags name it).
+    serial: u64,
     pub(crate) buffers: KVec<Buffer>,
     pieces: KVVec<Piece>,
     /// Commands completed, for a synchronous `EXEC` to report.
     pub(crate) done: Atomic<u32>,
 }
+
+/// The serial number of the next job resolved (`Work::serial`), from 1: tags of 0 name no job.
+static NEXT_SERIAL: Atomic<u64> = Atomic::new(1);
 
 /// A job of the GPU: its work, shared with a synchronous `EXEC` that waits for it, and the
 /// fence of a `HANG` command, allocated beforehand, that the GPU never signals.
@@ -101,6 +106,7 @@ pub(crate) fn resolve(
     cmds: impl Iterator<Item = uapi::drm_vrust_cmd>,
 ) -> Result<(Work, Option<UniqueFence>, Result)> {
     let mut w = Work {
+        serial: NEXT_SERIAL.fetch_add(1, Relaxed),
         buffers: KVec::new(),
         pieces: KVVec::new(),
         done: Atomic::new(0),
@@ -160,10 +166,18 @@ impl Work {
     /// The index of the buffer of `va`, added on first use.
     fn buffer(&mut self, va: &gpuvm::Va<VrustVm>, write: bool) -> Result<usize> {
         let obj = va.object();
-        if let Some(i) = self
-            .buffers
-            .iter()
-            .position(|b| core::ptr::eq(b.map.object(), obj))
+        // The buffer's data in the VM says where it is in this job, if it is: a client may
+        // make a job of many pieces over many buffers, so this is no search. (Checked against
+        // the buffer, so that a stale tag is harmless.)
+        let tag = &va.vm_bo().data().in_job;
+        let t = tag.load(Relaxed);
+        // CAST: the low 24 bits are an index below `VRUST_EXEC_MAX_PIECES`.
+        let i = (t & 0xff_ffff) as usize;
+        if t >> 24 == self.serial
+            && self
+                .buffers
+                .get(i)
+                .is_some_and(|b| core::ptr::eq(b.map.object(), obj))
         {
             self.buffers[i].written |= write;
             return Ok(i);
@@ -183,7 +197,10 @@ impl Work {
             },
             crate::user_sized(),
         )?;
-        Ok(self.buffers.len() - 1)
+        let i = self.buffers.len() - 1;
+        // CAST: at most one buffer per piece, fewer than `VRUST_EXEC_MAX_PIECES` < 2^24.
+        tag.store(self.serial << 24 | i as u64, Relaxed);
+        Ok(i)
     }
 
     /// Adds the pieces of a `FILL` or `COPY`.
@@ -231,6 +248,10 @@ impl Work {
             })?;
             d += n;
             s += n;
+            // Bounded (`VRUST_EXEC_MAX_PIECES`), but many pieces take a while.
+            if self.pieces.len() % 1024 == 0 {
+                kernel::task::cond_resched();
+            }
         }
         Ok(())
     }

@@ -30,6 +30,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::{
+        atomic::Atomic,
         Arc,
         SetOnce, //
     },
@@ -48,10 +49,21 @@ pub(crate) struct VrustVm {
 /// its page tables (mapping a buffer into the kernel costs far more than a copy). The layer
 /// drops it when the buffer's last mapping in the VM goes, after the reservation locks of that
 /// bind are released, as dropping a mapping takes its buffer's lock.
-#[derive(Default)]
 pub(crate) struct VmBuffer {
     /// The kernel mapping of the buffer, once made.
     pub(crate) map: SetOnce<shmem::VMap<VrustBo>>,
+    /// The job being resolved that uses the buffer last, and the buffer's index in it
+    /// (`gpu::resolve`, under the VM's lock), so that finding it is not a search.
+    pub(crate) in_job: Atomic<u64>,
+}
+
+impl Default for VmBuffer {
+    fn default() -> Self {
+        Self {
+            map: SetOnce::default(),
+            in_job: Atomic::new(0),
+        }
+    }
 }
 
 impl gpuvm::DriverGpuVm for VrustVm {
