@@ -33,12 +33,14 @@ class Suite:
 
 class Results:
     """The suites of one kernel's boots, in the order they are reported, and the known failures
-    (of the baselines) that were seen and not counted."""
+    (of the baselines) that were seen and not counted, and the C peers' IGT subtests that failed
+    and passed when run again."""
 
     def __init__(self):
         self.suites = {}
         self.order = []
         self.known = []
+        self.again = []
 
     def suite(self, name):
         if name not in self.suites:

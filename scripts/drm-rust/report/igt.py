@@ -3,23 +3,27 @@
 results per driver, the sample against vkms test by test, and for make igt the side-by-side
 table and the time of each test binary (.time). A test run with a subtest selection
 (TEST:PATTERN in IGT_TESTS) logs only the subtests it ran, the same ones for every driver. Subtests that fail in UML for every driver are in the boot's baseline
-(boots.txt: igt-uml.txt)."""
+(boots.txt: igt-uml.txt). A C peer's subtest that failed and was run again (jobs/igt.sh,
+igt-<drv>-<test>.retry.log) counts with its second result; the first failure is listed with the
+known ones."""
 
 import glob
 import os
 import re
 
-from .common import read
+from .common import Suite, read
 
 START_RE = re.compile(r"^Starting subtest: (\S+)")
 SUB_RE = re.compile(r"^(Subtest|Dynamic subtest) (\S+): (SUCCESS|FAIL|SKIP|CRASH|TIMEOUT)")
 
 
-def results(log_lines, rc, suite, known=lambda name: False):
+def results(log_lines, rc, suite, known=lambda name: False, again=None):
     """Per-subtest IGT results; a test without subtests is judged by its exit code.
 
     A subtest with dynamic subtests is counted through them (as `subtest/dynamic`), not itself.
     A failure that `known(name)` accepts is not counted; the names of those are returned second.
+    `again` maps the subtests of a second run to their results: a failure that passed there
+    counts as a pass, and is returned third.
     """
     rows = []
     started = []
@@ -47,26 +51,38 @@ def results(log_lines, rc, suite, known=lambda name: False):
     elif rc not in (0, 77) and all(r in ("SUCCESS", "SKIP") for _, r in rows):
         # Every subtest passed or skipped, yet the test failed: it crashed or timed out after them.
         rows.append(("(whole test)", f"FAIL (exit {rc})"))
-    known_failed = []
-    for name, res in rows:
+    known_failed, passed_again = [], []
+    for i, (name, res) in enumerate(rows):
         status = {"SUCCESS": "pass", "SKIP": "skip"}.get(res, "fail")
+        if status == "fail" and again and again.get(name) == "SUCCESS":
+            passed_again.append(f"{name}: {res}")
+            rows[i] = (name, "SUCCESS")
+            suite.add("pass", f"{name}: passed when run again")
+            continue
         if status == "fail" and known(name):
             known_failed.append(name)
             continue
         suite.add(status, f"{name}: {res}")
-    return rows, known_failed
+    return rows, known_failed, passed_again
 
 
 def collect(run, res, base, igt_only=False):
     table, drivers = {}, []
-    for path in sorted(glob.glob(os.path.join(run, "igt-*.log")), key=os.path.getmtime):
+    logs = [p for p in glob.glob(os.path.join(run, "igt-*.log")) if not p.endswith(".retry.log")]
+    for path in sorted(logs, key=os.path.getmtime):
         name = os.path.basename(path)[len("igt-"):-len(".log")]
         drv, test = name.split("-", 1)
         rc_lines = read(path[:-4] + ".rc") or ["255"]
-        rows, known = results(read(path), int(rc_lines[0] or 255),
-                              res.suite(f"igt: {test} on {drv}"),
-                              lambda sub, t=test: base.known_fail(f"{t}/{sub}"))
+        again = None
+        retry = read(path[:-4] + ".retry.log")
+        if retry is not None:
+            retry_rc = read(path[:-4] + ".retry.rc") or ["255"]
+            again = dict(results(retry, int(retry_rc[0] or 255), Suite("retry"))[0])
+        rows, known, flaked = results(read(path), int(rc_lines[0] or 255),
+                                      res.suite(f"igt: {test} on {drv}"),
+                                      lambda sub, t=test: base.known_fail(f"{t}/{sub}"), again)
         res.known.extend(f"IGT {test}/{sub} on {drv}" for sub in known)
+        res.again.extend(f"IGT {test}/{sub} on {drv}" for sub in flaked)
         if drv not in drivers:
             drivers.append(drv)
         for sub, result in rows:

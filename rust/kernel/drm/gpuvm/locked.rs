@@ -9,21 +9,20 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
-    sm_ops::StepArgs,
+    sm_ops::{
+        self,
+        StepArgs, //
+    },
     va::Va,
     vm::{
         GpuVm,
         Room,
         VmState, //
     },
-    vm_bo::VmBo,
     DriverGpuVm,
 };
 use crate::{
-    alloc::{
-        KBox,
-        KVec, //
-    },
+    alloc::KVec,
     bindings,
     drm::gem::{
         resv::Exec,
@@ -88,6 +87,12 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// Existing mappings in the range are cut or removed first (`step_remap`, `step_unmap`),
     /// then the new one is added (`step_map`). Fails with `EINVAL` when the range is empty,
     /// overflows, is not inside the VM or not inside the object, and with the steps' errors.
+    ///
+    /// Only for a VM not in immediate mode (it does not build otherwise): it allocates and
+    /// takes reservation locks with the VM locked. In immediate mode, prepare a [`Bind`] with
+    /// [`GpuVm::prepare_map`] and apply it.
+    ///
+    /// [`Bind`]: super::Bind
     pub fn map(
         &mut self,
         ctx: &mut T::StepContext,
@@ -96,6 +101,12 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         addr: u64,
         size: u64,
     ) -> Result {
+        const {
+            assert!(
+                !T::IMMEDIATE,
+                "LockedVm::map is not for immediate mode: use GpuVm::prepare_map"
+            )
+        }
         let end = offset.checked_add(size).ok_or(EINVAL)?;
         if size == 0 || end > obj.size() as u64 || !self.range_valid(addr, size) {
             return Err(EINVAL);
@@ -117,7 +128,6 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let req = &raw mut req;
         self.run_steps(
             ctx,
-            self.count_intersecting(addr, size),
             Some(obj),
             |exec| {
                 // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until
@@ -136,7 +146,16 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     ///
     /// Fails with `EINVAL` when the range is empty, overflows or is not inside the VM, and
     /// with the steps' errors.
+    ///
+    /// Only for a VM not in immediate mode, as [`LockedVm::map`]; there, see
+    /// [`GpuVm::prepare_unmap`].
     pub fn unmap(&mut self, ctx: &mut T::StepContext, addr: u64, size: u64) -> Result {
+        const {
+            assert!(
+                !T::IMMEDIATE,
+                "LockedVm::unmap is not for immediate mode: use GpuVm::prepare_unmap"
+            )
+        }
         if size == 0 || !self.range_valid(addr, size) {
             return Err(EINVAL);
         }
@@ -146,7 +165,6 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let vm = self.vm.as_raw();
         self.run_steps(
             ctx,
-            self.count_intersecting(addr, size),
             None,
             |exec| {
                 // SAFETY: `vm` is live and its tree locked; this locks every object whose
@@ -190,7 +208,8 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     }
 
     /// Closes the VM for its [`UniqueVm`](super::UniqueVm)'s drop: no new mappings, and every
-    /// mapping is removed without calling the steps.
+    /// mapping is removed without calling the steps. Their data goes to the VM's graveyards,
+    /// which the caller empties after unlocking the VM.
     pub(super) fn close(&mut self) {
         self.guard.closed = true;
         // SAFETY: Only a place is computed.
@@ -203,30 +222,32 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             }
             // SAFETY: The first entry is the `rb.entry` of a mapping, a boxed `Va<T>` of the tree.
             let va = unsafe { crate::container_of!(first, bindings::drm_gpuva, rb.entry) };
+            if T::IMMEDIATE {
+                // SAFETY: The mapping is in the locked tree; removed, it is linked and ours; in
+                // immediate mode the unlink takes the lock it needs.
+                unsafe {
+                    bindings::drm_gpuva_remove(va);
+                    sm_ops::unlink_and_bury::<T>(self.vm, va);
+                }
+                continue;
+            }
             // SAFETY: As above; the object is live (the mapping's VM object holds it).
             let obj = unsafe { (*va).gem.obj };
-            // SAFETY: The object's reservation lock is taken for the unlink, which may destroy
-            // the VM object (into `dead_vm_bos`, which has space for one: reserved at creation,
-            // and emptied below) and its reference to the object: ours keeps it until after the
-            // unlock. The mapping is then out of the tree and unlinked, and ours to free.
-            let va = unsafe {
+            // SAFETY: The object's reservation lock is taken for the unlink, and a reference
+            // held across it, so that the VM object's destruction does not put its last one
+            // under the lock.
+            unsafe {
                 bindings::drm_gem_object_get(obj);
                 bindings::dma_resv_lock((*obj).resv, ptr::null_mut());
                 bindings::drm_gpuva_remove(va);
-                bindings::drm_gpuva_unlink(va);
+                sm_ops::unlink_and_bury::<T>(self.vm, va);
                 bindings::dma_resv_unlock((*obj).resv);
-                KBox::from_raw(va.cast::<Va<T>>())
-            };
-            // The mapping's data and the VM object's data go after the unlock, before the
-            // object reference (which may be the last).
-            drop(va);
-            self.drop_dead();
-            // SAFETY: The reference taken above.
-            unsafe { bindings::drm_gem_object_put(obj) };
+                bindings::drm_gem_object_put(obj);
+            }
         }
     }
 
-    /// Runs the steps of one `map` or `unmap`, which removes at most `removals` mappings.
+    /// Runs the steps of one `map` or `unmap`.
     ///
     /// Reserves the room of the steps; locks, in one `drm_exec` acquire context, the VM's
     /// reservation object and what `lock_objects` locks (every object whose mappings the steps
@@ -234,16 +255,18 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// then calls `sm_call`, the C call that runs the steps, with the tree ours, the reservation
     /// locks of every object involved held and a pointer to the steps' [`StepArgs`], valid for
     /// the call. The removed mappings and freed VM objects are dropped after the locks.
+    ///
+    /// Not for immediate mode (`map` and `unmap` do not build there).
     fn run_steps(
         &mut self,
         ctx: &mut T::StepContext,
-        removals: usize,
         map_obj: Option<&Object<T::Object>>,
         mut lock_objects: impl FnMut(*mut bindings::drm_exec) -> c_int,
         sm_call: impl FnOnce(*mut StepArgs<T>) -> c_int,
     ) -> Result {
-        let room = self.reserve(removals)?;
+        let room = self.reserve()?;
         let vm = self.vm.as_raw();
+        let gpuvm = self.vm;
         let driver = &mut self.guard.driver;
         let steps = Exec::scoped(
             true,
@@ -263,7 +286,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                     })?,
                     None => ptr::null_mut(),
                 };
-                let mut args = StepArgs::new(driver, ctx, vm_bo, room);
+                let mut args = StepArgs::new(gpuvm, driver, ctx, vm_bo, room);
                 let ret = sm_call(&raw mut args);
                 if !vm_bo.is_null() {
                     // The mappings hold their own references to the VM object.
@@ -285,68 +308,34 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
 
     /// Whether `[addr, addr + size)` is inside the VM (and does not overflow).
     fn range_valid(&self, addr: u64, size: u64) -> bool {
-        // SAFETY: The VM is live; the check reads immutable fields.
-        unsafe { bindings::drm_gpuvm_range_valid(self.vm.as_raw(), addr, size) }
+        self.vm.range_valid(addr, size)
     }
 
-    /// The number of mappings that intersect `[addr, addr + size)`: the most a `map` or
-    /// `unmap` of that range removes.
-    fn count_intersecting(&self, addr: u64, size: u64) -> usize {
-        let end = addr.saturating_add(size);
-        // SAFETY: The tree is locked (`&self`).
-        let first = unsafe { bindings::drm_gpuva_find_first(self.vm.as_raw(), addr, size) };
-        if first.is_null() {
-            return 0;
-        }
-        // SAFETY: Only a place is computed.
-        let head = unsafe { &raw mut (*self.vm.as_raw()).rb.list };
-        // SAFETY: `first` is a mapping of the locked tree.
-        let mut pos = unsafe { &raw mut (*first).rb.entry };
-        let mut n = 0;
-        while pos != head {
-            // SAFETY: `pos` is the `rb.entry` of a mapping of the locked tree, in address order.
-            let va = unsafe { crate::container_of!(pos, bindings::drm_gpuva, rb.entry) };
-            // SAFETY: As above.
-            if unsafe { (*va).va.addr } >= end {
-                break;
-            }
-            n += 1;
-            // SAFETY: As above.
-            pos = unsafe { (*pos).next };
-        }
-        n
+    /// The VM that is locked.
+    pub(super) fn gpuvm(&self) -> &'a GpuVm<T> {
+        self.vm
     }
 
-    /// The VM's room and freed VM objects, outside the steps.
-    fn room(&mut self) -> (&mut Room<T>, &mut KVec<KBox<VmBo<T>>>) {
-        // SAFETY: The VM is locked (type invariant), so both are ours (type invariant of
-        // `GpuVm`); `&mut self` makes these the only references, and no step runs while they
-        // live.
-        unsafe { (&mut *self.vm.room.get(), &mut *self.vm.dead_vm_bos.get()) }
+    /// The driver's state, and whether the VM is closed.
+    pub(super) fn state(&mut self) -> (&mut T, bool) {
+        let closed = self.guard.closed;
+        (&mut self.guard.driver, closed)
     }
 
-    /// Reserves room for a call that removes at most `removals` mappings, and returns the room
-    /// for its steps.
-    fn reserve(&mut self, removals: usize) -> Result<*mut Room<T>> {
-        let (room, dead_vm_bos) = self.room();
-        room.reserve(dead_vm_bos, removals)?;
+    /// Makes sure that the VM's room holds what the steps of one call insert, and returns it for
+    /// the steps.
+    fn reserve(&mut self) -> Result<*mut Room<T>> {
+        // SAFETY: The VM is locked (type invariant), so the room is ours (type invariant of
+        // `GpuVm`); `&mut self` makes this the only reference, and no step runs while it lives.
+        let room = unsafe { &mut *self.vm.room.get() };
+        room.reserve(Room::<T>::MAX_NEW)?;
         Ok(self.vm.room.get())
     }
 
     /// Drops the removed mappings and freed VM objects of the last steps: after the
-    /// reservation locks are released, with the VM still locked.
+    /// reservation locks are released, with the VM still locked (not in immediate mode).
     fn drop_dead(&mut self) {
-        // Out of the room while the driver's drops run; their memory stays reserved.
-        let (room, dead_vm_bos) = self.room();
-        let (mut vas, mut vm_bos) = (
-            core::mem::take(&mut room.dead_vas),
-            core::mem::take(dead_vm_bos),
-        );
-        vas.clear();
-        vm_bos.clear();
-        let (room, dead_vm_bos) = self.room();
-        room.dead_vas = vas;
-        *dead_vm_bos = vm_bos;
+        self.vm.drop_dead();
     }
 }
 

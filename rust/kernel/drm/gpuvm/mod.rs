@@ -19,8 +19,8 @@
 //!
 //! * the tree of mappings is behind the VM's mutex: it is reached only through a [`LockedVm`]
 //!   guard, so no mapping can be read or changed concurrently;
-//! * the objects' lists of mappings are protected by their reservation locks (the VM is not in
-//!   immediate mode): a map or unmap locks, with one `drm_exec` acquire context, the VM's own
+//! * the objects' lists of mappings are protected by their reservation locks outside immediate
+//!   mode (below, for immediate mode): a map or unmap locks, with one `drm_exec` acquire context, the VM's own
 //!   reservation object and every object whose mappings it changes, so mapping a shared object
 //!   is safe against concurrent users of its reservation lock, and the VM's fences (when the
 //!   fence layer adds them) can be updated in the same section;
@@ -29,22 +29,35 @@
 //!
 //! Drops: the steps run inside a `drm_exec` acquire context, with reservation locks held, so no
 //! driver data is dropped there. The data of removed mappings ([`DriverGpuVm::VaData`]) and of
-//! VM objects whose last mapping went ([`DriverGpuVm::VmBoData`]) is kept aside, in room reserved
-//! before the steps, and dropped after the reservation locks are released, with the VM still
-//! locked. So that data may hold kernel mappings of buffers ([`VMap`]) or the last reference of
-//! an object, whose drops take reservation locks. The steps do not allocate either: the new
-//! mappings they insert are allocated before them. Dropping the [`UniqueVm`] drops the data of
-//! its remaining mappings the same way, one mapping at a time.
+//! VM objects whose last mapping went ([`DriverGpuVm::VmBoData`]) goes into the VM's graveyard
+//! (a lock-free list through the entries themselves: burying allocates nothing), and is dropped
+//! after the reservation locks are released, with the VM still locked. So that data may hold
+//! kernel mappings of buffers ([`VMap`]) or the last reference of an object, whose drops take
+//! reservation locks. The steps do not allocate either: the new mappings they insert are
+//! allocated before them. Dropping the [`UniqueVm`] drops the data of its remaining mappings
+//! the same way, after unlocking the VM.
 //!
 //! [`VMap`]: crate::drm::gem::shmem::VMap
 //!
-//! The files, one per concern: `vm.rs` (the VM, its lifetime and the room of its steps),
-//! `locked.rs` (the locked VM: map, unmap and reading the mappings), `va.rs` (a mapping),
-//! `vm_bo.rs` (a VM-object link), `sm_ops.rs` (the split/merge steps and their proofs) and
-//! `tests.rs` (the KUnit suite).
+//! Immediate mode ([`DriverGpuVm::IMMEDIATE`]), for an asynchronous `VM_BIND`: the mappings
+//! change from a job, on the fence signalling path, so that the VM and the GPU's page tables
+//! always agree. A change is prepared in the ioctl as a [`Bind`] ([`GpuVm::prepare_map`],
+//! [`GpuVm::prepare_unmap`]), which allocates the mappings its steps insert and obtains the VM
+//! object of a map beforehand (`drm_gpuvm_bo_obtain_prealloc()`), and applied from the job
+//! ([`Bind::apply`]) with the VM locked and no reservation lock: the objects' lists of
+//! mappings are behind their `gpuva.lock`, which the layer takes only around the list changes.
+//! What the steps remove, and the VM objects whose last mapping goes (deferred by the C core,
+//! `drm_gpuvm_bo_deferred_cleanup()`), are dropped when the `Bind` is, where the job queue
+//! drops its jobs: outside the signalling path.
 //!
-//! Not covered yet: immediate mode (changes from the fence signalling path), eviction and
-//! validation of external objects, and the ops-list (`drm_gpuvm_sm_map_ops_create`) API.
+//! The files, one per concern: `vm.rs` (the VM, its lifetime and the room of its steps),
+//! `locked.rs` (the locked VM: map, unmap and reading the mappings), `bind.rs` (prepared
+//! changes, immediate mode), `va.rs` (a mapping), `vm_bo.rs` (a VM-object link),
+//! `graveyard.rs` (what waits to be dropped), `sm_ops.rs` (the split/merge steps and their
+//! proofs) and `tests.rs` (the KUnit suite).
+//!
+//! Not covered yet: eviction and validation of external objects, and the ops-list
+//! (`drm_gpuvm_sm_map_ops_create`) API.
 //!
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
@@ -53,6 +66,10 @@ use crate::{
     prelude::*, //
 };
 
+mod bind;
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
+mod bind_tests;
+mod graveyard;
 mod locked;
 mod sm_ops;
 #[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
@@ -61,6 +78,7 @@ mod va;
 mod vm;
 mod vm_bo;
 
+pub use self::bind::Bind;
 pub use self::locked::LockedVm;
 pub use self::sm_ops::{
     Mapped,
@@ -80,8 +98,8 @@ pub use self::vm_bo::VmBo;
 
 /// A driver's GPU VM: its state, and the callbacks of the split/merge steps.
 ///
-/// The callbacks run with the VM locked ([`LockedVm`]) and the reservation locks of every
-/// object involved held. Each gets one operation and must consume it, which applies it to the
+/// The callbacks run with the VM locked ([`LockedVm`]) and, outside immediate mode, the
+/// reservation locks of every object involved held. Each gets one operation and must consume it, which applies it to the
 /// tree and yields the proof the callback returns; between that and returning, the driver
 /// updates its own view of the VM (page tables, for a real GPU). An error stops the remaining
 /// steps: the steps done so far stay done.
@@ -91,6 +109,10 @@ pub use self::vm_bo::VmBo;
 /// one (a [`VMap`], the last reference of an object). The layer itself drops no driver data
 /// there: see the module documentation. The lock order is the VM's mutex first, then
 /// reservation locks: never lock a VM while holding a [`ResvGuard`] or an [`Exec`].
+///
+/// In immediate mode, the steps run where [`Bind::apply`] is called, on the fence signalling
+/// path for an asynchronous bind: a step must not allocate, take a reservation lock or wait for
+/// a fence either (lockdep reports it, as for any code on that path).
 ///
 /// [`VMap`]: crate::drm::gem::shmem::VMap
 ///
@@ -107,8 +129,16 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     /// dropped after the reservation locks of the step that removed its last mapping are
     /// released (so it may hold a kernel mapping of the object, say).
     type VmBoData: Default + Send + Sync;
-    /// What the caller of [`LockedVm::map`] and [`LockedVm::unmap`] passes to the steps.
+    /// What the caller of [`LockedVm::map`], [`LockedVm::unmap`] and [`Bind::apply`] passes to
+    /// the steps.
     type StepContext;
+
+    /// Immediate mode: the mappings change from the fence signalling path, through [`Bind`]s
+    /// prepared beforehand (see the module documentation). The VM's lock is then taken on that
+    /// path, so nothing may allocate, take a reservation lock or wait for a fence with the VM
+    /// locked, the steps included. Without it (the default), the mappings change through
+    /// [`LockedVm::map`] and [`LockedVm::unmap`], in process context.
+    const IMMEDIATE: bool = false;
 
     /// A new mapping: consume `op` with [`OpMap::insert`], which returns the [`Mapped`] proof.
     fn step_map<'op>(

@@ -12,7 +12,10 @@
 
 use super::{
     va::Va,
-    vm::Room,
+    vm::{
+        GpuVm,
+        Room, //
+    },
     DriverGpuVm, //
 };
 use crate::{
@@ -102,21 +105,23 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
     /// Inserts the mapping into the tree with data `data`, linked to the request's VM object.
     ///
     /// Allocates nothing (the room was reserved before the steps). Fails with `EEXIST` when the
-    /// range is taken, which the split/merge steps never ask for; `data` is then dropped after
-    /// the reservation locks are released.
+    /// range is taken, which the split/merge steps never ask for; `data` is then dropped later,
+    /// as that of a removed mapping.
     pub fn insert(self, data: T::VaData) -> Result<Mapped<'op>> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
-        let (room, vm_bo) = unsafe { ((*self.0.res).room, (*self.0.res).vm_bo) };
+        let (vm, room, vm_bo) =
+            unsafe { (&*(*self.0.res).vm, (*self.0.res).room, (*self.0.res).vm_bo) };
         let va = new_va(room, self.0.op, data)?;
         // SAFETY: `va` is new and ours; the request's VM object is live, its VM's tree locked.
         let ret = unsafe { bindings::drm_gpuva_insert((*vm_bo).vm, (*va).as_raw()) };
         if let Err(e) = to_result(ret) {
             // SAFETY: Not inserted: still ours.
-            defer_va(room, unsafe { KBox::from_raw(va) });
+            vm.dead_vas.bury(unsafe { KBox::from_raw(va) });
             return Err(e);
         }
-        // SAFETY: The mapping is in the tree; the object's reservation lock is held.
-        unsafe { bindings::drm_gpuva_link((*va).as_raw(), vm_bo) };
+        // SAFETY: The mapping is in the tree, not linked; the request's VM object is of its
+        // object; outside immediate mode, the object's reservation lock is held.
+        unsafe { link::<T>(&[(*va).as_raw()], vm_bo) };
         // INVARIANT: The mapping is in the tree and linked; `self` is consumed.
         Ok(Mapped(PhantomData))
     }
@@ -132,15 +137,19 @@ impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
         unsafe { &*self.0.op.va.cast::<Va<T>>() }
     }
 
-    /// Removes the mapping from the tree and unlinks it. Its data is dropped after the
-    /// reservation locks are released.
+    /// Removes the mapping from the tree and unlinks it. Its data is dropped later: after the
+    /// reservation locks are released, or, in immediate mode, where the [`Bind`] that ran the
+    /// step is dropped.
+    ///
+    /// [`Bind`]: super::Bind
     pub fn remove(self) -> Unmapped<'op> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
-        let room = unsafe { (*self.0.res).room };
-        // SAFETY: The mapping is in the locked tree, its object's reservation lock held.
+        let vm = unsafe { &*(*self.0.res).vm };
+        // SAFETY: The mapping is in the locked tree; outside immediate mode, its object's
+        // reservation lock is held.
         unsafe { bindings::drm_gpuva_remove(self.0.op.va) };
         // SAFETY: Out of the tree, still linked, the lock still held.
-        unsafe { unlink_removed::<T>(room, self.0.op.va) };
+        unsafe { unlink_and_bury::<T>(vm, self.0.op.va) };
         // INVARIANT: The mapping is out of the tree and unlinked; `self` is consumed.
         Unmapped(PhantomData)
     }
@@ -192,7 +201,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
 
     /// Cuts the mapping: removes it and inserts the parts that stay, with the data `split`
     /// gives for each (`prev` first), from the old mapping's data. The old mapping's data is
-    /// dropped after the reservation locks are released.
+    /// dropped later, as in [`OpUnmap::remove`].
     ///
     /// Allocates nothing (the room was reserved before the steps), so it does not fail.
     pub fn remap(
@@ -200,7 +209,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
     ) -> Result<Remapped<'op>> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
-        let room = unsafe { (*self.0.res).room };
+        let (vm, room) = unsafe { (&*(*self.0.res).vm, (*self.0.res).room) };
         let old = self.va();
         let [prev_op, next_op] = self.parts();
         let mut part_va = |m: Option<&bindings::drm_gpuva_op_map>| match m {
@@ -213,7 +222,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
             Err(e) => {
                 if !prev.is_null() {
                     // SAFETY: Made just above, not inserted: ours.
-                    defer_va(room, unsafe { KBox::from_raw(prev) });
+                    vm.dead_vas.bury(unsafe { KBox::from_raw(prev) });
                 }
                 return Err(e);
             }
@@ -233,18 +242,22 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         };
         // Removes the old mapping from the tree (keeping its memory) and inserts the parts.
         // SAFETY: The parts are new; the tree is locked; `op` is this remap step.
-        unsafe {
-            bindings::drm_gpuva_remap(raw(prev), raw(next), self.0.op);
-            if !prev.is_null() {
-                bindings::drm_gpuva_link(raw(prev), vm_bo);
-            }
-            if !next.is_null() {
-                bindings::drm_gpuva_link(raw(next), vm_bo);
-            }
-        }
+        unsafe { bindings::drm_gpuva_remap(raw(prev), raw(next), self.0.op) };
+        // The parts first, so that the VM object keeps a mapping throughout.
+        let parts = [raw(prev), raw(next)];
+        let parts = if prev.is_null() {
+            &parts[1..]
+        } else if next.is_null() {
+            &parts[..1]
+        } else {
+            &parts[..]
+        };
+        // SAFETY: The parts are in the tree, not linked, of the old mapping's object, whose VM
+        // object that is; outside immediate mode, the object's reservation lock is held.
+        unsafe { link::<T>(parts, vm_bo) };
         // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked,
-        // its object's reservation lock held.
-        unsafe { unlink_removed::<T>(room, old_raw) };
+        // the lock still held.
+        unsafe { unlink_and_bury::<T>(vm, old_raw) };
         // INVARIANT: The old mapping is out of the tree and unlinked, the parts are in it and
         // linked; `self` is consumed.
         Ok(Remapped(PhantomData))
@@ -301,20 +314,23 @@ pub(super) struct StepArgs<T: DriverGpuVm> {
     res: StepResources<T>,
 }
 
-/// What the steps' operations apply themselves with: the VM object of a map request, and the
-/// VM's room, reserved for the steps.
+/// What the steps' operations apply themselves with: the VM (for its graveyards), the VM object
+/// of a map request, and the room reserved for the steps.
 struct StepResources<T: DriverGpuVm> {
+    /// The VM whose steps these are.
+    vm: *const GpuVm<T>,
     /// The VM object of a map request (NULL for an unmap, whose steps insert no new mapping
     /// of their own).
     vm_bo: *mut bindings::drm_gpuvm_bo,
-    /// The VM's room, reserved for the steps.
+    /// The room reserved for the steps: the VM's, or a [`Bind`](super::Bind)'s.
     room: *mut Room<T>,
 }
 
 impl<T: DriverGpuVm> StepArgs<T> {
-    /// The arguments of the steps of one `map` or `unmap`, for the VM state `state`, the
-    /// caller's `ctx`, the request's `vm_bo` (NULL for an unmap) and the VM's reserved `room`.
+    /// The arguments of the steps of one `map` or `unmap` of `vm`, for the VM state `state`,
+    /// the caller's `ctx`, the request's `vm_bo` (NULL for an unmap) and the reserved `room`.
     pub(super) fn new(
+        vm: &GpuVm<T>,
         state: &mut T,
         ctx: &mut T::StepContext,
         vm_bo: *mut bindings::drm_gpuvm_bo,
@@ -323,7 +339,7 @@ impl<T: DriverGpuVm> StepArgs<T> {
         StepArgs {
             state,
             ctx,
-            res: StepResources { vm_bo, room },
+            res: StepResources { vm, vm_bo, room },
         }
     }
 }
@@ -390,30 +406,55 @@ fn new_va<T: DriverGpuVm>(
     Ok(KBox::into_raw(KBox::write(slot, va)))
 }
 
-/// Keeps a removed mapping, to be dropped after the reservation locks are released.
-fn defer_va<T: DriverGpuVm>(room: *mut Room<T>, va: KBox<Va<T>>) {
-    // SAFETY: As in `new_va`.
-    let dead = unsafe { &mut (*room).dead_vas };
-    if let Err(e) = dead.push_within_capacity(va) {
-        // Cannot happen: the room has space for every mapping a call removes. Dropping the data
-        // here could deadlock; leaking it is the lesser harm.
-        crate::warn_on!(true);
-        core::mem::forget(e);
-    }
-}
-
-/// Unlinks a mapping already removed from the tree and keeps it in `room`, to be dropped after
-/// the reservation locks are released.
+/// Links the mappings `vas` to `vm_bo`, under the lock of the object's list of mappings: its
+/// reservation lock, held by the caller, or in immediate mode its `gpuva.lock`, taken here.
 ///
 /// # Safety
 ///
-/// `va` must be a boxed `Va<T>` out of the tree, linked, whose object's reservation lock is
-/// held; `room` must be the room of its VM, not otherwise referred to during the call.
-unsafe fn unlink_removed<T: DriverGpuVm>(room: *mut Room<T>, va: *mut bindings::drm_gpuva) {
-    // SAFETY: By the safety requirements. The unlink may drop the VM object's last reference,
-    // which defers it into the VM's `dead_vm_bos` (not `room`); the object itself is held by the
-    // references `hold` took for the running `map`/`unmap`.
-    unsafe { bindings::drm_gpuva_unlink(va) };
+/// The mappings must be in the locked tree of `vm_bo`'s VM, not linked, of `vm_bo`'s object;
+/// outside immediate mode, the object's reservation lock must be held.
+unsafe fn link<T: DriverGpuVm>(
+    vas: &[*mut bindings::drm_gpuva],
+    vm_bo: *mut bindings::drm_gpuvm_bo,
+) {
+    // SAFETY: The VM object is live (safety requirements) and holds its object.
+    let lock = unsafe { &raw mut (*(*vm_bo).obj).gpuva.lock };
+    if T::IMMEDIATE {
+        // SAFETY: The object's mutex, initialised with it. Nothing is allocated under it.
+        unsafe { bindings::mutex_lock(lock) };
+    }
+    for &va in vas {
+        // SAFETY: By the safety requirements, with the list's lock held.
+        unsafe { bindings::drm_gpuva_link(va, vm_bo) };
+    }
+    if T::IMMEDIATE {
+        // SAFETY: Locked above.
+        unsafe { bindings::mutex_unlock(lock) };
+    }
+}
+
+/// Unlinks a mapping already removed from the tree and buries it in its VM's graveyard.
+///
+/// In immediate mode the C core takes the object's `gpuva.lock` for the unlink and defers
+/// freeing the VM object, should this be its last mapping, to `drm_gpuvm_bo_deferred_cleanup()`.
+///
+/// # Safety
+///
+/// `va` must be a boxed `Va<T>` of `vm`, out of the tree, linked; outside immediate mode, its
+/// object's reservation lock must be held, and the object held by a reference other than the
+/// mapping's.
+pub(super) unsafe fn unlink_and_bury<T: DriverGpuVm>(vm: &GpuVm<T>, va: *mut bindings::drm_gpuva) {
+    if T::IMMEDIATE {
+        // SAFETY: By the safety requirements; the VM is in immediate mode (type invariant of
+        // `GpuVm`).
+        unsafe { bindings::drm_gpuva_unlink_defer(va) };
+    } else {
+        // SAFETY: By the safety requirements. The unlink may drop the VM object's last
+        // reference, which buries it (`vm_bo::free_callback`) and puts a reference of the
+        // object that is not its last.
+        unsafe { bindings::drm_gpuva_unlink(va) };
+    }
     // SAFETY: Boxed by the layer, unlinked and out of the tree: ours again.
-    defer_va(room, unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
+    vm.dead_vas
+        .bury(unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
 }

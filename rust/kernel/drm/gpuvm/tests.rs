@@ -68,15 +68,18 @@ impl DriverGpuVm for TestVm {
     }
 }
 
-const PAGE: u64 = 4096;
-const VM_START: u64 = 0x10_0000;
-const VM_SIZE: u64 = 0x100_0000;
+pub(super) const PAGE: u64 = 4096;
+pub(super) const VM_START: u64 = 0x10_0000;
+pub(super) const VM_SIZE: u64 = 0x100_0000;
 
 /// A mapping as (addr, size, offset, tag, which object).
-type Row = (u64, u64, u64, u32, usize);
+pub(super) type Row = (u64, u64, u64, u32, usize);
 
 /// The mappings.
-fn state(vm: &LockedVm<'_, TestVm>, objs: &[&Object<TestBo>]) -> Result<KVec<Row>> {
+pub(super) fn state<T: DriverGpuVm<Object = TestBo, VaData = u32>>(
+    vm: &LockedVm<'_, T>,
+    objs: &[&Object<TestBo>],
+) -> Result<KVec<Row>> {
     let mut v = KVec::new();
     for va in vm.vas() {
         let which = objs
@@ -97,7 +100,7 @@ fn setup() -> Result<(GemDevice, UniqueVm<TestVm>)> {
     Ok((t, vm))
 }
 
-fn bo(t: &GemDevice, pages: u64) -> Result<ARef<Object<TestBo>>> {
+pub(super) fn bo(t: &GemDevice, pages: u64) -> Result<ARef<Object<TestBo>>> {
     Object::new(
         &t.dev,
         (pages * PAGE) as usize,
@@ -142,10 +145,10 @@ fn give_kernel_map(vm: &mut LockedVm<'_, HoldingVm>, addr: u64) -> Result {
 }
 
 /// A small deterministic generator (xorshift).
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -154,10 +157,10 @@ impl Rng {
 }
 
 /// The model: non-overlapping (start, end, offset, tag, object) intervals, sorted.
-type Model = KVec<Row>;
+pub(super) type Model = KVec<Row>;
 
 /// Cuts `[a, b)` out of the model.
-fn model_cut(m: &Model, a: u64, b: u64) -> Result<Model> {
+pub(super) fn model_cut(m: &Model, a: u64, b: u64) -> Result<Model> {
     let mut out = KVec::new();
     for &(s, e, off, tag, o) in m.iter() {
         if e <= a || s >= b {

@@ -5,14 +5,17 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
+    graveyard::Buried,
     vm_bo::VmBo,
     DriverGpuVm, //
 };
 use crate::{
     bindings,
     drm::gem::shmem::Object,
+    sync::atomic::Atomic,
     types::Opaque, //
 };
+use core::ptr;
 
 /// A mapping of a [`GpuVm`](super::GpuVm), with the driver's data.
 ///
@@ -28,6 +31,15 @@ use crate::{
 pub struct Va<T: DriverGpuVm> {
     va: Opaque<bindings::drm_gpuva>,
     data: T::VaData,
+    /// The next removed mapping of the VM's graveyard, once this one is removed.
+    dead: Atomic<*mut Self>,
+}
+
+// SAFETY: `link` is always `dead`, which only the graveyard uses.
+unsafe impl<T: DriverGpuVm> Buried for Va<T> {
+    fn link(&self) -> &Atomic<*mut Self> {
+        &self.dead
+    }
 }
 
 impl<T: DriverGpuVm> Va<T> {
@@ -41,6 +53,7 @@ impl<T: DriverGpuVm> Va<T> {
         Va {
             va: Opaque::new(raw),
             data,
+            dead: Atomic::new(ptr::null_mut()),
         }
     }
 

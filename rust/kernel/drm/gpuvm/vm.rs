@@ -5,6 +5,7 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
+    graveyard::Graveyard,
     locked::LockedVm,
     sm_ops,
     va::Va,
@@ -122,12 +123,11 @@ use core::{
 ///
 /// # Invariants
 ///
-/// * `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in a `KBox`
-///   freed by `vm_free_callback`; `inner` protects its tree of mappings and `T`;
-/// * `room` and `dead_vm_bos` are touched only by the task that holds `inner`, and never
-///   through two references at once: `dead_vm_bos` is apart from `room` because the C core
-///   frees VM objects (`vm_bo::free_callback`) from inside calls that the steps make while they
-///   use `room`.
+/// * `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in immediate
+///   mode if and only if `T::IMMEDIATE`, in a `KBox` freed by `vm_free_callback`; `inner`
+///   protects its tree of mappings and `T`;
+/// * `room` is touched only by the task that holds `inner`, and never through two references at
+///   once.
 #[repr(C)]
 #[pin_data]
 pub struct GpuVm<T: DriverGpuVm> {
@@ -135,8 +135,11 @@ pub struct GpuVm<T: DriverGpuVm> {
     #[pin]
     pub(super) inner: Mutex<VmState<T>>,
     pub(super) room: UnsafeCell<Room<T>>,
-    /// Freed VM objects, dropped once the reservation locks are released.
-    pub(super) dead_vm_bos: UnsafeCell<KVec<KBox<VmBo<T>>>>,
+    /// Removed mappings, dropped where their data may be: see [`Graveyard`].
+    pub(super) dead_vas: Graveyard<Va<T>>,
+    /// Freed VM objects, likewise. Apart from `room`: the C core frees VM objects from inside
+    /// calls that the steps make while they use `room`.
+    pub(super) dead_vm_bos: Graveyard<VmBo<T>>,
 }
 
 /// What the VM's mutex protects, with its tree of mappings.
@@ -169,7 +172,11 @@ impl<T: DriverGpuVm> UniqueVm<T> {
             try_pin_init!(GpuVm::<T> {
                 vm: Opaque::zeroed(),
                 inner <- {
-                    let (name, key) = vm_lock_class();
+                    let (name, key) = if T::IMMEDIATE {
+                        immediate_vm_lock_class()
+                    } else {
+                        vm_lock_class()
+                    };
                     Mutex::new(
                         VmState {
                             closed: false,
@@ -179,13 +186,9 @@ impl<T: DriverGpuVm> UniqueVm<T> {
                         key,
                     )
                 },
-                // Dropping the `UniqueVm` removes mappings one at a time: each may free one VM
-                // object, whose drop is deferred to after its reservation lock is released.
-                room: UnsafeCell::new(Room {
-                    free: KVec::new(),
-                    dead_vas: KVec::new(),
-                }),
-                dead_vm_bos: UnsafeCell::new(KVec::with_capacity(1, GFP_KERNEL)?),
+                room: UnsafeCell::new(Room { free: KVec::new() }),
+                dead_vas: Graveyard::new(),
+                dead_vm_bos: Graveyard::new(),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -198,6 +201,11 @@ impl<T: DriverGpuVm> UniqueVm<T> {
         }
         // SAFETY: The VM stays pinned in its box until `vm_free_callback` frees it.
         let this = KBox::into_raw(unsafe { Pin::into_inner_unchecked(boxed) });
+        let flags = if T::IMMEDIATE {
+            bindings::drm_gpuvm_flags_DRM_GPUVM_IMMEDIATE_MODE
+        } else {
+            0
+        };
         // SAFETY: `this` is valid; `drm_gpuvm_init()` takes references to the device and to
         // `r_obj` (a private GEM object that is never given a handle), and sets the refcount to
         // one, which the `ARef` owns. The name is static.
@@ -205,7 +213,7 @@ impl<T: DriverGpuVm> UniqueVm<T> {
             bindings::drm_gpuvm_init(
                 (*this).vm.get(),
                 name.as_char_ptr(),
-                0,
+                flags,
                 dev.as_raw(),
                 r_obj,
                 start,
@@ -216,7 +224,7 @@ impl<T: DriverGpuVm> UniqueVm<T> {
             );
             bindings::drm_gem_object_put(r_obj);
         }
-        // INVARIANT: initialised with our ops, in a `KBox`.
+        // INVARIANT: initialised with our ops and the mode of `T`, in a `KBox`.
         // SAFETY: We own the initial reference.
         Ok(UniqueVm(unsafe {
             ARef::from_raw(NonNull::new_unchecked(this))
@@ -235,6 +243,9 @@ impl<T: DriverGpuVm> Deref for UniqueVm<T> {
 impl<T: DriverGpuVm> Drop for UniqueVm<T> {
     fn drop(&mut self) {
         self.0.lock().close();
+        // The data of the mappings, after the VM's lock: in immediate mode it is taken on the
+        // fence signalling path, where nothing may wait for what the drops take.
+        self.0.drop_dead();
     }
 }
 
@@ -254,6 +265,24 @@ impl<T: DriverGpuVm> GpuVm<T> {
     /// Locks the VM: its state and its mappings.
     pub fn lock(&self) -> LockedVm<'_, T> {
         LockedVm::new(self)
+    }
+
+    /// Drops what the graveyards hold, after the C core's deferred cleanup of VM objects
+    /// (immediate mode), which frees them into the graveyard.
+    pub(super) fn drop_dead(&self) {
+        if T::IMMEDIATE {
+            // SAFETY: The VM is live; the deferred cleanup takes no lock of the VM's and may be
+            // called from any task that may sleep.
+            unsafe { bindings::drm_gpuvm_bo_deferred_cleanup(self.as_raw()) };
+        }
+        self.dead_vas.drop_all();
+        self.dead_vm_bos.drop_all();
+    }
+
+    /// Whether `[addr, addr + size)` is inside the VM (and does not overflow).
+    pub(super) fn range_valid(&self, addr: u64, size: u64) -> bool {
+        // SAFETY: The VM is live; the check reads fields that never change.
+        unsafe { bindings::drm_gpuvm_range_valid(self.as_raw(), addr, size) }
     }
 
     /// The C VM.
@@ -280,8 +309,8 @@ impl<T: DriverGpuVm> GpuVm<T> {
 // SAFETY: The C VM is thread safe given its locking rules, which the layer follows (the tree is
 // behind `inner`); `T`, its mapping data and its VM object data are `Send`.
 unsafe impl<T: DriverGpuVm> Send for GpuVm<T> {}
-// SAFETY: Shared access reaches `T`, the tree, `room` and `dead_vm_bos` only through `inner`
-// (type invariant).
+// SAFETY: Shared access reaches `T`, the tree and `room` only through `inner` (type invariant);
+// the graveyards are lock-free.
 unsafe impl<T: DriverGpuVm> Sync for GpuVm<T> {}
 
 // SAFETY: `drm_gpuvm_get()`/`drm_gpuvm_put()` maintain the refcount; the VM is freed by
@@ -298,35 +327,34 @@ unsafe impl<T: DriverGpuVm> AlwaysRefCounted for GpuVm<T> {
     }
 }
 
-/// What the steps of a `map` or `unmap` use instead of allocating and dropping, reserved before
-/// they run.
+/// The allocations of the mappings that the steps of a `map` or `unmap` insert, made before
+/// they run: by the VM for [`LockedVm::map`] and [`LockedVm::unmap`], by a [`Bind`] for its own.
+///
+/// [`Bind`]: super::Bind
 pub(super) struct Room<T: DriverGpuVm> {
-    /// Allocations for the mappings the steps insert: a map inserts at most three (the new one,
-    /// and a part of a cut mapping on each side), an unmap at most two.
+    /// A map inserts at most three mappings (the new one, and a part of a cut mapping on each
+    /// side), an unmap at most two.
     pub(super) free: KVec<KBox<MaybeUninit<Va<T>>>>,
-    /// Removed mappings, dropped once the reservation locks are released.
-    pub(super) dead_vas: KVec<KBox<Va<T>>>,
 }
 
 impl<T: DriverGpuVm> Room<T> {
     /// The most mappings the steps of one call insert.
     pub(super) const MAX_NEW: usize = 3;
 
-    /// Reserves room for steps that remove at most `removals` mappings, and the VM objects
-    /// they free in `dead_vm_bos`.
-    pub(super) fn reserve(
-        &mut self,
-        dead_vm_bos: &mut KVec<KBox<VmBo<T>>>,
-        removals: usize,
-    ) -> Result {
-        while self.free.len() < Self::MAX_NEW {
+    /// A room of `n` allocations.
+    pub(super) fn with(n: usize) -> Result<Self> {
+        let mut room = Room { free: KVec::new() };
+        room.reserve(n)?;
+        Ok(room)
+    }
+
+    /// Makes sure that the room holds `n` allocations.
+    pub(super) fn reserve(&mut self, n: usize) -> Result {
+        self.free
+            .reserve(n.saturating_sub(self.free.len()), GFP_KERNEL)?;
+        while self.free.len() < n {
             self.free.push(KBox::new_uninit(GFP_KERNEL)?, GFP_KERNEL)?;
         }
-        // Each removal may free its VM object; a map whose insert fails frees the new one, and
-        // drops its new mapping.
-        let n = removals.checked_add(Self::MAX_NEW).ok_or(ENOMEM)?;
-        self.dead_vas.reserve(n, GFP_KERNEL)?;
-        dead_vm_bos.reserve(n, GFP_KERNEL)?;
         Ok(())
     }
 }
@@ -340,6 +368,16 @@ impl<T: DriverGpuVm> Room<T> {
 #[inline(never)]
 fn vm_lock_class() -> (&'static CStr, Pin<&'static LockClassKey>) {
     (c"drm::gpuvm::GpuVm::inner", crate::static_lock_class!())
+}
+
+/// The lockdep class of the mutex of VMs in immediate mode, apart from the others': it is taken
+/// on the fence signalling path, the others' are held while the steps' room is allocated.
+#[inline(never)]
+fn immediate_vm_lock_class() -> (&'static CStr, Pin<&'static LockClassKey>) {
+    (
+        c"drm::gpuvm::GpuVm::inner (immediate)",
+        crate::static_lock_class!(),
+    )
 }
 
 /// `drm_gpuvm_ops.vm_free`: frees the VM once its last reference is gone.

@@ -9,6 +9,7 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
+    graveyard::Buried,
     vm::GpuVm,
     DriverGpuVm, //
 };
@@ -16,6 +17,7 @@ use crate::{
     alloc::KBox,
     bindings,
     prelude::*,
+    sync::atomic::Atomic,
     types::Opaque, //
 };
 use core::ptr;
@@ -25,6 +27,15 @@ use core::ptr;
 pub struct VmBo<T: DriverGpuVm> {
     bo: Opaque<bindings::drm_gpuvm_bo>,
     data: T::VmBoData,
+    /// The next freed VM object of the VM's graveyard, once this one is freed.
+    dead: Atomic<*mut Self>,
+}
+
+// SAFETY: `link` is always `dead`, which only the graveyard uses.
+unsafe impl<T: DriverGpuVm> Buried for VmBo<T> {
+    fn link(&self) -> &Atomic<*mut Self> {
+        &self.dead
+    }
 }
 
 impl<T: DriverGpuVm> VmBo<T> {
@@ -48,6 +59,7 @@ pub(super) unsafe extern "C" fn alloc_callback<T: DriverGpuVm>() -> *mut binding
             VmBo::<T> {
                 bo: Opaque::zeroed(),
                 data: T::VmBoData::default(),
+                dead: Atomic::new(ptr::null_mut()),
             },
         ))
         .cast(),
@@ -55,7 +67,11 @@ pub(super) unsafe extern "C" fn alloc_callback<T: DriverGpuVm>() -> *mut binding
     }
 }
 
-/// `drm_gpuvm_ops.vm_bo_free`.
+/// `drm_gpuvm_ops.vm_bo_free`: buries the VM object in its VM's graveyard.
+///
+/// The C core frees VM objects where their data may not be dropped: inside the steps (an
+/// acquire context, or the fence signalling path in immediate mode), and from
+/// `drm_gpuvm_bo_obtain_prealloc()` with an object's `gpuva.lock` held.
 ///
 /// # Safety
 ///
@@ -67,15 +83,5 @@ pub(super) unsafe extern "C" fn free_callback<T: DriverGpuVm>(vm_bo: *mut bindin
     // SAFETY: By the safety requirements. The C core touches the memory no more after this
     // callback, so it may be freed later.
     let boxed = unsafe { KBox::from_raw(vm_bo.cast::<VmBo<T>>()) };
-    // SAFETY: Every put of a VM object is made by the layer with the VM locked (in
-    // `LockedVm::run_steps`, the steps it runs, and `LockedVm::close`), so `dead_vm_bos` is
-    // ours, and no other reference to it lives during the C calls that free VM objects (type
-    // invariant of `GpuVm`).
-    let dead = unsafe { &mut *vm.dead_vm_bos.get() };
-    if let Err(e) = dead.push_within_capacity(boxed) {
-        // Cannot happen: the room has space for every VM object a call frees. Dropping the data
-        // here could deadlock; leaking it is the lesser harm.
-        crate::warn_on!(true);
-        core::mem::forget(e);
-    }
+    vm.dead_vm_bos.bury(boxed);
 }

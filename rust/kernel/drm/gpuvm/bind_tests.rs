@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! The KUnit suite of immediate mode (`rust_drm_gpuvm_bind`): prepared binds applied in the
+//! ioctl's place and from a job queue, on the fence signalling path (where lockdep reports an
+//! allocation, a reservation lock or a drop that takes one), the drops deferred to the `Bind`,
+//! and the errors.
+
+use super::{
+    tests::{
+        bo,
+        model_cut,
+        Model,
+        Rng,
+        Row,
+        PAGE,
+        VM_SIZE,
+        VM_START, //
+    },
+    Bind,
+    DriverGpuVm,
+    GpuVm,
+    Mapped,
+    OpMap,
+    OpRemap,
+    OpUnmap,
+    Remapped,
+    UniqueVm,
+    Unmapped, //
+};
+use crate::{
+    alloc::KVec,
+    dma_fence::{
+        Fence,
+        FenceNames,
+        Status, //
+    },
+    drm::{
+        gem::shmem::{
+            Object,
+            VMap, //
+        },
+        job,
+        tests::{
+            GemDevice,
+            TestBo,
+            LIVE_BOS, //
+        },
+    },
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::Relaxed,
+        SetOnce, //
+    },
+    time::Delta,
+};
+use core::ptr;
+
+/// An immediate-mode VM that tags each mapping, as the resv-mode suite's.
+#[derive(Default)]
+struct TagVm;
+
+impl DriverGpuVm for TagVm {
+    type Object = TestBo;
+    type VaData = u32;
+    type VmBoData = ();
+    type StepContext = u32;
+    const IMMEDIATE: bool = true;
+
+    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<Mapped<'op>> {
+        op.insert(*tag)
+    }
+
+    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut u32) -> Result<Unmapped<'op>> {
+        Ok(op.remove())
+    }
+
+    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut u32) -> Result<Remapped<'op>> {
+        op.remap(|tag, _part| *tag)
+    }
+}
+
+/// An immediate-mode VM whose data has drops that take reservation locks: each VM object a
+/// kernel mapping of its object, each mapping the last reference of another object.
+struct HoldingVm;
+
+type Held = Option<ARef<Object<TestBo>>>;
+
+impl DriverGpuVm for HoldingVm {
+    type Object = TestBo;
+    type VaData = Held;
+    type VmBoData = SetOnce<VMap<TestBo>>;
+    type StepContext = Held;
+    const IMMEDIATE: bool = true;
+
+    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<Mapped<'op>> {
+        op.insert(h.take())
+    }
+
+    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut Held) -> Result<Unmapped<'op>> {
+        Ok(op.remove())
+    }
+
+    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut Held) -> Result<Remapped<'op>> {
+        op.remap(|_, _| None)
+    }
+}
+
+/// A job of the bind queue: a prepared bind and what its step gets.
+struct BindJob {
+    bind: Bind<HoldingVm>,
+    ctx: Held,
+}
+
+/// A queue that applies binds in its `run`, as an asynchronous `VM_BIND` does: in a work item,
+/// inside a fence signalling section.
+struct Binder;
+
+impl job::Backend for Binder {
+    type Job = BindJob;
+
+    fn run(&self, job: &mut BindJob) -> Result<Option<ARef<Fence>>> {
+        let vm: ARef<GpuVm<HoldingVm>> = job.bind.vm().into();
+        job.bind.apply(&mut vm.lock(), &mut job.ctx)?;
+        Ok(None)
+    }
+
+    fn timed_out(&self, _job: &mut BindJob) -> job::TimeoutAction {
+        job::TimeoutAction::Stopped
+    }
+}
+
+fn tag_vm(t: &GemDevice) -> Result<UniqueVm<TagVm>> {
+    UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, TagVm)
+}
+
+/// Prepares and applies a map, as a synchronous bind does.
+fn map(
+    vm: &GpuVm<TagVm>,
+    obj: &Object<TestBo>,
+    off: u64,
+    addr: u64,
+    size: u64,
+    tag: u32,
+) -> Result {
+    let mut b = vm.prepare_map(obj, off, addr, size)?;
+    b.apply(&mut vm.lock(), &mut { tag })
+}
+
+fn unmap(vm: &GpuVm<TagVm>, addr: u64, size: u64) -> Result {
+    let mut b = vm.prepare_unmap(addr, size)?;
+    b.apply(&mut vm.lock(), &mut 0)
+}
+
+/// The mappings, as the resv-mode suite's `state`, read into room allocated before the VM is
+/// locked: the lock of a VM in immediate mode is taken on the fence signalling path, so lockdep
+/// reports an allocation under it (it did, when this test allocated under it).
+fn snapshot(vm: &GpuVm<TagVm>, objs: &[&Object<TestBo>]) -> Result<KVec<Row>> {
+    let mut v = KVec::with_capacity(512, GFP_KERNEL)?;
+    let l = vm.lock();
+    for va in l.vas() {
+        let which = objs
+            .iter()
+            .position(|o| ptr::eq(*o, va.object()))
+            .ok_or(EINVAL)?;
+        v.push_within_capacity((va.addr(), va.size(), va.offset(), *va.data(), which))
+            .map_err(|_| E2BIG)?;
+    }
+    Ok(v)
+}
+
+#[macros::kunit_tests(rust_drm_gpuvm_bind)]
+mod suite {
+    use super::*;
+
+    /// Random binds through prepare and apply, checked against the interval model: the same
+    /// split/merge as outside immediate mode, from the room a `Bind` brings.
+    #[test]
+    fn random_against_model() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let vm = tag_vm(&t)?;
+        let (a, b) = (bo(&t, 64)?, bo(&t, 64)?);
+        let objs = [&*a, &*b];
+        let mut rng = Rng(0x0b1d_5eed_77);
+        let mut model = Model::new();
+        for i in 0..1000u32 {
+            let addr = VM_START + rng.below(256) * PAGE;
+            let size = (1 + rng.below(24)) * PAGE;
+            if rng.below(3) == 0 {
+                unmap(&vm, addr, size)?;
+                model = model_cut(&model, addr, addr + size)?;
+            } else {
+                let which = rng.below(2) as usize;
+                let offset = rng.below(64 - size / PAGE + 1) * PAGE;
+                map(&vm, objs[which], offset, addr, size, i)?;
+                model = model_cut(&model, addr, addr + size)?;
+                model.push((addr, addr + size, offset, i, which), GFP_KERNEL)?;
+                model.sort_unstable_by_key(|m| m.0);
+            }
+            let got = snapshot(&vm, &objs)?;
+            assert_eq!(got.len(), model.len());
+            for (g, m) in got.iter().zip(model.iter()) {
+                assert_eq!(*g, (m.0, m.1 - m.0, m.2, m.3, m.4));
+            }
+        }
+        Ok(())
+    }
+
+    /// What a `Bind` refuses, and what an unapplied one leaves: nothing.
+    #[test]
+    fn errors_and_unapplied() -> Result {
+        let base = LIVE_BOS.load(Relaxed);
+        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let (vm, other) = (tag_vm(&t)?, tag_vm(&t)?);
+        let a = bo(&t, 4)?;
+        let s = VM_START;
+        for (off, addr, size) in [
+            (0, s, 0),
+            (0, s - PAGE, 2 * PAGE),
+            (0, s + VM_SIZE - PAGE, 2 * PAGE),
+            (0, u64::MAX - PAGE, 2 * PAGE),
+            (2 * PAGE, s, 4 * PAGE),
+            (u64::MAX, s, PAGE),
+        ] {
+            assert!(matches!(vm.prepare_map(&a, off, addr, size), Err(e) if e == EINVAL));
+        }
+        assert!(matches!(vm.prepare_unmap(s, 0), Err(e) if e == EINVAL));
+        assert!(matches!(vm.prepare_unmap(u64::MAX, 2), Err(e) if e == EINVAL));
+
+        // Applied to another VM, or twice: refused, and the first changes nothing.
+        let mut bind = vm.prepare_map(&a, 0, s, PAGE)?;
+        assert!(bind.vm_bo().is_some());
+        assert_eq!(bind.apply(&mut other.lock(), &mut 1), Err(EINVAL));
+        assert_eq!(other.lock().vas().count(), 0);
+        bind.apply(&mut vm.lock(), &mut 1)?;
+        assert_eq!(bind.apply(&mut vm.lock(), &mut 1), Err(EINVAL));
+        drop(bind);
+        assert_eq!(vm.lock().vas().count(), 1);
+
+        // A second map of the object finds its VM object: one pair for both mappings.
+        let bind = vm.prepare_map(&a, 0, s + 4 * PAGE, PAGE)?;
+        let pair = bind.vm_bo().map(ptr::from_ref);
+        let first = vm.lock().find(s).map(|va| ptr::from_ref(va.vm_bo()));
+        assert!(pair.is_some() && pair == first);
+        // Dropped unapplied: nothing changes.
+        drop(bind);
+        assert_eq!(vm.lock().vas().count(), 1);
+
+        // A map prepared for an object with no mapping yet, dropped unapplied, lets the object
+        // go when the test does.
+        let b = bo(&t, 1)?;
+        drop(vm.prepare_map(&b, 0, s + 8 * PAGE, PAGE)?);
+        drop(b);
+        assert_eq!(LIVE_BOS.load(Relaxed), base + 1);
+
+        // After the `UniqueVm`: no change.
+        let stray: ARef<GpuVm<TagVm>> = (&*vm).into();
+        let mut late = vm.prepare_unmap(s, PAGE)?;
+        drop(vm);
+        assert_eq!(LIVE_BOS.load(Relaxed), base + 1);
+        assert_eq!(late.apply(&mut stray.lock(), &mut 0), Err(ENODEV));
+        drop((late, stray, other, a));
+        assert_eq!(LIVE_BOS.load(Relaxed), base);
+        Ok(())
+    }
+
+    /// Binds applied from a job queue, on the fence signalling path, whose steps remove data
+    /// that holds kernel mappings and the last references of objects: the boot's lockdep sees
+    /// the steps inside the section, and the drops outside it, when the queue drops the jobs.
+    /// Each job's fence signals without an error, in order; a failing bind fails its fence.
+    #[test]
+    fn from_a_job_queue() -> Result {
+        let base = LIVE_BOS.load(Relaxed);
+        let live = || LIVE_BOS.load(Relaxed) - base;
+        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let vm = UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, HoldingVm)?;
+        let names = FenceNames::new(c"rust-gpuvm-kunit", c"kunit-binds")?;
+        let config = job::Config {
+            credits: 1,
+            timeout: Some(Delta::from_millis(5000)),
+            workqueue: None,
+        };
+        let q = job::Queue::new(Ok(Binder), &names, config)?;
+        let (a, b) = (bo(&t, 16)?, bo(&t, 16)?);
+        let s = VM_START;
+        let mut fences = KVec::new();
+        let mut push = |bind: Bind<HoldingVm>, ctx: Held| -> Result {
+            let f = q.prepare(BindJob { bind, ctx }, 1)?.push();
+            fences.push(f, GFP_KERNEL)?;
+            Ok(())
+        };
+        // Map `a` whole, its VM object with a kernel mapping made in the ioctl's place;
+        // the mapping holds an object of its own.
+        let bind = vm.prepare_map(&a, 0, s, 16 * PAGE)?;
+        if let Some(pair) = bind.vm_bo() {
+            pair.data().populate(a.vmap()?);
+        }
+        push(bind, Some(bo(&t, 1)?))?;
+        // Map `b` in the middle: a remap step drops the old mapping and its object.
+        let bind = vm.prepare_map(&b, 0, s + 4 * PAGE, 4 * PAGE)?;
+        if let Some(pair) = bind.vm_bo() {
+            pair.data().populate(b.vmap()?);
+        }
+        push(bind, None)?;
+        // Unmap `b`'s mapping: its VM object, with its kernel mapping, goes (deferred).
+        push(vm.prepare_unmap(s + 4 * PAGE, 4 * PAGE)?, None)?;
+        // An unmap of everything.
+        push(vm.prepare_unmap(s, 16 * PAGE)?, None)?;
+        for f in fences.iter() {
+            f.wait(false, Some(Delta::from_millis(5000)))?;
+            assert_eq!(f.status(), Status::Signalled);
+        }
+        // The jobs, with their binds, are dropped by the queue's free work: the drop of the
+        // queue waits for it.
+        drop(q);
+        assert_eq!(vm.lock().vas().count(), 0);
+        drop((a, b));
+        assert_eq!(live(), 0);
+        drop(vm);
+        Ok(())
+    }
+
+    /// Many binds of one object prepared before any is applied, then applied in the other
+    /// order: all share the one VM object of the pair, made by the first.
+    #[test]
+    fn prepared_before_applied() -> Result {
+        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let vm = tag_vm(&t)?;
+        let a = bo(&t, 64)?;
+        let mut binds = KVec::new();
+        for i in 0..32u64 {
+            binds.push(
+                vm.prepare_map(&a, 0, VM_START + i * 2 * PAGE, PAGE)?,
+                GFP_KERNEL,
+            )?;
+        }
+        let pair = binds[0].vm_bo().map(ptr::from_ref);
+        assert!(binds.iter().all(|b| b.vm_bo().map(ptr::from_ref) == pair));
+        while let Some(mut bind) = binds.pop() {
+            bind.apply(&mut vm.lock(), &mut 7)?;
+        }
+        assert_eq!(vm.lock().vas().count(), 32);
+        assert!(vm
+            .lock()
+            .vas()
+            .all(|va| ptr::from_ref(va.vm_bo()) == pair.unwrap_or(ptr::null())));
+        Ok(())
+    }
+}
