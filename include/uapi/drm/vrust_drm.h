@@ -39,8 +39,10 @@ extern "C" {
 /*
  * 1: the first interface. 2: EXEC is a job: flags, in- and out-syncs (struct drm_vrust_exec
  * grew; a kernel of version 1 ignores the new fields), VRUST_CMD_HANG, sync objects.
+ * 3: VM_BIND is a job too: flags (VRUST_BIND_ASYNC, where version 2 had a zero pad), in- and
+ * out-syncs (struct drm_vrust_vm_bind grew).
  */
-#define VRUST_API_VERSION		2
+#define VRUST_API_VERSION		3
 
 #define VRUST_NODE_PRIMARY		0
 #define VRUST_NODE_RENDER		2
@@ -70,6 +72,8 @@ extern "C" {
 /* Operations of DRM_IOCTL_VRUST_VM_BIND. */
 #define VRUST_BIND_MAP			1
 #define VRUST_BIND_UNMAP		2
+/* Flags of DRM_IOCTL_VRUST_VM_BIND: return once the bind is queued, rather than when done. */
+#define VRUST_BIND_ASYNC		(1 << 0)
 
 /* Commands of DRM_IOCTL_VRUST_EXEC, run by the software GPU on a VM's mappings. */
 /* Sets len bytes at GPU address dst to the low byte of value. */
@@ -223,11 +227,30 @@ struct drm_vrust_vm_destroy {
 	__u32 pad;
 };
 
+/* A sync object and point that an EXEC or VM_BIND waits for (or signals). */
+struct drm_vrust_sync {
+	/** @handle: a sync object of the calling file */
+	__u32 handle;
+	/** @pad: must be zero */
+	__u32 pad;
+	/** @point: a timeline point, or 0 for a binary sync object */
+	__u64 point;
+};
+
 /*
  * Argument of DRM_IOCTL_VRUST_VM_BIND. MAP maps @range bytes of buffer @handle at @offset to
  * GPU address @addr, replacing what was mapped there; UNMAP removes the mappings of
  * [@addr, @addr + @range), cutting those across its edges. Addresses, offsets and lengths must
  * be page aligned, non-zero, inside the VM and (MAP) inside the buffer, or -EINVAL.
+ *
+ * A bind is a job of the file's queue, as an EXEC is: it changes the VM once the fences of
+ * @in_syncs have signalled and the file's earlier jobs have run, and its fence goes to
+ * @out_sync. Without VRUST_BIND_ASYNC the ioctl returns when the bind is done, with its error;
+ * with it, once the bind is queued, and a bind that fails (-ENOSPC: the VM would hold more
+ * than VRUST_VM_MAX_MAPPINGS mappings) signals its fence with the error and changes nothing.
+ * An EXEC resolves its addresses when it is submitted: to use what an asynchronous bind maps,
+ * wait for the bind's fence first. An EXEC already queued keeps the buffers it resolved,
+ * whatever a later bind unmaps.
  */
 struct drm_vrust_vm_bind {
 	/** @vm_id: in, a VM of the calling file, or -ENOENT */
@@ -236,14 +259,22 @@ struct drm_vrust_vm_bind {
 	__u32 op;
 	/** @handle: in, MAP: a buffer handle of the calling file, or -ENOENT; UNMAP: 0 */
 	__u32 handle;
-	/** @pad: must be zero */
-	__u32 pad;
+	/** @flags: in, VRUST_BIND_* */
+	__u32 flags;
 	/** @addr: in, GPU address */
 	__u64 addr;
 	/** @range: in, length in bytes */
 	__u64 range;
 	/** @offset: in, MAP: offset in the buffer; UNMAP: 0 */
 	__u64 offset;
+	/** @num_in_syncs: in, entries at @in_syncs, at most VRUST_EXEC_MAX_SYNCS */
+	__u32 num_in_syncs;
+	/** @pad: must be zero */
+	__u32 pad;
+	/** @in_syncs: in, user address of an array of struct drm_vrust_sync to wait for */
+	__u64 in_syncs;
+	/** @out_sync: in, where the bind's fence goes; handle 0 for nowhere */
+	struct drm_vrust_sync out_sync;
 };
 
 /* One mapping, as DRM_IOCTL_VRUST_VM_QUERY reports it. */
@@ -281,22 +312,12 @@ struct drm_vrust_cmd {
 	__u64 len;
 };
 
-/* A sync object and point that an EXEC waits for (or signals). */
-struct drm_vrust_sync {
-	/** @handle: a sync object of the calling file */
-	__u32 handle;
-	/** @pad: must be zero */
-	__u32 pad;
-	/** @point: a timeline point, or 0 for a binary sync object */
-	__u64 point;
-};
-
 /*
  * Argument of DRM_IOCTL_VRUST_EXEC: a job of @count commands, run in order on VM @vm_id by the
- * GPU, in the order of the file's EXECs, once the fences of @in_syncs and the fences of the
- * buffers it touches (their reservation objects: implicit sync, with other drivers too) have
- * signalled. Its fence goes into the reservation objects of those buffers and, when
- * @out_sync is not 0, into that sync object.
+ * GPU, in the order of the file's jobs (EXECs and VM_BINDs), once the fences of @in_syncs and
+ * the fences of the buffers it touches (their reservation objects: implicit sync, with other
+ * drivers too) have signalled. Its fence goes into the reservation objects of those buffers
+ * and, when @out_sync is not 0, into that sync object.
  *
  * The addresses are resolved when the EXEC is made, against the mappings of that moment: an
  * address that is not mapped stops the stream with -EFAULT; commands beyond

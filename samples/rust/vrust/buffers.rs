@@ -74,6 +74,8 @@ impl Drop for VrustBo {
 
 impl gem::DriverObject for VrustBo {
     type Driver = Vrust;
+    // vrust's VMs change from the fence signalling path: binds are jobs (vm.rs).
+    const GPUVM_IMMEDIATE: bool = true;
 
     fn create(
         dev: &drm::Device<Vrust>,

@@ -5,7 +5,7 @@
 //! In the order a driver must do it:
 //!
 //! 1. Everything that can fail or allocate: copy the commands and in-syncs in, resolve the
-//!    commands under the VM lock ([`gpu::resolve`]), look up the in-sync fences and the
+//!    commands through the VM ([`gpu::resolve`]), look up the in-sync fences and the
 //!    out-sync ([`SyncObj`]), allocate a timeline point ([`ChainNode`]), prepare the job
 //!    ([`job::Queue::prepare`]).
 //! 2. Lock the reservation objects of the buffers the job touches, with a fence slot each
@@ -28,6 +28,7 @@ use crate::{
 use kernel::{
     dma_fence::{
         sync_file,
+        Fence,
         Status, //
     },
     drm::{
@@ -44,6 +45,7 @@ use kernel::{
     },
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::Relaxed,
         Arc, //
     },
@@ -64,6 +66,118 @@ fn copy_in<T: kernel::transmute::FromBytes>(addr: u64, count: u32) -> Result<KVe
         out.push(v, user_sized())?;
     }
     Ok(out)
+}
+
+/// The sync objects of a job: the fences it waits for, and where its fence goes (with the
+/// timeline point, allocated beforehand), looked up before the job is prepared.
+pub(crate) struct Syncs {
+    deps: KVec<ARef<Fence>>,
+    out: Option<(ARef<SyncObj>, Option<ChainNode>, u64)>,
+}
+
+impl Syncs {
+    /// The `count` in-syncs at user address `addr`, and the out-sync `out` (handle 0: none).
+    pub(crate) fn new(
+        file: &drm::File<Vrust>,
+        addr: u64,
+        count: u32,
+        out: &uapi::drm_vrust_sync,
+    ) -> Result<Self> {
+        if count > uapi::VRUST_EXEC_MAX_SYNCS || out.pad != 0 {
+            return Err(EINVAL);
+        }
+        let in_syncs = copy_in::<uapi::drm_vrust_sync>(addr, count)?;
+        // One more, for an EXEC's in-fence sync file.
+        let mut deps = KVec::with_capacity(in_syncs.len() + 1, GFP_KERNEL)?;
+        for s in in_syncs.iter() {
+            if s.pad != 0 {
+                return Err(EINVAL);
+            }
+            deps.push(SyncObj::find_fence(file, s.handle, s.point)?, GFP_KERNEL)?;
+        }
+        let out = match out.handle {
+            0 => None,
+            h => {
+                let chain = if out.point != 0 {
+                    Some(ChainNode::new()?)
+                } else {
+                    None
+                };
+                Some((SyncObj::lookup(file, h)?, chain, out.point))
+            }
+        };
+        Ok(Self { deps, out })
+    }
+
+    /// Makes the job wait for `fence` too.
+    fn add(&mut self, fence: ARef<Fence>) -> Result {
+        self.deps.push(fence, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Gives the job its dependencies.
+    fn wait_in(&mut self, job: &mut job::Prepared<'_, gpu::GpuQueue>) -> Result {
+        for d in self.deps.drain_all() {
+            job.add_dependency(d)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the job's `fence` into the out-sync. Allocates nothing.
+    fn publish(self, fence: &Fence) {
+        if let Some((syncobj, chain, point)) = self.out {
+            match chain {
+                Some(chain) => syncobj.add_point(chain, fence, point),
+                None => syncobj.replace_fence(Some(fence)),
+            }
+        }
+    }
+}
+
+/// Checks that the file's queue has room for one more job.
+fn queue_room(file: &drm::File<Vrust>) -> Result {
+    // Checked before the push, so concurrent jobs of one file may go a few beyond.
+    // CAST: a small constant.
+    if file.queue.pending() >= uapi::VRUST_EXEC_MAX_QUEUED as usize {
+        return Err(EBUSY);
+    }
+    Ok(())
+}
+
+/// Queues `job`, which touches no buffer of its own (a bind), on the file's queue after the
+/// fences of `syncs`, and puts its fence into the out-sync.
+pub(crate) fn submit(
+    file: &drm::File<Vrust>,
+    job: GpuJob,
+    mut syncs: Syncs,
+) -> Result<ARef<Fence>> {
+    queue_room(file)?;
+    let mut job = file.queue.prepare(job, 1)?;
+    syncs.wait_in(&mut job)?;
+    let fence = job.push();
+    syncs.publish(&fence);
+    Ok(fence)
+}
+
+/// Waits for the fence of a synchronous job, and returns its error. Waits in slices, so that
+/// only a fatal signal stops the wait: restarting the ioctl on another signal would queue its
+/// job again.
+pub(crate) fn wait_for(fence: &Fence) -> Result {
+    loop {
+        match fence.wait(false, Some(Delta::from_millis(20))) {
+            Ok(()) => break,
+            Err(e) if e == ETIME => {
+                if kernel::current!().fatal_signal_pending() {
+                    return Err(EINTR);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match fence.status() {
+        Status::Failed(e) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// The handler of `EXEC`.
@@ -94,46 +208,17 @@ impl Gpu {
         }
         // Copied in before any lock is taken.
         let cmds = copy_in::<uapi::drm_vrust_cmd>(arg.cmds, arg.count)?;
-        let in_syncs = copy_in::<uapi::drm_vrust_sync>(arg.in_syncs, arg.num_in_syncs)?;
 
-        let (work, hang, stop) = {
-            let vm = file.vm(arg.vm_id)?;
-            let vm = vm.lock();
-            gpu::resolve(&vm, cmds.iter().copied())?
-        };
+        let (work, hang, stop) = gpu::resolve(&**file.vm(arg.vm_id)?, &cmds)?;
         if !wait {
             // An asynchronous job runs whole or not at all.
             stop?;
         }
-        let mut deps = KVec::with_capacity(in_syncs.len(), GFP_KERNEL)?;
-        for s in in_syncs.iter() {
-            if s.pad != 0 {
-                return Err(EINVAL);
-            }
-            deps.push(SyncObj::find_fence(file, s.handle, s.point)?, GFP_KERNEL)?;
-        }
+        let mut syncs = Syncs::new(file, arg.in_syncs, arg.num_in_syncs, &arg.out_sync)?;
         if arg.flags & uapi::VRUST_EXEC_IN_FENCE_FD != 0 {
-            deps.push(sync_file::fence_of_fd(arg.in_fence_fd)?, GFP_KERNEL)?;
+            syncs.add(sync_file::fence_of_fd(arg.in_fence_fd)?)?;
         }
-        let out = match arg.out_sync.handle {
-            0 => None,
-            h => {
-                let point = arg.out_sync.point;
-                let chain = if point != 0 {
-                    Some(ChainNode::new()?)
-                } else {
-                    None
-                };
-                Some((SyncObj::lookup(file, h)?, chain, point))
-            }
-        };
-
-        let queue = &file.queue;
-        // Checked before the push, so concurrent EXECs of one file may go a few beyond.
-        // CAST: a small constant.
-        if queue.pending() >= uapi::VRUST_EXEC_MAX_QUEUED as usize {
-            return Err(EBUSY);
-        }
+        queue_room(file)?;
         // The descriptor of the out-fence sync file is reserved while the EXEC can still fail.
         let out_fd = if arg.flags & uapi::VRUST_EXEC_OUT_FENCE_FD != 0 {
             Some(sync_file::FdReservation::new()?)
@@ -141,16 +226,14 @@ impl Gpu {
             None
         };
         let work = Arc::new(work, GFP_KERNEL)?;
-        let mut job = queue.prepare(
-            GpuJob {
+        let mut job = file.queue.prepare(
+            GpuJob::Exec {
                 work: work.clone(),
                 hang,
             },
             1,
         )?;
-        for d in deps {
-            job.add_dependency(d)?;
-        }
+        syncs.wait_in(&mut job)?;
         let fence = Exec::scoped(
             true,
             |l| {
@@ -175,12 +258,7 @@ impl Gpu {
                 Ok(fence)
             },
         )?;
-        if let Some((syncobj, chain, point)) = out {
-            match chain {
-                Some(chain) => syncobj.add_point(chain, &fence, point),
-                None => syncobj.replace_fence(Some(&fence)),
-            }
-        }
+        syncs.publish(&fence);
         // The sync file allocates, so it can only be made now that the job is queued (which
         // only fails for memory); its descriptor is installed last, when nothing else can fail.
         let out_fd = out_fd.map(|r| r.create(&fence)).transpose()?;
@@ -194,23 +272,12 @@ impl Gpu {
             install(arg);
             return Ok(0);
         }
-        // Waits in slices, so that only a fatal signal stops the wait: restarting the EXEC on
-        // another signal would queue its job again.
-        loop {
-            match fence.wait(false, Some(Delta::from_millis(20))) {
-                Ok(()) => break,
-                Err(e) if e == ETIME => {
-                    if kernel::current!().fatal_signal_pending() {
-                        return Err(EINTR);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        let ran = wait_for(&fence);
+        if ran == Err(EINTR) {
+            return ran.map(|()| 0);
         }
         arg.done = work.done.load(Relaxed);
-        if let Status::Failed(e) = fence.status() {
-            return Err(e);
-        }
+        ran?;
         stop?;
         install(arg);
         Ok(0)

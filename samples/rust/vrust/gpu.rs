@@ -3,12 +3,13 @@
 //! The software "GPU": jobs of `FILL`, `COPY` and `HANG` commands, run from a job queue.
 //!
 //! Each file has a [`drm::job::Queue`] with a [`GpuQueue`] backend (file.rs); `EXEC`
-//! (exec.rs) makes the jobs. A command names GPU addresses; they are resolved when the job is
-//! made ([`resolve`]), through the VM's mappings ([`gpuvm::LockedVm::find`]), into
-//! [`Piece`]s: a range of a buffer, through a kernel mapping ([`shmem::VMap`]) that the job
-//! holds. So a job allocates nothing and takes no lock when it runs (it runs on a fence
-//! signalling path: see [`drm::job::Backend::run`]), and the mappings may change after the
-//! `EXEC` without changing what the job touches.
+//! (exec.rs) and `VM_BIND` (vm.rs) make the jobs. A command names GPU addresses; they are
+//! resolved when the job is made ([`resolve`]), through the VM's mappings
+//! ([`gpuvm::LockedVm::find`]), into [`Piece`]s: a range of a buffer, through a kernel mapping
+//! ([`shmem::VMap`]) that the job holds. So an `EXEC` job allocates nothing and takes no lock
+//! when it runs (it runs on a fence signalling path: see [`drm::job::Backend::run`]), and the
+//! mappings may change after the `EXEC` without changing what the job touches. A bind's job
+//! locks the VM and applies the bind ([`crate::vm::apply`]).
 //!
 //! A client chooses how much a job does, so it is bounded: at most `VRUST_EXEC_MAX_BYTES` and
 //! `VRUST_EXEC_MAX_PIECES`; the GPU works in chunks of [`WORK_CHUNK`] bytes, between which it
@@ -61,7 +62,7 @@ pub(crate) fn between_chunks() -> Result {
 
 /// A buffer a job touches: its kernel mapping, and whether the job writes it.
 pub(crate) struct Buffer {
-    pub(crate) map: shmem::VMap<VrustBo>,
+    pub(crate) map: Arc<shmem::VMap<VrustBo>>,
     pub(crate) written: bool,
 }
 
@@ -78,127 +79,190 @@ struct Piece {
 
 /// What a job does, resolved when it was made.
 pub(crate) struct Work {
-    /// A number no other job resolved in this VM has had (its buffers' tags name it).
+    /// A number no other walk of the commands has had (its buffers' tags name it).
     serial: u64,
+    /// Only counting what the walk finds: the first pass of [`resolve`].
+    counting: bool,
+    n_buffers: usize,
+    n_pieces: usize,
     pub(crate) buffers: KVec<Buffer>,
     pieces: KVVec<Piece>,
     /// Commands completed, for a synchronous `EXEC` to report.
     pub(crate) done: Atomic<u32>,
 }
 
-/// The serial number of the next job resolved (`Work::serial`), from 1: tags of 0 name no job.
+/// The serial number of the next walk (`Work::serial`), from 1: tags of 0 name no job.
 static NEXT_SERIAL: Atomic<u64> = Atomic::new(1);
 
-/// A job of the GPU: its work, shared with a synchronous `EXEC` that waits for it, and the
-/// fence of a `HANG` command, allocated beforehand, that the GPU never signals.
-pub(crate) struct GpuJob {
-    pub(crate) work: Arc<Work>,
-    pub(crate) hang: Option<UniqueFence>,
+/// A job of the GPU.
+pub(crate) enum GpuJob {
+    /// An `EXEC`: its work, shared with a synchronous `EXEC` that waits for it, and the fence
+    /// of a `HANG` command, allocated beforehand, that the GPU never signals.
+    Exec {
+        work: Arc<Work>,
+        hang: Option<UniqueFence>,
+    },
+    /// A `VM_BIND` ([`crate::vm`]).
+    Bind(gpuvm::Bind<VrustVm>),
 }
 
-/// Resolves the commands `cmds` of VM `vm` into a job's [`Work`].
+/// How many times a resolution starts again because the VM changed between its two passes,
+/// before it gives up with `EAGAIN`.
+const RESOLVE_TRIES: u32 = 8;
+
+/// Resolves the commands `cmds` through VM `vm` into a job's [`Work`].
 ///
 /// Stops at the first command that cannot run (unmapped address: `EFAULT`; beyond the limits:
 /// `E2BIG`; bad command: `EINVAL`) and returns the work of the commands before it with that
 /// error; a `HANG` ends the work (the commands after it are checked, not resolved).
+///
+/// The VM's lock is taken on the fence signalling path (by the binds' jobs), so nothing may be
+/// allocated under it: a first pass counts the pieces and buffers, the room for them is
+/// allocated with the VM unlocked, and a second pass fills it, unless a bind changed the VM in
+/// between (then it starts again).
 pub(crate) fn resolve(
-    vm: &gpuvm::LockedVm<'_, VrustVm>,
-    cmds: impl Iterator<Item = uapi::drm_vrust_cmd>,
+    vm: &gpuvm::GpuVm<VrustVm>,
+    cmds: &[uapi::drm_vrust_cmd],
 ) -> Result<(Work, Option<UniqueFence>, Result)> {
-    let mut w = Work {
-        serial: NEXT_SERIAL.fetch_add(1, Relaxed),
-        buffers: KVec::new(),
-        pieces: KVVec::new(),
-        done: Atomic::new(0),
-    };
-    let mut hang = None;
-    let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
-    for cmd in cmds {
-        if hang.is_some() {
-            // After a `HANG`, nothing runs, but the stream must still be valid.
-            if !matches!(
-                cmd.op,
-                uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY | uapi::VRUST_CMD_HANG
-            ) {
-                return Ok((w, None, Err(EINVAL)));
-            }
+    for _ in 0..RESOLVE_TRIES {
+        let mut count = Work::new(true);
+        let (generation, hangs) = {
+            let vm = vm.lock();
+            let (_, hangs) = count.walk(&vm, cmds)?;
+            (vm.generation, hangs)
+        };
+        let mut w = Work::new(false);
+        w.buffers = KVec::with_capacity(count.n_buffers, crate::user_sized())?;
+        w.pieces = KVVec::with_capacity(count.n_pieces, crate::user_sized())?;
+        let hang = if hangs {
+            let names = FenceNames::new(c"vrust", c"vrust-gpu-hang")?;
+            Some(UniqueFence::new(&names)?)
+        } else {
+            None
+        };
+        let vm = vm.lock();
+        if vm.generation != generation {
             continue;
         }
-        let stop = match cmd.op {
-            uapi::VRUST_CMD_HANG => {
-                let names = FenceNames::new(c"vrust", c"vrust-gpu-hang")?;
-                hang = Some(UniqueFence::new(&names)?);
-                Ok(())
-            }
-            uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY => {
-                // Both commands touch `len` bytes. One longer than any EXEC may touch can never
-                // run; one beyond what is left of the budget is not started.
-                if cmd.len > uapi::VRUST_EXEC_MAX_BYTES {
-                    Err(EINVAL)
-                } else if let Some(b) = budget.checked_sub(cmd.len) {
-                    budget = b;
-                    w.add_command(vm, &cmd)
-                } else {
-                    Err(E2BIG)
-                }
-            }
-            _ => Err(EINVAL),
-        };
-        if let Err(e) = stop {
-            // The pieces of the failed command are dropped: it does not run at all.
-            while w.pieces.last().is_some_and(|p| !p.ends_cmd) {
-                w.pieces.pop();
-            }
-            // Only what the stream itself is wrong about stops it; anything else (memory, an
-            // interrupted lock of a buffer's mapping) fails the EXEC with nothing queued, so
-            // that restarting it does not run commands twice.
-            if e != EFAULT && e != E2BIG && e != EINVAL {
-                return Err(e);
-            }
-            return Ok((w, None, Err(e)));
-        }
-        kernel::task::cond_resched();
+        let (stop, _) = w.walk(&vm, cmds)?;
+        return Ok((w, hang, stop));
     }
-    Ok((w, hang, Ok(())))
+    Err(EAGAIN)
 }
 
 impl Work {
+    fn new(counting: bool) -> Self {
+        Work {
+            serial: NEXT_SERIAL.fetch_add(1, Relaxed),
+            counting,
+            n_buffers: 0,
+            n_pieces: 0,
+            buffers: KVec::new(),
+            pieces: KVVec::new(),
+            done: Atomic::new(0),
+        }
+    }
+
+    /// Walks the commands through the locked VM, counting or recording their pieces and
+    /// buffers; returns where the stream stopped, and whether it reached a `HANG`. Allocates
+    /// nothing.
+    fn walk(
+        &mut self,
+        vm: &gpuvm::LockedVm<'_, VrustVm>,
+        cmds: &[uapi::drm_vrust_cmd],
+    ) -> Result<(Result, bool)> {
+        let mut hang = false;
+        let mut budget = uapi::VRUST_EXEC_MAX_BYTES;
+        for cmd in cmds {
+            if hang {
+                // After a `HANG`, nothing runs, but the stream must still be valid.
+                if !matches!(
+                    cmd.op,
+                    uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY | uapi::VRUST_CMD_HANG
+                ) {
+                    return Ok((Err(EINVAL), hang));
+                }
+                continue;
+            }
+            let stop = match cmd.op {
+                uapi::VRUST_CMD_HANG => {
+                    hang = true;
+                    Ok(())
+                }
+                uapi::VRUST_CMD_FILL | uapi::VRUST_CMD_COPY => {
+                    // Both commands touch `len` bytes. One longer than any EXEC may touch can
+                    // never run; one beyond what is left of the budget is not started.
+                    if cmd.len > uapi::VRUST_EXEC_MAX_BYTES {
+                        Err(EINVAL)
+                    } else if let Some(b) = budget.checked_sub(cmd.len) {
+                        budget = b;
+                        self.add_command(vm, cmd)
+                    } else {
+                        Err(E2BIG)
+                    }
+                }
+                _ => Err(EINVAL),
+            };
+            if let Err(e) = stop {
+                // The pieces of the failed command are dropped: it does not run at all.
+                while self.pieces.last().is_some_and(|p| !p.ends_cmd) {
+                    self.pieces.pop();
+                }
+                // Only what the stream itself is wrong about stops it; anything else fails the
+                // EXEC with nothing queued, so that restarting it does not run commands twice.
+                if e != EFAULT && e != E2BIG && e != EINVAL {
+                    return Err(e);
+                }
+                return Ok((Err(e), hang));
+            }
+            kernel::task::cond_resched();
+        }
+        Ok((Ok(()), hang))
+    }
+
     /// The index of the buffer of `va`, added on first use.
     fn buffer(&mut self, va: &gpuvm::Va<VrustVm>, write: bool) -> Result<usize> {
         let obj = va.object();
-        // The buffer's data in the VM says where it is in this job, if it is: a client may
+        // The buffer's data in the VM says where it is in this walk, if it is: a client may
         // make a job of many pieces over many buffers, so this is no search. (Checked against
         // the buffer, so that a stale tag is harmless.)
         let tag = &va.vm_bo().data().in_job;
         let t = tag.load(Relaxed);
-        // CAST: the low 24 bits are an index below `VRUST_EXEC_MAX_PIECES`.
+        // CAST: the low 24 bits are an index below `2 * VRUST_EXEC_MAX_PIECES`.
         let i = (t & 0xff_ffff) as usize;
-        if t >> 24 == self.serial
-            && self
-                .buffers
-                .get(i)
-                .is_some_and(|b| core::ptr::eq(b.map.object(), obj))
-        {
-            self.buffers[i].written |= write;
-            return Ok(i);
+        let seen = t >> 24 == self.serial;
+        if self.counting {
+            if seen {
+                return Ok(i);
+            }
+            self.n_buffers += 1;
+        } else {
+            if seen
+                && self
+                    .buffers
+                    .get(i)
+                    .is_some_and(|b| core::ptr::eq(b.map.object(), obj))
+            {
+                self.buffers[i].written |= write;
+                return Ok(i);
+            }
+            // The VM's kernel mapping of the buffer, made when it was bound: the job's
+            // reference costs a count.
+            let map = va.vm_bo().data().map.as_ref().ok_or(EFAULT)?.clone();
+            // The first pass counted the buffers of this state of the VM.
+            self.buffers
+                .push_within_capacity(Buffer {
+                    map,
+                    written: write,
+                })
+                .map_err(|_| EAGAIN)?;
         }
-        // The VM keeps a kernel mapping of each buffer it maps, made on first use (as a GPU
-        // keeps page tables: making one costs far more than a copy); the job takes its own
-        // reference to that mapping, which then costs a count.
-        let cached = &va.vm_bo().data().map;
-        if cached.as_ref().is_none() {
-            // Not set by anyone else meanwhile: the VM is locked.
-            cached.populate(obj.vmap()?);
-        }
-        self.buffers.push(
-            Buffer {
-                map: obj.vmap()?,
-                written: write,
-            },
-            crate::user_sized(),
-        )?;
-        let i = self.buffers.len() - 1;
-        // CAST: at most one buffer per piece, fewer than `VRUST_EXEC_MAX_PIECES` < 2^24.
+        let i = if self.counting {
+            self.n_buffers - 1
+        } else {
+            self.buffers.len() - 1
+        };
+        // CAST: at most two buffers per piece, fewer than `2 * VRUST_EXEC_MAX_PIECES` < 2^24.
         tag.store(self.serial << 24 | i as u64, Relaxed);
         Ok(i)
     }
@@ -246,10 +310,14 @@ impl Work {
                 len: usize::try_from(n)?,
                 ends_cmd: left == 0,
             })?;
+            // Neither overflows: both ends were checked above (a FILL has no source, whose
+            // address may be anything).
             d += n;
-            s += n;
+            if copy {
+                s += n;
+            }
             // Bounded (`VRUST_EXEC_MAX_PIECES`), but many pieces take a while.
-            if self.pieces.len() % 1024 == 0 {
+            if self.n_pieces % 1024 == 0 {
                 kernel::task::cond_resched();
             }
         }
@@ -257,10 +325,14 @@ impl Work {
     }
 
     fn push_piece(&mut self, p: Piece) -> Result {
-        if self.pieces.len() >= uapi::VRUST_EXEC_MAX_PIECES as usize {
+        if self.n_pieces >= uapi::VRUST_EXEC_MAX_PIECES as usize {
             return Err(E2BIG);
         }
-        self.pieces.push(p, crate::user_sized())?;
+        self.n_pieces += 1;
+        if !self.counting {
+            // The first pass counted the pieces of this state of the VM.
+            self.pieces.push_within_capacity(p).map_err(|_| EAGAIN)?;
+        }
         Ok(())
     }
 }
@@ -349,19 +421,32 @@ impl job::Backend for GpuQueue {
         // Nothing starts after the unplug. (A section does not cover the whole job: it may
         // take seconds, which would hold up the unplug.)
         drop(self.dev.enter().ok_or(ENODEV)?);
-        self.execute(&job.work)?;
-        // At a `HANG`, the GPU stops: its fence does not signal until the queue gives up.
-        Ok(job.hang.as_ref().map(UniqueFence::fence))
+        match job {
+            GpuJob::Exec { work, hang } => {
+                self.execute(work)?;
+                // At a `HANG`, the GPU stops: its fence does not signal until the queue gives
+                // up.
+                Ok(hang.as_ref().map(UniqueFence::fence))
+            }
+            GpuJob::Bind(bind) => {
+                crate::vm::apply(bind)?;
+                Ok(None)
+            }
+        }
     }
 
     fn timed_out(&self, job: &mut GpuJob) -> job::TimeoutAction {
         // The hung GPU is reset: the job's fence signals (with `ECANCELED`, which the queue
-        // replaces with `ETIME`).
-        drop(job.hang.take());
+        // replaces with `ETIME`). (A bind is done when its `run` returns: it never times out.)
+        if let GpuJob::Exec { hang, .. } = job {
+            drop(hang.take());
+        }
         job::TimeoutAction::Stopped
     }
 
     fn cancel(&self, job: &mut GpuJob) {
-        drop(job.hang.take());
+        if let GpuJob::Exec { hang, .. } = job {
+            drop(hang.take());
+        }
     }
 }

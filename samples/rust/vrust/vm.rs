@@ -2,14 +2,23 @@
 
 //! GPU virtual address spaces: a VM per `VM_CREATE`, mappings made and cut by `VM_BIND`.
 //!
-//! A VM is a [`gpuvm::UniqueVm`] of a file, with [`VrustVm`] as its driver state. The layer
-//! runs the split/merge steps of a bind and calls the driver once per step (`step_map`,
-//! `step_unmap`, `step_remap`); each step returns the proof that it was done, which only the
-//! step's own operation can make. vrust has no page tables to update, so its steps only count
-//! the mappings, for the limit `VRUST_VM_MAX_MAPPINGS`.
+//! A VM is a [`gpuvm::UniqueVm`] of a file, with [`VrustVm`] as its driver state, in immediate
+//! mode: a bind is a job of the file's queue ([`crate::gpu`]), which changes the VM from the
+//! fence signalling path. `VM_BIND` prepares it ([`gpuvm::GpuVm::prepare_map`],
+//! [`gpuvm::GpuVm::prepare_unmap`]: everything that allocates, and the buffer's kernel mapping)
+//! and queues it; the job applies it ([`gpuvm::Bind::apply`]), and the queue drops it, with
+//! what its steps removed, outside that path. So with the VM locked, vrust never allocates,
+//! takes a reservation lock or waits (`VM_QUERY` copies out after unlocking,
+//! [`crate::gpu::resolve`] allocates between two passes).
 //!
-//! The data of a buffer mapped in a VM ([`VmBuffer`]) is the buffer's kernel mapping, which
-//! the software GPU ([`crate::gpu`]) makes on first use; each job holds its own reference.
+//! The layer runs the split/merge steps of a bind and calls the driver once per step
+//! (`step_map`, `step_unmap`, `step_remap`); each step returns the proof that it was done,
+//! which only the step's own operation can make. vrust has no page tables to update, so its
+//! steps only count the mappings, for the limit `VRUST_VM_MAX_MAPPINGS`, and the changes, for
+//! the resolution of `EXEC`.
+//!
+//! The data of a buffer mapped in a VM ([`VmBuffer`]) is the buffer's kernel mapping, made when
+//! the bind is prepared; each job holds its own reference.
 
 use crate::{
     buffers::{
@@ -17,6 +26,11 @@ use crate::{
         VrustBo, //
     },
     driver::Vrust,
+    exec::{
+        self,
+        Syncs, //
+    },
+    gpu::GpuJob,
 };
 use kernel::{
     drm::{
@@ -30,6 +44,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::Atomic,
         Arc,
         SetOnce, //
@@ -38,20 +53,22 @@ use kernel::{
 };
 
 /// The state of a GPU VM: the software GPU has no page tables, it resolves addresses through
-/// the VM's mappings when it runs. The state counts the mappings, for the limit.
+/// the VM's mappings when an `EXEC` is made. The state counts the mappings, for the limit, and
+/// the steps, so that a resolution sees whether the VM changed while it was unlocked.
 #[derive(Default)]
 pub(crate) struct VrustVm {
     mappings: usize,
+    pub(crate) generation: u64,
 }
 
 /// The data of a buffer mapped in a VM (one per VM and buffer): the buffer's kernel mapping,
-/// made when `EXEC` first uses it and kept while the buffer is mapped in the VM, as a GPU keeps
-/// its page tables (mapping a buffer into the kernel costs far more than a copy). The layer
-/// drops it when the buffer's last mapping in the VM goes, after the reservation locks of that
-/// bind are released, as dropping a mapping takes its buffer's lock.
+/// made when a bind of it is prepared and kept while the buffer is mapped in the VM, as a GPU
+/// keeps its page tables (mapping a buffer into the kernel costs far more than a copy). The
+/// layer drops it when the buffer's last mapping in the VM goes, where the bind is dropped, as
+/// dropping a kernel mapping takes its buffer's lock.
 pub(crate) struct VmBuffer {
-    /// The kernel mapping of the buffer, once made.
-    pub(crate) map: SetOnce<shmem::VMap<VrustBo>>,
+    /// The kernel mapping of the buffer, once made; each job takes a reference.
+    pub(crate) map: SetOnce<Arc<shmem::VMap<VrustBo>>>,
     /// The job being resolved that uses the buffer last, and the buffer's index in it
     /// (`gpu::resolve`, under the VM's lock), so that finding it is not a search.
     pub(crate) in_job: Atomic<u64>,
@@ -79,6 +96,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
     ) -> Result<gpuvm::Mapped<'op>> {
         let done = op.insert(())?;
         self.mappings += 1;
+        self.generation += 1;
         Ok(done)
     }
 
@@ -88,6 +106,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
         _ctx: &mut (),
     ) -> Result<gpuvm::Unmapped<'op>> {
         self.mappings -= 1;
+        self.generation += 1;
         Ok(op.remove())
     }
 
@@ -99,6 +118,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
         let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
         let done = op.remap(|_data, _part| ())?;
         self.mappings = self.mappings - 1 + parts;
+        self.generation += 1;
         Ok(done)
     }
 }
@@ -163,7 +183,8 @@ impl Vms {
         Ok(0)
     }
 
-    /// `VM_BIND`: maps a range of a buffer at a GPU address, or unmaps a GPU range.
+    /// `VM_BIND`: maps a range of a buffer at a GPU address, or unmaps a GPU range, from a job
+    /// of the file's queue; waits for it unless `VRUST_BIND_ASYNC`.
     #[ioctl(DRM_IOCTL_VRUST_VM_BIND, RENDER_ALLOW)]
     pub(crate) fn vm_bind(
         _dev: &drm::Device<Vrust>,
@@ -171,32 +192,38 @@ impl Vms {
         file: &drm::File<Vrust>,
     ) -> Result<u32> {
         let page = PAGE_SIZE as u64;
-        if arg.pad != 0 || (arg.addr | arg.range | arg.offset) % page != 0 {
+        if arg.pad != 0
+            || arg.flags & !uapi::VRUST_BIND_ASYNC != 0
+            || (arg.addr | arg.range | arg.offset) % page != 0
+        {
             return Err(EINVAL);
         }
+        let syncs = Syncs::new(file, arg.in_syncs, arg.num_in_syncs, &arg.out_sync)?;
         let vm = file.vm(arg.vm_id)?;
-        let mut vm = vm.lock();
-        let max = uapi::VRUST_VM_MAX_MAPPINGS as usize;
-        match arg.op {
+        let bind = match arg.op {
             uapi::VRUST_BIND_MAP => {
-                // A map can cut one mapping in two around the new one.
-                if vm.mappings + 2 > max {
-                    return Err(ENOSPC);
-                }
                 let bo = Bo::lookup(file, arg.handle)?;
-                vm.map(&mut (), &bo, arg.offset, arg.addr, arg.range)?;
+                let bind = vm.prepare_map(&bo, arg.offset, arg.addr, arg.range)?;
+                // The kernel mapping the GPU uses, made now: the job may not make it.
+                if let Some(pair) = bind.vm_bo() {
+                    if pair.data().map.as_ref().is_none() {
+                        // Another bind of the buffer may set it meanwhile: either will do.
+                        pair.data().map.populate(Arc::new(bo.vmap()?, GFP_KERNEL)?);
+                    }
+                }
+                bind
             }
             uapi::VRUST_BIND_UNMAP => {
                 if arg.handle != 0 || arg.offset != 0 {
                     return Err(EINVAL);
                 }
-                // An unmap can cut one mapping in two.
-                if vm.mappings + 1 > max {
-                    return Err(ENOSPC);
-                }
-                vm.unmap(&mut (), arg.addr, arg.range)?;
+                vm.prepare_unmap(arg.addr, arg.range)?
             }
             _ => return Err(EINVAL),
+        };
+        let fence = exec::submit(file, GpuJob::Bind(bind), syncs)?;
+        if arg.flags & uapi::VRUST_BIND_ASYNC == 0 {
+            exec::wait_for(&fence)?;
         }
         Ok(0)
     }
@@ -209,24 +236,45 @@ impl Vms {
         file: &drm::File<Vrust>,
     ) -> Result<u32> {
         let vm = file.vm(arg.vm_id)?;
-        let vm = vm.lock();
         let room = usize::try_from(arg.count)?;
         let size = core::mem::size_of::<uapi::drm_vrust_vm_mapping>();
         let mut writer =
             drm::user::user_slice(arg.mappings, room.checked_mul(size).ok_or(EINVAL)?)?.writer();
+        // Read into memory allocated beforehand, and copied out after unlocking: the VM's lock
+        // is taken on the fence signalling path, where a fault of the copy may not wait.
+        let mut out = KVec::with_capacity(
+            room.min(uapi::VRUST_VM_MAX_MAPPINGS as usize),
+            crate::user_sized(),
+        )?;
         let mut total = 0u32;
-        for va in vm.vas() {
-            if (total as usize) < room {
-                writer.write(&uapi::drm_vrust_vm_mapping {
-                    addr: va.addr(),
-                    range: va.size(),
-                    offset: va.offset(),
-                    bo_id: va.object().id,
-                })?;
-            }
+        for va in vm.lock().vas() {
+            // Cannot fail: no more than `VRUST_VM_MAX_MAPPINGS` mappings, nor than `room`.
+            let _ = out.push_within_capacity(uapi::drm_vrust_vm_mapping {
+                addr: va.addr(),
+                range: va.size(),
+                offset: va.offset(),
+                bo_id: va.object().id,
+            });
             total += 1;
+        }
+        for m in out.iter() {
+            writer.write(m)?;
         }
         arg.count = total;
         Ok(0)
     }
+}
+
+/// Applies a bind from its job, with the VM locked: on the fence signalling path, so nothing
+/// here allocates. A bind that would make the VM hold more than `VRUST_VM_MAX_MAPPINGS`
+/// mappings fails with `ENOSPC` and changes nothing.
+pub(crate) fn apply(bind: &mut gpuvm::Bind<VrustVm>) -> Result {
+    let vm: ARef<gpuvm::GpuVm<VrustVm>> = bind.vm().into();
+    let mut vm = vm.lock();
+    // A map can cut one mapping in two around the new one; an unmap can cut one in two.
+    let new = if bind.vm_bo().is_some() { 2 } else { 1 };
+    if vm.mappings + new > uapi::VRUST_VM_MAX_MAPPINGS as usize {
+        return Err(ENOSPC);
+    }
+    bind.apply(&mut vm, &mut ())
 }

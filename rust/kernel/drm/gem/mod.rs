@@ -78,6 +78,13 @@ pub trait DriverObject: Sized + Send + Sync + 'static {
         size: usize,
         origin: Origin<'_>,
     ) -> impl PinInit<Self, Error>;
+
+    /// Whether the GPU VMs that map these objects are in immediate mode
+    /// ([`gpuvm`](crate::drm::gpuvm), its module documentation): a property of the objects,
+    /// as the C core keeps an object's links to every VM in one list, protected by the object's
+    /// `gpuva.lock` in immediate mode and by its reservation lock otherwise. All the VMs of a
+    /// driver are of the one mode; a VM of the other does not build.
+    const GPUVM_IMMEDIATE: bool = false;
 }
 
 /// Why the C core creates an object.

@@ -17,8 +17,11 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
+    graveyard::Graveyard,
+    immediate,
     locked::LockedVm,
     sm_ops::StepArgs,
+    va::Va,
     vm::{
         GpuVm,
         Room, //
@@ -42,8 +45,10 @@ use core::ptr::NonNull;
 /// allocated, to be applied once, from anywhere the VM may be locked: a job's `run` on the
 /// fence signalling path too.
 ///
-/// Dropping it, applied or not, drops what its steps removed and the VM objects freed: drop it
-/// where the driver may sleep and take reservation locks, not on the signalling path.
+/// Dropping it, applied or not, drops what its steps removed and runs the VM's cleanup of the
+/// VM objects freed: drop it where the driver may sleep and take reservation locks, not on the
+/// signalling path, and not with the VM locked (as for [`GpuVm::prepare_map`] and
+/// [`GpuVm::prepare_unmap`], which allocate).
 ///
 /// # Examples
 ///
@@ -54,7 +59,23 @@ use core::ptr::NonNull;
 /// use kernel::drm::gpuvm::{
 ///     DriverGpuVm, Mapped, OpMap, OpRemap, OpUnmap, Remapped, UniqueVm, Unmapped,
 /// };
-/// # kernel::drm_doctest_driver!(Gpu, buffer: Buffer);
+/// # kernel::drm_doctest_driver!(Gpu, object: gem::shmem::Object<Buffer>);
+/// struct Buffer;
+///
+/// impl gem::DriverObject for Buffer {
+///     type Driver = Gpu;
+///     // The VMs that map these objects are in immediate mode.
+///     const GPUVM_IMMEDIATE: bool = true;
+///
+///     fn create(
+///         _dev: &drm::Device<Gpu>,
+///         _size: usize,
+///         _origin: gem::Origin<'_>,
+///     ) -> impl PinInit<Self, Error> {
+///         Ok::<_, Error>(Buffer)
+///     }
+/// }
+///
 /// struct Vm;
 ///
 /// impl DriverGpuVm for Vm {
@@ -62,7 +83,6 @@ use core::ptr::NonNull;
 ///     type VaData = ();
 ///     type VmBoData = ();
 ///     type StepContext = ();
-///     const IMMEDIATE: bool = true;
 ///
 ///     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, _: &mut ()) -> Result<Mapped<'op>> {
 ///         op.insert(())
@@ -94,7 +114,7 @@ use core::ptr::NonNull;
 ///
 /// # Invariants
 ///
-/// `T::IMMEDIATE`; `op` is valid for `vm`: a map's `vm_bo` is a VM object of `vm` and the
+/// `immediate::<T>()`; `op` is valid for `vm`: a map's `vm_bo` is a VM object of `vm` and the
 /// map's object, in that object's list, whose reference the `Bind` owns, and its range is
 /// inside the VM and the object; an unmap's range is inside the VM. `room` holds the
 /// allocations of every mapping the steps of `op` insert, until it is applied.
@@ -102,6 +122,9 @@ pub struct Bind<T: DriverGpuVm> {
     vm: ARef<GpuVm<T>>,
     op: Op,
     room: Room<T>,
+    /// What the steps of this `Bind` removed, dropped with it (not by another `Bind`'s drop:
+    /// the GPU may use what a mapping's data holds until this `Bind`'s job is done).
+    dead: Graveyard<Va<T>>,
     applied: bool,
 }
 
@@ -142,8 +165,8 @@ impl<T: DriverGpuVm> GpuVm<T> {
     ) -> Result<Bind<T>> {
         const {
             assert!(
-                T::IMMEDIATE,
-                "GpuVm::prepare_map is for immediate mode: set DriverGpuVm::IMMEDIATE, or use \
+                immediate::<T>(),
+                "GpuVm::prepare_map is for immediate mode: set DriverObject::GPUVM_IMMEDIATE, or use \
                  LockedVm::map"
             )
         }
@@ -155,6 +178,7 @@ impl<T: DriverGpuVm> GpuVm<T> {
         if obj.dev().as_raw() != unsafe { (*self.as_raw()).drm } {
             return Err(EINVAL);
         }
+        self.check_open()?;
         let room = Room::with(Room::<T>::MAX_NEW)?;
         // SAFETY: The VM and the object are live; the new VM object takes a reference to each.
         let new = unsafe { bindings::drm_gpuvm_bo_create(self.as_raw(), obj.as_raw()) };
@@ -162,7 +186,7 @@ impl<T: DriverGpuVm> GpuVm<T> {
             return Err(ENOMEM);
         }
         // SAFETY: `new` is a new VM object in no list; the VM is in immediate mode (type
-        // invariant of `GpuVm`, as `T::IMMEDIATE`). This returns the object's VM object of
+        // invariant of `GpuVm`, as `immediate::<T>()`). This returns the object's VM object of
         // this VM, with a reference that is ours, and frees `new` if that is another one.
         let vm_bo = unsafe { bindings::drm_gpuvm_bo_obtain_prealloc(new) };
         // INVARIANT: `vm_bo` is the VM object of `self` and `obj`, in `obj`'s list; the ranges
@@ -178,6 +202,7 @@ impl<T: DriverGpuVm> GpuVm<T> {
                 size,
             },
             room,
+            dead: Graveyard::new(),
             applied: false,
         })
     }
@@ -187,21 +212,34 @@ impl<T: DriverGpuVm> GpuVm<T> {
     pub fn prepare_unmap(&self, addr: u64, size: u64) -> Result<Bind<T>> {
         const {
             assert!(
-                T::IMMEDIATE,
-                "GpuVm::prepare_unmap is for immediate mode: set DriverGpuVm::IMMEDIATE, or use \
+                immediate::<T>(),
+                "GpuVm::prepare_unmap is for immediate mode: set DriverObject::GPUVM_IMMEDIATE, or use \
                  LockedVm::unmap"
             )
         }
         if size == 0 || !self.range_valid(addr, size) {
             return Err(EINVAL);
         }
+        self.check_open()?;
         // INVARIANT: The range was checked; an unmap inserts at most the two parts that stay.
         Ok(Bind {
             vm: self.into(),
             op: Op::Unmap { addr, size },
             room: Room::with(2)?,
+            dead: Graveyard::new(),
             applied: false,
         })
+    }
+}
+
+impl<T: DriverGpuVm> GpuVm<T> {
+    /// Fails with `ENODEV` when the VM's [`UniqueVm`](super::UniqueVm) is gone: a `Bind` of
+    /// it would only fail when applied.
+    fn check_open(&self) -> Result {
+        if self.inner.lock().closed {
+            return Err(ENODEV);
+        }
+        Ok(())
     }
 }
 
@@ -251,15 +289,21 @@ impl<T: DriverGpuVm> Bind<T> {
                 // SAFETY: The VM object is live (type invariant) and holds its object.
                 req.map.gem.obj = unsafe { (*vm_bo.as_ptr()).obj };
                 req.map.gem.offset = offset;
-                let mut args = StepArgs::new(&self.vm, driver, ctx, vm_bo.as_ptr(), &mut self.room);
+                let mut args =
+                    StepArgs::new(&self.dead, driver, ctx, vm_bo.as_ptr(), &mut self.room);
                 // SAFETY: The tree is locked (`vm`); the request is valid (type invariant); the
                 // steps get `args`, valid for the call, with the room and the VM object the
                 // map needs; in immediate mode the steps take the objects' `gpuva.lock`s.
                 to_result(unsafe { bindings::drm_gpuvm_sm_map(raw, (&raw mut args).cast(), &req) })
             }
             Op::Unmap { addr, size } => {
-                let mut args =
-                    StepArgs::new(&self.vm, driver, ctx, core::ptr::null_mut(), &mut self.room);
+                let mut args = StepArgs::new(
+                    &self.dead,
+                    driver,
+                    ctx,
+                    core::ptr::null_mut(),
+                    &mut self.room,
+                );
                 // SAFETY: As above, for an unmap, whose steps insert no mapping of their own.
                 to_result(unsafe {
                     bindings::drm_gpuvm_sm_unmap(raw, (&raw mut args).cast(), addr, size)
@@ -271,6 +315,7 @@ impl<T: DriverGpuVm> Bind<T> {
 
 impl<T: DriverGpuVm> Drop for Bind<T> {
     fn drop(&mut self) {
+        self.dead.drop_all();
         if let Op::Map { vm_bo, .. } = self.op {
             // SAFETY: The reference the `Bind` owns (type invariant); in immediate mode its last
             // put defers the VM object's destruction to the cleanup below.

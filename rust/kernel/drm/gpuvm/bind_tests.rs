@@ -7,7 +7,6 @@
 
 use super::{
     tests::{
-        bo,
         model_cut,
         Model,
         Rng,
@@ -29,43 +28,155 @@ use super::{
 };
 use crate::{
     alloc::KVec,
+    device::DeviceContext,
     dma_fence::{
         Fence,
         FenceNames,
         Status, //
     },
     drm::{
-        gem::shmem::{
-            Object,
-            VMap, //
+        self,
+        gem::{
+            shmem::{
+                Object,
+                VMap, //
+            },
+            Caching,
+            DriverObject,
+            Origin, //
         },
         job,
-        tests::{
-            GemDevice,
-            TestBo,
-            LIVE_BOS, //
-        },
     },
+    faux,
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::Relaxed,
-        SetOnce, //
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        SetOnce,
     },
     time::Delta,
 };
 use core::ptr;
 
-/// An immediate-mode VM that tags each mapping, as the resv-mode suite's.
-#[derive(Default)]
+/// Live [`ImmBo`]s and VM states: the tests check that each is dropped, once.
+static LIVE_BOS: Atomic<i64> = Atomic::new(0);
+static LIVE_VMS: Atomic<i64> = Atomic::new(0);
+
+/// The objects of the test driver of immediate mode: every VM that maps them is in immediate
+/// mode (the GEM test driver's objects are mapped in VMs of the other mode).
+struct ImmBo;
+
+impl ImmBo {
+    fn new() -> Self {
+        LIVE_BOS.add(1, Relaxed);
+        ImmBo
+    }
+}
+
+impl Drop for ImmBo {
+    fn drop(&mut self) {
+        LIVE_BOS.add(-1, Relaxed);
+    }
+}
+
+impl DriverObject for ImmBo {
+    type Driver = ImmDriver;
+    const GPUVM_IMMEDIATE: bool = true;
+
+    fn create(
+        _dev: &drm::Device<ImmDriver>,
+        _size: usize,
+        _origin: Origin<'_>,
+    ) -> impl PinInit<Self, Error> {
+        Ok::<_, Error>(ImmBo::new())
+    }
+}
+
+/// The test driver of immediate mode, on a faux parent, without ioctls.
+struct ImmDriver;
+
+struct ImmFile;
+
+impl drm::DriverFile for ImmFile {
+    type Driver = ImmDriver;
+
+    fn open(_dev: &drm::Device<ImmDriver>, _client: &drm::Client) -> impl PinInit<Self, Error> {
+        Ok::<_, Error>(ImmFile)
+    }
+}
+
+#[vtable]
+impl drm::Driver for ImmDriver {
+    type Data = ();
+    type File = ImmFile;
+    type Object = Object<ImmBo>;
+    type Kms = drm::kms::NoKms;
+    type ParentDevice<Ctx: DeviceContext> = faux::Device<Ctx>;
+
+    const INFO: drm::DriverInfo = drm::DriverInfo {
+        major: 1,
+        minor: 0,
+        patchlevel: 0,
+        name: c"rust-drm-test-gpuvm-bind",
+        desc: c"KUnit GPUVM immediate-mode test driver of the Rust DRM layer",
+    };
+
+    const IOCTLS: &'static [drm::ioctl::Desc<Self>] = &[];
+}
+
+/// A device of [`ImmDriver`] on its own faux parent (never registered: no node is needed).
+struct ImmDevice {
+    dev: ARef<drm::Device<ImmDriver>>,
+    _parent: faux::Registration,
+}
+
+impl ImmDevice {
+    fn new() -> Result<Self> {
+        let parent = faux::Registration::new(c"rust-drm-kunit-gpuvm-bind", None)?;
+        let dev = ARef::from(&*drm::UnregisteredDevice::<ImmDriver>::new(
+            parent.as_ref(),
+            Ok(()),
+        )?);
+        Ok(Self {
+            dev,
+            _parent: parent,
+        })
+    }
+}
+
+fn bo(t: &ImmDevice, pages: u64) -> Result<ARef<Object<ImmBo>>> {
+    Object::new(
+        &t.dev,
+        (pages * PAGE) as usize,
+        Caching::Cached,
+        Ok::<_, Error>(ImmBo::new()),
+    )
+}
+
+/// A VM that tags each mapping, as the other mode's suite's.
 struct TagVm;
 
+impl TagVm {
+    fn new() -> Self {
+        LIVE_VMS.add(1, Relaxed);
+        TagVm
+    }
+}
+
+impl Drop for TagVm {
+    fn drop(&mut self) {
+        LIVE_VMS.add(-1, Relaxed);
+    }
+}
+
 impl DriverGpuVm for TagVm {
-    type Object = TestBo;
+    type Object = ImmBo;
     type VaData = u32;
     type VmBoData = ();
     type StepContext = u32;
-    const IMMEDIATE: bool = true;
 
     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<Mapped<'op>> {
         op.insert(*tag)
@@ -80,18 +191,17 @@ impl DriverGpuVm for TagVm {
     }
 }
 
-/// An immediate-mode VM whose data has drops that take reservation locks: each VM object a
-/// kernel mapping of its object, each mapping the last reference of another object.
+/// A VM whose data has drops that take reservation locks: each VM object a kernel mapping of
+/// its object, each mapping the last reference of another object.
 struct HoldingVm;
 
-type Held = Option<ARef<Object<TestBo>>>;
+type Held = Option<ARef<Object<ImmBo>>>;
 
 impl DriverGpuVm for HoldingVm {
-    type Object = TestBo;
+    type Object = ImmBo;
     type VaData = Held;
-    type VmBoData = SetOnce<VMap<TestBo>>;
+    type VmBoData = SetOnce<VMap<ImmBo>>;
     type StepContext = Held;
-    const IMMEDIATE: bool = true;
 
     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<Mapped<'op>> {
         op.insert(h.take())
@@ -130,19 +240,12 @@ impl job::Backend for Binder {
     }
 }
 
-fn tag_vm(t: &GemDevice) -> Result<UniqueVm<TagVm>> {
-    UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, TagVm)
+fn tag_vm(t: &ImmDevice) -> Result<UniqueVm<TagVm>> {
+    UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, TagVm::new())
 }
 
 /// Prepares and applies a map, as a synchronous bind does.
-fn map(
-    vm: &GpuVm<TagVm>,
-    obj: &Object<TestBo>,
-    off: u64,
-    addr: u64,
-    size: u64,
-    tag: u32,
-) -> Result {
+fn map(vm: &GpuVm<TagVm>, obj: &Object<ImmBo>, off: u64, addr: u64, size: u64, tag: u32) -> Result {
     let mut b = vm.prepare_map(obj, off, addr, size)?;
     b.apply(&mut vm.lock(), &mut { tag })
 }
@@ -155,7 +258,7 @@ fn unmap(vm: &GpuVm<TagVm>, addr: u64, size: u64) -> Result {
 /// The mappings, as the resv-mode suite's `state`, read into room allocated before the VM is
 /// locked: the lock of a VM in immediate mode is taken on the fence signalling path, so lockdep
 /// reports an allocation under it (it did, when this test allocated under it).
-fn snapshot(vm: &GpuVm<TagVm>, objs: &[&Object<TestBo>]) -> Result<KVec<Row>> {
+fn snapshot(vm: &GpuVm<TagVm>, objs: &[&Object<ImmBo>]) -> Result<KVec<Row>> {
     let mut v = KVec::with_capacity(512, GFP_KERNEL)?;
     let l = vm.lock();
     for va in l.vas() {
@@ -177,7 +280,7 @@ mod suite {
     /// split/merge as outside immediate mode, from the room a `Bind` brings.
     #[test]
     fn random_against_model() -> Result {
-        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let t = ImmDevice::new()?;
         let vm = tag_vm(&t)?;
         let (a, b) = (bo(&t, 64)?, bo(&t, 64)?);
         let objs = [&*a, &*b];
@@ -210,7 +313,8 @@ mod suite {
     #[test]
     fn errors_and_unapplied() -> Result {
         let base = LIVE_BOS.load(Relaxed);
-        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let vms = LIVE_VMS.load(Relaxed);
+        let t = ImmDevice::new()?;
         let (vm, other) = (tag_vm(&t)?, tag_vm(&t)?);
         let a = bo(&t, 4)?;
         let s = VM_START;
@@ -259,7 +363,15 @@ mod suite {
         drop(vm);
         assert_eq!(LIVE_BOS.load(Relaxed), base + 1);
         assert_eq!(late.apply(&mut stray.lock(), &mut 0), Err(ENODEV));
-        drop((late, stray, other, a));
+        assert!(matches!(stray.prepare_unmap(s, PAGE), Err(e) if e == ENODEV));
+        assert!(matches!(stray.prepare_map(&a, 0, s, PAGE), Err(e) if e == ENODEV));
+        // The VM lives while a `Bind` of it does; every VM goes with its last reference.
+        assert_eq!(LIVE_VMS.load(Relaxed), vms + 2);
+        drop((stray, other));
+        assert_eq!(LIVE_VMS.load(Relaxed), vms + 1);
+        drop(late);
+        assert_eq!(LIVE_VMS.load(Relaxed), vms);
+        drop(a);
         assert_eq!(LIVE_BOS.load(Relaxed), base);
         Ok(())
     }
@@ -272,7 +384,7 @@ mod suite {
     fn from_a_job_queue() -> Result {
         let base = LIVE_BOS.load(Relaxed);
         let live = || LIVE_BOS.load(Relaxed) - base;
-        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let t = ImmDevice::new()?;
         let vm = UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, HoldingVm)?;
         let names = FenceNames::new(c"rust-gpuvm-kunit", c"kunit-binds")?;
         let config = job::Config {
@@ -306,9 +418,20 @@ mod suite {
         push(vm.prepare_unmap(s + 4 * PAGE, 4 * PAGE)?, None)?;
         // An unmap of everything.
         push(vm.prepare_unmap(s, 16 * PAGE)?, None)?;
-        for f in fences.iter() {
+        // A map into a VM whose `UniqueVm` is gone when the job runs: its fence fails.
+        let gone = UniqueVm::new(&t.dev, c"kunit-bind-gone", VM_START, VM_SIZE, HoldingVm)?;
+        let bind = gone.prepare_map(&a, 0, s, PAGE)?;
+        drop(gone);
+        push(bind, Some(bo(&t, 1)?))?;
+        let n = fences.len();
+        for (i, f) in fences.iter().enumerate() {
             f.wait(false, Some(Delta::from_millis(5000)))?;
-            assert_eq!(f.status(), Status::Signalled);
+            let want = if i == n - 1 {
+                Status::Failed(ENODEV)
+            } else {
+                Status::Signalled
+            };
+            assert_eq!(f.status(), want);
         }
         // The jobs, with their binds, are dropped by the queue's free work: the drop of the
         // queue waits for it.
@@ -324,7 +447,7 @@ mod suite {
     /// order: all share the one VM object of the pair, made by the first.
     #[test]
     fn prepared_before_applied() -> Result {
-        let t = GemDevice::new(c"rust-drm-kunit-gpuvm-bind", false)?;
+        let t = ImmDevice::new()?;
         let vm = tag_vm(&t)?;
         let a = bo(&t, 64)?;
         let mut binds = KVec::new();

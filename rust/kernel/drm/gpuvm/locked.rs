@@ -9,6 +9,7 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
+    immediate,
     sm_ops::{
         self,
         StepArgs, //
@@ -103,7 +104,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     ) -> Result {
         const {
             assert!(
-                !T::IMMEDIATE,
+                !immediate::<T>(),
                 "LockedVm::map is not for immediate mode: use GpuVm::prepare_map"
             )
         }
@@ -152,7 +153,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     pub fn unmap(&mut self, ctx: &mut T::StepContext, addr: u64, size: u64) -> Result {
         const {
             assert!(
-                !T::IMMEDIATE,
+                !immediate::<T>(),
                 "LockedVm::unmap is not for immediate mode: use GpuVm::prepare_unmap"
             )
         }
@@ -222,12 +223,12 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             }
             // SAFETY: The first entry is the `rb.entry` of a mapping, a boxed `Va<T>` of the tree.
             let va = unsafe { crate::container_of!(first, bindings::drm_gpuva, rb.entry) };
-            if T::IMMEDIATE {
+            if immediate::<T>() {
                 // SAFETY: The mapping is in the locked tree; removed, it is linked and ours; in
                 // immediate mode the unlink takes the lock it needs.
                 unsafe {
                     bindings::drm_gpuva_remove(va);
-                    sm_ops::unlink_and_bury::<T>(self.vm, va);
+                    sm_ops::unlink_and_bury::<T>(&self.vm.dead_vas, va);
                 }
                 continue;
             }
@@ -240,7 +241,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                 bindings::drm_gem_object_get(obj);
                 bindings::dma_resv_lock((*obj).resv, ptr::null_mut());
                 bindings::drm_gpuva_remove(va);
-                sm_ops::unlink_and_bury::<T>(self.vm, va);
+                sm_ops::unlink_and_bury::<T>(&self.vm.dead_vas, va);
                 bindings::dma_resv_unlock((*obj).resv);
                 bindings::drm_gem_object_put(obj);
             }
@@ -286,7 +287,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
                     })?,
                     None => ptr::null_mut(),
                 };
-                let mut args = StepArgs::new(gpuvm, driver, ctx, vm_bo, room);
+                let mut args = StepArgs::new(&gpuvm.dead_vas, driver, ctx, vm_bo, room);
                 let ret = sm_call(&raw mut args);
                 if !vm_bo.is_null() {
                     // The mappings hold their own references to the VM object.

@@ -39,22 +39,25 @@
 //!
 //! [`VMap`]: crate::drm::gem::shmem::VMap
 //!
-//! Immediate mode ([`DriverGpuVm::IMMEDIATE`]), for an asynchronous `VM_BIND`: the mappings
+//! Immediate mode ([`DriverObject::GPUVM_IMMEDIATE`] of the objects the VMs map), for an
+//! asynchronous `VM_BIND`: the mappings
 //! change from a job, on the fence signalling path, so that the VM and the GPU's page tables
 //! always agree. A change is prepared in the ioctl as a [`Bind`] ([`GpuVm::prepare_map`],
 //! [`GpuVm::prepare_unmap`]), which allocates the mappings its steps insert and obtains the VM
 //! object of a map beforehand (`drm_gpuvm_bo_obtain_prealloc()`), and applied from the job
 //! ([`Bind::apply`]) with the VM locked and no reservation lock: the objects' lists of
 //! mappings are behind their `gpuva.lock`, which the layer takes only around the list changes.
-//! What the steps remove, and the VM objects whose last mapping goes (deferred by the C core,
-//! `drm_gpuvm_bo_deferred_cleanup()`), are dropped when the `Bind` is, where the job queue
-//! drops its jobs: outside the signalling path.
+//! What the steps remove is dropped when the `Bind` is, where the job queue drops its jobs:
+//! outside the signalling path, and after that job's fence. The VM objects whose last mapping
+//! goes (deferred by the C core) are freed at the next cleanup of the VM
+//! (`drm_gpuvm_bo_deferred_cleanup()`): when any `Bind` of it is dropped, or its `UniqueVm`.
+//! Neither a `Bind` may be prepared nor dropped with its VM locked.
 //!
 //! The files, one per concern: `vm.rs` (the VM, its lifetime and the room of its steps),
 //! `locked.rs` (the locked VM: map, unmap and reading the mappings), `bind.rs` (prepared
 //! changes, immediate mode), `va.rs` (a mapping), `vm_bo.rs` (a VM-object link),
 //! `graveyard.rs` (what waits to be dropped), `sm_ops.rs` (the split/merge steps and their
-//! proofs) and `tests.rs` (the KUnit suite).
+//! proofs), and the KUnit suites `tests.rs` and `bind_tests.rs` (immediate mode).
 //!
 //! Not covered yet: eviction and validation of external objects, and the ops-list
 //! (`drm_gpuvm_sm_map_ops_create`) API.
@@ -99,20 +102,22 @@ pub use self::vm_bo::VmBo;
 /// A driver's GPU VM: its state, and the callbacks of the split/merge steps.
 ///
 /// The callbacks run with the VM locked ([`LockedVm`]) and, outside immediate mode, the
-/// reservation locks of every object involved held. Each gets one operation and must consume it, which applies it to the
-/// tree and yields the proof the callback returns; between that and returning, the driver
-/// updates its own view of the VM (page tables, for a real GPU). An error stops the remaining
-/// steps: the steps done so far stay done.
+/// reservation locks of every object involved held. Each gets one operation and must consume
+/// it, which applies it to the tree and yields the proof the callback returns; between that and
+/// returning, the driver updates its own view of the VM (page tables, for a real GPU). An error
+/// stops the remaining steps: the steps done so far stay done.
 ///
-/// Inside a step, the task holds a `drm_exec` acquire context: a step must not map or unmap in
+/// Outside immediate mode, inside a step, the task holds a `drm_exec` acquire context: a step
+/// must not map or unmap in
 /// another VM, drop a [`UniqueVm`], take reservation locks, or drop anything whose drop takes
 /// one (a [`VMap`], the last reference of an object). The layer itself drops no driver data
 /// there: see the module documentation. The lock order is the VM's mutex first, then
 /// reservation locks: never lock a VM while holding a [`ResvGuard`] or an [`Exec`].
 ///
 /// In immediate mode, the steps run where [`Bind::apply`] is called, on the fence signalling
-/// path for an asynchronous bind: a step must not allocate, take a reservation lock or wait for
-/// a fence either (lockdep reports it, as for any code on that path).
+/// path for an asynchronous bind, with no reservation lock held: a step must not allocate,
+/// take a reservation lock, wait for a fence, or drop anything whose drop does (lockdep
+/// reports it, as for any code on that path).
 ///
 /// [`VMap`]: crate::drm::gem::shmem::VMap
 ///
@@ -123,22 +128,18 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     /// The per-object data of the GEM objects this VM maps.
     type Object: DriverObject;
     /// The per-mapping data. Dropped after the reservation locks of the step that removed the
-    /// mapping are released.
+    /// mapping are released; in immediate mode, with the [`Bind`] whose step removed it.
     type VaData: Send + Sync;
-    /// The per-(VM, object) data, made with `Default` when an object is first mapped, and
-    /// dropped after the reservation locks of the step that removed its last mapping are
-    /// released (so it may hold a kernel mapping of the object, say).
+    /// The per-(VM, object) data, made with `Default` when an object is first mapped (in
+    /// immediate mode: when a map of it is prepared, also for a pair that exists already, whose
+    /// new data is then dropped at once), and dropped after the reservation locks of the step
+    /// that removed its last mapping are released (so it may hold a kernel mapping of the
+    /// object, say). In immediate mode the C core defers that drop to the next cleanup of the
+    /// VM: the drop of any [`Bind`] of it, or of its [`UniqueVm`].
     type VmBoData: Default + Send + Sync;
     /// What the caller of [`LockedVm::map`], [`LockedVm::unmap`] and [`Bind::apply`] passes to
     /// the steps.
     type StepContext;
-
-    /// Immediate mode: the mappings change from the fence signalling path, through [`Bind`]s
-    /// prepared beforehand (see the module documentation). The VM's lock is then taken on that
-    /// path, so nothing may allocate, take a reservation lock or wait for a fence with the VM
-    /// locked, the steps included. Without it (the default), the mappings change through
-    /// [`LockedVm::map`] and [`LockedVm::unmap`], in process context.
-    const IMMEDIATE: bool = false;
 
     /// A new mapping: consume `op` with [`OpMap::insert`], which returns the [`Mapped`] proof.
     fn step_map<'op>(
@@ -162,4 +163,16 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
         op: OpRemap<'op, Self>,
         ctx: &mut Self::StepContext,
     ) -> Result<Remapped<'op>>;
+}
+
+/// Whether VMs of `T` are in immediate mode: the mappings change from the fence signalling
+/// path, through [`Bind`]s prepared beforehand (see the module documentation). The VM's lock is
+/// then taken on that path, so nothing may allocate, take a reservation lock or wait for a
+/// fence with the VM locked, the steps included. Otherwise the mappings change through
+/// [`LockedVm::map`] and [`LockedVm::unmap`], in process context.
+///
+/// The mode of the objects ([`DriverObject::GPUVM_IMMEDIATE`]): all VMs that map an object
+/// must agree on it (`include/drm/drm_gem.h`), so it is the objects' type that decides.
+pub(crate) const fn immediate<T: DriverGpuVm>() -> bool {
+    <T::Object as DriverObject>::GPUVM_IMMEDIATE
 }

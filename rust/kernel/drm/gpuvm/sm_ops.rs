@@ -11,11 +11,10 @@
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
 use super::{
+    graveyard::Graveyard,
+    immediate,
     va::Va,
-    vm::{
-        GpuVm,
-        Room, //
-    },
+    vm::Room,
     DriverGpuVm, //
 };
 use crate::{
@@ -98,7 +97,8 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
 
     /// The object.
     pub fn object(&self) -> &Object<T::Object> {
-        // SAFETY: The request's object, held by the caller of `map` for the call.
+        // SAFETY: The request's object, held by the caller of `map` for the call, or by the VM
+        // object of the `Bind` being applied.
         unsafe { &*self.0.op.gem.obj.cast::<Object<T::Object>>() }
     }
 
@@ -109,14 +109,19 @@ impl<'op, T: DriverGpuVm> OpMap<'op, T> {
     /// as that of a removed mapping.
     pub fn insert(self, data: T::VaData) -> Result<Mapped<'op>> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
-        let (vm, room, vm_bo) =
-            unsafe { (&*(*self.0.res).vm, (*self.0.res).room, (*self.0.res).vm_bo) };
+        let (dead, room, vm_bo) = unsafe {
+            (
+                &*(*self.0.res).dead,
+                (*self.0.res).room,
+                (*self.0.res).vm_bo,
+            )
+        };
         let va = new_va(room, self.0.op, data)?;
         // SAFETY: `va` is new and ours; the request's VM object is live, its VM's tree locked.
         let ret = unsafe { bindings::drm_gpuva_insert((*vm_bo).vm, (*va).as_raw()) };
         if let Err(e) = to_result(ret) {
             // SAFETY: Not inserted: still ours.
-            vm.dead_vas.bury(unsafe { KBox::from_raw(va) });
+            dead.bury(unsafe { KBox::from_raw(va) });
             return Err(e);
         }
         // SAFETY: The mapping is in the tree, not linked; the request's VM object is of its
@@ -144,12 +149,12 @@ impl<'op, T: DriverGpuVm> OpUnmap<'op, T> {
     /// [`Bind`]: super::Bind
     pub fn remove(self) -> Unmapped<'op> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
-        let vm = unsafe { &*(*self.0.res).vm };
+        let dead = unsafe { &*(*self.0.res).dead };
         // SAFETY: The mapping is in the locked tree; outside immediate mode, its object's
         // reservation lock is held.
         unsafe { bindings::drm_gpuva_remove(self.0.op.va) };
         // SAFETY: Out of the tree, still linked, the lock still held.
-        unsafe { unlink_and_bury::<T>(vm, self.0.op.va) };
+        unsafe { unlink_and_bury::<T>(dead, self.0.op.va) };
         // INVARIANT: The mapping is out of the tree and unlinked; `self` is consumed.
         Unmapped(PhantomData)
     }
@@ -209,7 +214,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         mut split: impl FnMut(&T::VaData, Part) -> T::VaData,
     ) -> Result<Remapped<'op>> {
         // SAFETY: `res` is live for the step (type invariant of `Step`).
-        let (vm, room) = unsafe { (&*(*self.0.res).vm, (*self.0.res).room) };
+        let (dead, room) = unsafe { (&*(*self.0.res).dead, (*self.0.res).room) };
         let old = self.va();
         let [prev_op, next_op] = self.parts();
         let mut part_va = |m: Option<&bindings::drm_gpuva_op_map>| match m {
@@ -222,7 +227,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
             Err(e) => {
                 if !prev.is_null() {
                     // SAFETY: Made just above, not inserted: ours.
-                    vm.dead_vas.bury(unsafe { KBox::from_raw(prev) });
+                    dead.bury(unsafe { KBox::from_raw(prev) });
                 }
                 return Err(e);
             }
@@ -257,7 +262,7 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
         unsafe { link::<T>(parts, vm_bo) };
         // SAFETY: `old_raw` is the old `Va<T>`, removed by `drm_gpuva_remap()`, still linked,
         // the lock still held.
-        unsafe { unlink_and_bury::<T>(vm, old_raw) };
+        unsafe { unlink_and_bury::<T>(dead, old_raw) };
         // INVARIANT: The old mapping is out of the tree and unlinked, the parts are in it and
         // linked; `self` is consumed.
         Ok(Remapped(PhantomData))
@@ -275,8 +280,9 @@ impl<'op, T: DriverGpuVm> OpRemap<'op, T> {
 ///
 /// # Invariants
 ///
-/// `op` is the operation of the step the C core is running, valid for `'op`, with the
-/// reservation locks of every object whose mappings it changes held. The mapping of an unmap
+/// `op` is the operation of the step the C core is running, valid for `'op`, with (outside
+/// immediate mode) the reservation locks of every object whose mappings it changes held. The
+/// mapping of an unmap
 /// step is a `Va<T>` of the locked tree; a remap step has its `unmap` set, with such a mapping,
 /// and its non-NULL parts are valid. `res` is the `StepResources` of the running call, live for
 /// `'op` and reached by the steps only through this pointer.
@@ -317,8 +323,9 @@ pub(super) struct StepArgs<T: DriverGpuVm> {
 /// What the steps' operations apply themselves with: the VM (for its graveyards), the VM object
 /// of a map request, and the room reserved for the steps.
 struct StepResources<T: DriverGpuVm> {
-    /// The VM whose steps these are.
-    vm: *const GpuVm<T>,
+    /// Where the steps bury what they remove: the VM's graveyard, or a
+    /// [`Bind`](super::Bind)'s own, so that it goes with that `Bind`.
+    dead: *const Graveyard<Va<T>>,
     /// The VM object of a map request (NULL for an unmap, whose steps insert no new mapping
     /// of their own).
     vm_bo: *mut bindings::drm_gpuvm_bo,
@@ -327,10 +334,11 @@ struct StepResources<T: DriverGpuVm> {
 }
 
 impl<T: DriverGpuVm> StepArgs<T> {
-    /// The arguments of the steps of one `map` or `unmap` of `vm`, for the VM state `state`,
-    /// the caller's `ctx`, the request's `vm_bo` (NULL for an unmap) and the reserved `room`.
+    /// The arguments of the steps of one `map` or `unmap`, for the VM state `state`, the
+    /// caller's `ctx`, the request's `vm_bo` (NULL for an unmap), the reserved `room` and the
+    /// graveyard `dead` of what the steps remove.
     pub(super) fn new(
-        vm: &GpuVm<T>,
+        dead: &Graveyard<Va<T>>,
         state: &mut T,
         ctx: &mut T::StepContext,
         vm_bo: *mut bindings::drm_gpuvm_bo,
@@ -339,7 +347,7 @@ impl<T: DriverGpuVm> StepArgs<T> {
         StepArgs {
             state,
             ctx,
-            res: StepResources { vm, vm_bo, room },
+            res: StepResources { dead, vm_bo, room },
         }
     }
 }
@@ -350,9 +358,9 @@ impl<T: DriverGpuVm> StepArgs<T> {
 /// # Safety
 ///
 /// Called by the C core only, from the `drm_gpuvm_sm_map()` or `drm_gpuvm_sm_unmap()` of
-/// `LockedVm::run_steps`: `priv_` is the `StepArgs<T>` of that call, and `op` a step of the
-/// VM's locked tree, valid during the call, with the reservation locks of every object whose
-/// mappings it changes held.
+/// `LockedVm::run_steps` or `Bind::apply`: `priv_` is the `StepArgs<T>` of that call, and `op`
+/// a step of the VM's locked tree, valid during the call, with (outside immediate mode) the
+/// reservation locks of every object whose mappings it changes held.
 pub(super) unsafe extern "C" fn step_callback<T: DriverGpuVm>(
     op: *mut bindings::drm_gpuva_op,
     priv_: *mut c_void,
@@ -389,21 +397,22 @@ pub(super) unsafe extern "C" fn step_callback<T: DriverGpuVm>(
 /// Returns it leaked, for the C core.
 ///
 /// The room has an allocation for every mapping a call inserts ([`Room::MAX_NEW`]), so this
-/// cannot fail; should it run out all the same, it fails with `ENOMEM` and warns (`data` is
-/// then dropped here).
+/// cannot fail; should it run out all the same, it fails with `ENOMEM` and warns, and `data`
+/// is leaked: dropping it there could deadlock (or, in immediate mode, wait on the fence
+/// signalling path).
 fn new_va<T: DriverGpuVm>(
     room: *mut Room<T>,
     m: &bindings::drm_gpuva_op_map,
     data: T::VaData,
 ) -> Result<*mut Va<T>> {
-    let va = Va::<T>::new(m, data);
-    // SAFETY: The room of the locked VM, reached by the steps only through this pointer, one
-    // use at a time; nothing else refers to it during the steps (type invariant of `GpuVm`).
+    // SAFETY: The room of the steps, reached by them only through this pointer, one use at a
+    // time; nothing else refers to it during the steps (type invariants of `GpuVm` and `Bind`).
     let Some(slot) = (unsafe { (*room).free.pop() }) else {
         crate::warn_on!(true);
+        core::mem::forget(data);
         return Err(ENOMEM);
     };
-    Ok(KBox::into_raw(KBox::write(slot, va)))
+    Ok(KBox::into_raw(KBox::write(slot, Va::<T>::new(m, data))))
 }
 
 /// Links the mappings `vas` to `vm_bo`, under the lock of the object's list of mappings: its
@@ -419,7 +428,7 @@ unsafe fn link<T: DriverGpuVm>(
 ) {
     // SAFETY: The VM object is live (safety requirements) and holds its object.
     let lock = unsafe { &raw mut (*(*vm_bo).obj).gpuva.lock };
-    if T::IMMEDIATE {
+    if immediate::<T>() {
         // SAFETY: The object's mutex, initialised with it. Nothing is allocated under it.
         unsafe { bindings::mutex_lock(lock) };
     }
@@ -427,24 +436,27 @@ unsafe fn link<T: DriverGpuVm>(
         // SAFETY: By the safety requirements, with the list's lock held.
         unsafe { bindings::drm_gpuva_link(va, vm_bo) };
     }
-    if T::IMMEDIATE {
+    if immediate::<T>() {
         // SAFETY: Locked above.
         unsafe { bindings::mutex_unlock(lock) };
     }
 }
 
-/// Unlinks a mapping already removed from the tree and buries it in its VM's graveyard.
+/// Unlinks a mapping already removed from the tree and buries it in `dead`.
 ///
 /// In immediate mode the C core takes the object's `gpuva.lock` for the unlink and defers
 /// freeing the VM object, should this be its last mapping, to `drm_gpuvm_bo_deferred_cleanup()`.
 ///
 /// # Safety
 ///
-/// `va` must be a boxed `Va<T>` of `vm`, out of the tree, linked; outside immediate mode, its
+/// `va` must be a boxed `Va<T>`, out of its VM's tree, linked; outside immediate mode, its
 /// object's reservation lock must be held, and the object held by a reference other than the
 /// mapping's.
-pub(super) unsafe fn unlink_and_bury<T: DriverGpuVm>(vm: &GpuVm<T>, va: *mut bindings::drm_gpuva) {
-    if T::IMMEDIATE {
+pub(super) unsafe fn unlink_and_bury<T: DriverGpuVm>(
+    dead: &Graveyard<Va<T>>,
+    va: *mut bindings::drm_gpuva,
+) {
+    if immediate::<T>() {
         // SAFETY: By the safety requirements; the VM is in immediate mode (type invariant of
         // `GpuVm`).
         unsafe { bindings::drm_gpuva_unlink_defer(va) };
@@ -455,6 +467,5 @@ pub(super) unsafe fn unlink_and_bury<T: DriverGpuVm>(vm: &GpuVm<T>, va: *mut bin
         unsafe { bindings::drm_gpuva_unlink(va) };
     }
     // SAFETY: Boxed by the layer, unlinked and out of the tree: ours again.
-    vm.dead_vas
-        .bury(unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
+    dead.bury(unsafe { KBox::from_raw(va.cast::<Va<T>>()) });
 }

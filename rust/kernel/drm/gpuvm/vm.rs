@@ -6,6 +6,7 @@
 
 use super::{
     graveyard::Graveyard,
+    immediate,
     locked::LockedVm,
     sm_ops,
     va::Va,
@@ -124,7 +125,7 @@ use core::{
 /// # Invariants
 ///
 /// * `vm` is an initialised `struct drm_gpuvm` whose `ops` are `GpuVm::<T>::OPS`, in immediate
-///   mode if and only if `T::IMMEDIATE`, in a `KBox` freed by `vm_free_callback`; `inner`
+///   mode if and only if `immediate::<T>()`, in a `KBox` freed by `vm_free_callback`; `inner`
 ///   protects its tree of mappings and `T`;
 /// * `room` is touched only by the task that holds `inner`, and never through two references at
 ///   once.
@@ -135,10 +136,11 @@ pub struct GpuVm<T: DriverGpuVm> {
     #[pin]
     pub(super) inner: Mutex<VmState<T>>,
     pub(super) room: UnsafeCell<Room<T>>,
-    /// Removed mappings, dropped where their data may be: see [`Graveyard`].
+    /// Mappings removed by [`LockedVm::map`], [`LockedVm::unmap`] and the `UniqueVm`'s drop,
+    /// dropped where their data may be: see [`Graveyard`]. (A `Bind` has its own.)
     pub(super) dead_vas: Graveyard<Va<T>>,
-    /// Freed VM objects, likewise. Apart from `room`: the C core frees VM objects from inside
-    /// calls that the steps make while they use `room`.
+    /// Freed VM objects, likewise (outside immediate mode with the removed mappings; in
+    /// immediate mode at the VM's next cleanup).
     pub(super) dead_vm_bos: Graveyard<VmBo<T>>,
 }
 
@@ -172,7 +174,7 @@ impl<T: DriverGpuVm> UniqueVm<T> {
             try_pin_init!(GpuVm::<T> {
                 vm: Opaque::zeroed(),
                 inner <- {
-                    let (name, key) = if T::IMMEDIATE {
+                    let (name, key) = if immediate::<T>() {
                         immediate_vm_lock_class()
                     } else {
                         vm_lock_class()
@@ -201,7 +203,7 @@ impl<T: DriverGpuVm> UniqueVm<T> {
         }
         // SAFETY: The VM stays pinned in its box until `vm_free_callback` frees it.
         let this = KBox::into_raw(unsafe { Pin::into_inner_unchecked(boxed) });
-        let flags = if T::IMMEDIATE {
+        let flags = if immediate::<T>() {
             bindings::drm_gpuvm_flags_DRM_GPUVM_IMMEDIATE_MODE
         } else {
             0
@@ -270,7 +272,7 @@ impl<T: DriverGpuVm> GpuVm<T> {
     /// Drops what the graveyards hold, after the C core's deferred cleanup of VM objects
     /// (immediate mode), which frees them into the graveyard.
     pub(super) fn drop_dead(&self) {
-        if T::IMMEDIATE {
+        if immediate::<T>() {
             // SAFETY: The VM is live; the deferred cleanup takes no lock of the VM's and may be
             // called from any task that may sleep.
             unsafe { bindings::drm_gpuvm_bo_deferred_cleanup(self.as_raw()) };

@@ -3,8 +3,10 @@
 //! A VM-object link: [`VmBo`], a `struct drm_gpuvm_bo` with the driver's data, and the C core's
 //! callbacks that allocate and free it.
 //!
-//! The C core makes one when an object is first mapped in a VM (`drm_gpuvm_bo_obtain_locked()`)
-//! and frees it when its last mapping is unlinked; each mapping holds a reference to it.
+//! The C core makes one when an object is first mapped in a VM (`drm_gpuvm_bo_obtain_locked()`;
+//! in immediate mode, when a map is prepared: `drm_gpuvm_bo_create()` and
+//! `drm_gpuvm_bo_obtain_prealloc()`) and frees it when its last reference goes; each mapping,
+//! and a prepared map, holds one.
 //!
 //! C header: [`include/drm/drm_gpuvm.h`](srctree/include/drm/drm_gpuvm.h)
 
@@ -70,8 +72,9 @@ pub(super) unsafe extern "C" fn alloc_callback<T: DriverGpuVm>() -> *mut binding
 /// `drm_gpuvm_ops.vm_bo_free`: buries the VM object in its VM's graveyard.
 ///
 /// The C core frees VM objects where their data may not be dropped: inside the steps (an
-/// acquire context, or the fence signalling path in immediate mode), and from
-/// `drm_gpuvm_bo_obtain_prealloc()` with an object's `gpuva.lock` held.
+/// acquire context). In immediate mode it frees them at the VM's cleanup, and frees the spare
+/// one of `drm_gpuvm_bo_obtain_prealloc()` when the pair exists already; the graveyard serves
+/// there too.
 ///
 /// # Safety
 ///

@@ -847,13 +847,20 @@ static __u64 pick_gpu_addr(struct fz_thread *t, bool *invalid)
 		    VRUST_VM_START + 1, ~0ULL & ~(PAGE - 1), 1ULL << 63);
 }
 
+static __u64 pick_in_syncs(struct fz_thread *t, __u32 *nin);
+static void pick_out_sync(struct fz_thread *t, struct drm_vrust_sync *out, struct fz_sync **so);
+
 static void vm_bind_step(struct fz_thread *t)
 {
 	struct drm_vrust_vm_bind a = {};
 	bool invalid = false;
 	struct fz_bo *bo = NULL;
+	struct fz_sync *out_so;
 	__u64 size, pages;
 	unsigned int r = rnd(t, 100);
+	int ret;
+
+	t->expect_fail = false;
 
 	a.vm_id = pick_vm(t);
 	a.op = r < 55 ? VRUST_BIND_MAP : r < 95 ? VRUST_BIND_UNMAP : PICK(t, 0, 3, 0xffffffff);
@@ -887,6 +894,15 @@ static void vm_bind_step(struct fz_thread *t)
 	}
 	if (chance(t, 2))
 		a.pad = 1;
+	/* A bind is a job: asynchronous or not, with in- and out-syncs as an EXEC's. */
+	if (chance(t, 30))
+		a.flags = VRUST_BIND_ASYNC;
+	if (chance(t, 2)) {
+		a.flags |= 1u << (1 + rnd(t, 31));
+		invalid = true;
+	}
+	a.in_syncs = pick_in_syncs(t, &a.num_in_syncs);
+	pick_out_sync(t, &a.out_sync, &out_so);
 	if (chance(t, 2))
 		a.addr |= 1 + rnd(t, PAGE - 1);
 	if (a.op != VRUST_BIND_MAP && a.op != VRUST_BIND_UNMAP)
@@ -894,16 +910,24 @@ static void vm_bind_step(struct fz_thread *t)
 	if (a.pad || !a.vm_id || !a.range || (a.addr | a.range | a.offset) % PAGE ||
 	    a.addr < VRUST_VM_START || a.addr >= VRUST_VM_START + VRUST_VM_SIZE)
 		invalid = true;
-	t->expect_fail = invalid;
-	DESC(t, "VM_BIND(vm %u, op %u, handle %u, pad %u, addr %#llx, range %#llx, offset %#llx)",
-	     a.vm_id, a.op, a.handle, a.pad, (unsigned long long)a.addr,
-	     (unsigned long long)a.range, (unsigned long long)a.offset);
-	if (!fz_ioctl(t, OP_VM_BIND, DRM_IOCTL_VRUST_VM_BIND, &a) && a.op == VRUST_BIND_MAP) {
+	t->expect_fail |= invalid;
+	DESC(t, "VM_BIND(vm %u, op %u, handle %u, flags %#x, pad %u, addr %#llx, range %#llx, "
+	     "offset %#llx, in %u at %#llx, out %u:%llu)",
+	     a.vm_id, a.op, a.handle, a.flags, a.pad, (unsigned long long)a.addr,
+	     (unsigned long long)a.range, (unsigned long long)a.offset, a.num_in_syncs,
+	     (unsigned long long)a.in_syncs, a.out_sync.handle,
+	     (unsigned long long)a.out_sync.point);
+	ret = fz_ioctl(t, OP_VM_BIND, DRM_IOCTL_VRUST_VM_BIND, &a);
+	if (!ret && a.op == VRUST_BIND_MAP) {
 		unsigned int i = t->p.nbinds++ % STALE;
 
 		t->p.binds[i].addr = a.addr;
 		t->p.binds[i].range = a.range;
 	}
+	/* As after an EXEC: the sync object has the bind's fence now. */
+	if (!ret && out_so && out_so->handle == a.out_sync.handle)
+		out_so->point = a.out_sync.point > out_so->point || !a.out_sync.point ?
+				a.out_sync.point : out_so->point;
 }
 
 static void vm_query_step(struct fz_thread *t)

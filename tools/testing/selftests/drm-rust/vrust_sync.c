@@ -5,7 +5,9 @@
  * whose fences go to binary and timeline sync objects, chains of jobs across files through a
  * shared sync object, implicit sync through the buffers' reservation objects with vgem (the C
  * peer) both ways, hung jobs (VRUST_CMD_HANG) that end at the instance's job timeout, files
- * closed and devices unplugged with jobs queued, bad input, and threads submitting at once.
+ * closed and devices unplugged with jobs queued, bad input, and threads submitting at once;
+ * and VM_BIND as a job: asynchronous binds held back, ordered with EXECs, failing, cancelled,
+ * and from several threads at once.
  *
  * A job that a test must hold back waits for a gate (struct gate): a vgem fence that the test
  * signals itself. Each test gets a fresh instance with a file on its render node, which has the
@@ -1361,6 +1363,305 @@ TEST_F_TIMEOUT(sync, threads_submit_at_once, 120)
 			     "a thread's part of the common buffer, its last job's");
 	}
 	free(want);
+}
+
+/* Binds ---------------------------------------------------------------------------------------- */
+
+/*
+ * VM_BIND of @op with @flags, after the @nin sync objects at @in, its fence going to sync object
+ * @out (0: nowhere). Returns 0 or -errno.
+ */
+static int bind_job(int fd, __u32 vm, __u32 op, __u32 handle, __u64 offset, __u64 addr,
+		    __u64 range, __u32 flags, const struct drm_vrust_sync *in, __u32 nin, __u32 out)
+{
+	struct drm_vrust_vm_bind a = {
+		.vm_id = vm, .op = op, .handle = handle, .flags = flags, .addr = addr,
+		.range = range, .offset = offset, .num_in_syncs = nin, .in_syncs = (uintptr_t)in,
+		.out_sync = { .handle = out },
+	};
+
+	return vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &a);
+}
+
+/*
+ * An asynchronous bind held back by a gate returns at once and changes nothing until the gate
+ * opens: the VM shows the old mappings, and an EXEC submitted meanwhile resolves against them
+ * (-EFAULT at the address the bind will map). A bind queued after it waits for it, in the
+ * order of the file's jobs. Once the gate opens, both apply, and their out-syncs signal.
+ */
+TEST_F(sync, async_bind_held_back)
+{
+	int fd = self->f.render, status = 0;
+	struct drm_vrust_vm_mapping m[4];
+	struct drm_vrust_sync in = {};
+	struct drm_vrust_cmd cmd;
+	__u32 vm, a, b, out1, out2;
+	double t0, t;
+
+	ASSERT_EQ(0, gate_init(&self->gate)) TH_LOG("vgem is not available");
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	ASSERT_EQ(0, bo_mapped(fd, vm, 4, S, &a));
+	ASSERT_EQ(0, vrust_gem_create(fd, 4 * PAGE, 0, &b));
+	ASSERT_EQ(0, gate_shut(&self->gate, fd, &in.handle));
+	ASSERT_EQ(0, syncobj_new(fd, &out1));
+	ASSERT_EQ(0, syncobj_new(fd, &out2));
+	t0 = vrust_now_s();
+	ASSERT_EQ(0, bind_job(fd, vm, VRUST_BIND_MAP, b, 0, S + 64 * PAGE, 4 * PAGE,
+			      VRUST_BIND_ASYNC, &in, 1, out1));
+	/* No in-sync of its own: it waits for the bind before it, in the file's queue. */
+	ASSERT_EQ(0, bind_job(fd, vm, VRUST_BIND_UNMAP, 0, 0, S, 4 * PAGE, VRUST_BIND_ASYNC,
+			      NULL, 0, out2));
+	t = vrust_now_s() - t0;
+	EXPECT_GT(1.0, t) TH_LOG("the asynchronous binds waited: %.3f s", t);
+	EXPECT_EQ(-ETIME, syncobj_wait(fd, out1, SHORT_WAIT_MS));
+	EXPECT_EQ(-ETIME, syncobj_wait(fd, out2, 0)) TH_LOG("the unmap ran before the map");
+	ASSERT_EQ(1, vrust_vm_query(fd, vm, m, 4));
+	EXPECT_EQ(S, m[0].addr);
+	cmd = vrust_cmd_fill(S + 64 * PAGE, PAGE, 0x61);
+	EXPECT_EQ(-EFAULT, exec_async(fd, vm, &cmd, 1, NULL, 0, 0, 0))
+		TH_LOG("an EXEC saw a bind that has not run");
+
+	ASSERT_EQ(0, gate_open(&self->gate));
+	ASSERT_EQ(0, syncobj_wait(fd, out2, LONG_WAIT_MS));
+	ASSERT_EQ(0, syncobj_status(fd, out1, &status));
+	EXPECT_EQ(1, status);
+	ASSERT_EQ(0, syncobj_status(fd, out2, &status));
+	EXPECT_EQ(1, status);
+	ASSERT_EQ(1, vrust_vm_query(fd, vm, m, 4));
+	EXPECT_EQ(S + 64 * PAGE, m[0].addr);
+	EXPECT_EQ(4 * PAGE, m[0].range);
+	EXPECT_EQ(0, vrust_exec(fd, vm, &cmd, 1, NULL));
+	expect_value(_metadata, fd, b, 0, PAGE, 0x61, "the buffer the bind mapped");
+}
+
+/*
+ * The number of live buffers of the device once it is @n, or after @ms: the queue drops a job,
+ * and what it holds, shortly after its fence signals.
+ */
+static int live_buffers_settle(int fd, int n, unsigned int ms)
+{
+	double end = vrust_now_s() + ms / 1000.0;
+	int live;
+
+	while ((live = vrust_live_buffers(fd)) != n && vrust_now_s() < end)
+		vrust_sleep_ms(5);
+	return live;
+}
+
+/*
+ * An EXEC already queued keeps the buffers it resolved: it copies from buffer a while held back
+ * by a gate; an asynchronous unmap of a queued after it, and the close of a's handle, do not
+ * change what it reads. Once it has run, the buffer goes.
+ */
+TEST_F(sync, async_unmap_after_exec)
+{
+	const size_t len = 2 * PAGE;
+	unsigned char *data = malloc(len);
+	int fd = self->f.render;
+	struct drm_vrust_vm_mapping m[4];
+	struct drm_vrust_sync in = {};
+	struct drm_vrust_cmd cmd;
+	__u32 vm, a, b, out1, out2;
+
+	ASSERT_NE(NULL, data);
+	memset(data, 0x5a, len);
+	ASSERT_EQ(0, gate_init(&self->gate)) TH_LOG("vgem is not available");
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	ASSERT_EQ(0, bo_mapped(fd, vm, 2, S, &a));
+	ASSERT_EQ(0, bo_mapped(fd, vm, 2, S + 64 * PAGE, &b));
+	ASSERT_EQ(0, vrust_gem_write(fd, a, 0, len, data));
+	ASSERT_EQ(0, gate_shut(&self->gate, fd, &in.handle));
+	ASSERT_EQ(0, syncobj_new(fd, &out1));
+	ASSERT_EQ(0, syncobj_new(fd, &out2));
+	cmd = vrust_cmd_copy(S, S + 64 * PAGE, len);
+	ASSERT_EQ(0, exec_async(fd, vm, &cmd, 1, &in, 1, out1, 0));
+	ASSERT_EQ(0, bind_job(fd, vm, VRUST_BIND_UNMAP, 0, 0, S, len, VRUST_BIND_ASYNC, NULL, 0,
+			      out2));
+	ASSERT_EQ(0, vrust_gem_close(fd, a));
+	EXPECT_EQ(2, vrust_live_buffers(fd)) TH_LOG("the queued EXEC does not hold its buffer");
+	ASSERT_EQ(0, gate_open(&self->gate));
+	ASSERT_EQ(0, syncobj_wait(fd, out2, LONG_WAIT_MS));
+	expect_bytes(_metadata, fd, b, 0, data, len, "what the EXEC copied");
+	ASSERT_EQ(1, vrust_vm_query(fd, vm, m, 4));
+	EXPECT_EQ(S + 64 * PAGE, m[0].addr);
+	EXPECT_EQ(1, live_buffers_settle(fd, 1, LONG_WAIT_MS))
+		TH_LOG("the unmapped, closed buffer did not go");
+	free(data);
+}
+
+/*
+ * What a bind refuses before it is queued (-EINVAL: unknown flags, a non-zero pad, too many
+ * in-syncs, an out-sync pad; -ENOENT: an unknown sync object), with nothing queued or changed;
+ * and what fails once queued: a bind whose VM is destroyed before it runs fails its fence
+ * (-ENODEV), and a synchronous one returns that error.
+ */
+TEST_F(sync, bind_errors)
+{
+	struct drm_vrust_sync in[VRUST_EXEC_MAX_SYNCS + 1] = {}, gate_in = {};
+	struct drm_vrust_vm_bind arg = {};
+	int fd = self->f.render, status = 0;
+	__u32 vm, vm2, a, out;
+
+	ASSERT_EQ(0, gate_init(&self->gate)) TH_LOG("vgem is not available");
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	ASSERT_EQ(0, vrust_gem_create(fd, PAGE, 0, &a));
+	ASSERT_EQ(0, syncobj_new(fd, &out));
+	EXPECT_EQ(-EINVAL, bind_job(fd, vm, VRUST_BIND_MAP, a, 0, S, PAGE, 1 << 5, NULL, 0, 0));
+	EXPECT_EQ(-EINVAL, bind_job(fd, vm, VRUST_BIND_MAP, a, 0, S, PAGE, 0, in,
+				    VRUST_EXEC_MAX_SYNCS + 1, 0));
+	in[0].handle = 12345;
+	EXPECT_EQ(-ENOENT, bind_job(fd, vm, VRUST_BIND_MAP, a, 0, S, PAGE, 0, in, 1, 0));
+	EXPECT_EQ(-ENOENT, bind_job(fd, vm, VRUST_BIND_MAP, a, 0, S, PAGE, 0, NULL, 0, 12345));
+	arg = (struct drm_vrust_vm_bind){ .vm_id = vm, .op = VRUST_BIND_MAP, .handle = a,
+					  .addr = S, .range = PAGE, .pad = 1 };
+	EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	arg.pad = 0;
+	arg.out_sync.handle = out;
+	arg.out_sync.pad = 1;
+	EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	arg.in_syncs = 8;
+	arg.num_in_syncs = 1;
+	arg.out_sync.pad = 0;
+	EXPECT_EQ(-EFAULT, vrust_ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &arg));
+	EXPECT_EQ(0, vrust_vm_query(fd, vm, NULL, 0));
+	EXPECT_TRUE(syncobj_empty(fd, out)) TH_LOG("a refused bind touched its out-sync");
+
+	/* Queued behind a gate, its VM destroyed before it runs. */
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm2));
+	ASSERT_EQ(0, gate_shut(&self->gate, fd, &gate_in.handle));
+	ASSERT_EQ(0, bind_job(fd, vm2, VRUST_BIND_MAP, a, 0, S, PAGE, VRUST_BIND_ASYNC, &gate_in,
+			      1, out));
+	ASSERT_EQ(0, vrust_vm_destroy(fd, vm2));
+	ASSERT_EQ(0, gate_open(&self->gate));
+	ASSERT_EQ(0, syncobj_wait(fd, out, LONG_WAIT_MS));
+	ASSERT_EQ(0, syncobj_status(fd, out, &status));
+	EXPECT_EQ(-ENODEV, status) TH_LOG("the bind of a destroyed VM signalled %d", status);
+	/* A synchronous bind returns its job's result; a valid one still works. */
+	EXPECT_EQ(0, bind_job(fd, vm, VRUST_BIND_MAP, a, 0, S, PAGE, 0, NULL, 0, 0));
+	EXPECT_EQ(1, vrust_vm_query(fd, vm, NULL, 0));
+}
+
+/* Closing a file with binds queued behind a gate: they are cancelled, and everything goes. */
+#define BINDS_QUEUED	(VRUST_CLIENT_FDS - 1)
+TEST_F(sync, close_with_queued_binds)
+{
+	struct drm_vrust_sync in = {};
+	int fd, i, sf[BINDS_QUEUED], status = 0;
+	__u32 vm, a, so;
+
+	ASSERT_EQ(0, gate_init(&self->gate)) TH_LOG("vgem is not available");
+	fd = self->f.render;
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	ASSERT_EQ(0, vrust_gem_create(fd, 8 * PAGE, 0, &a));
+	ASSERT_EQ(0, gate_shut(&self->gate, fd, &in.handle));
+	for (i = 0; i < BINDS_QUEUED; i++) {
+		ASSERT_EQ(0, syncobj_new(fd, &so));
+		ASSERT_EQ(0, bind_job(fd, vm, i % 2 ? VRUST_BIND_UNMAP : VRUST_BIND_MAP,
+				      i % 2 ? 0 : a, 0, S + i * PAGE, 2 * PAGE,
+				      VRUST_BIND_ASYNC, &in, 1, so)) TH_LOG("bind %d", i);
+		ASSERT_EQ(0, syncobj_sync_file(fd, so, &sf[i]));
+		self->f.fds[1 + i] = sf[i];
+	}
+	EXPECT_EQ(0, vrust_gem_close(fd, a));
+	EXPECT_EQ(1, vrust_live_buffers(fd)) TH_LOG("the queued binds do not hold the buffer");
+	ASSERT_EQ(0, vrust_close_fd(&self->f.render));
+	for (i = 0; i < BINDS_QUEUED; i++) {
+		ASSERT_EQ(0, sync_file_status(sf[i], &status));
+		EXPECT_GT(0, status) TH_LOG("bind %d was not failed by the close", i);
+	}
+	self->f.render = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	ASSERT_LE(0, self->f.render);
+	EXPECT_EQ(0, vrust_live_buffers(self->f.render)) TH_LOG("the cancelled binds leaked");
+}
+
+/**
+ * struct binder - a thread of binds_from_threads
+ * @fd: the shared file
+ * @vm: the shared VM
+ * @bo: the one buffer every thread maps
+ * @i: the thread's index: its GPU range
+ * @ret: 0, or the first error
+ */
+struct binder {
+	int fd;
+	__u32 vm, bo;
+	int i, ret;
+};
+
+#define BINDERS		4
+#define BINDS		100
+
+/* bind_job(), again while the file's queue is full (-EBUSY: VRUST_EXEC_MAX_QUEUED). */
+static int bind_retry(int fd, __u32 vm, __u32 op, __u32 handle, __u64 offset, __u64 addr,
+		      __u64 range, __u32 flags)
+{
+	int ret;
+
+	while ((ret = bind_job(fd, vm, op, handle, offset, addr, range, flags, NULL, 0, 0)) ==
+	       -EBUSY)
+		vrust_sleep_ms(1);
+	return ret;
+}
+
+/* Bind @n of a thread maps 2 pages into slot n % 16; every fifth then unmaps the first page. */
+static __u64 slot_addr(int i, int n)
+{
+	return S + (__u64)i * 1024 * PAGE + (n % 16) * 4 * PAGE;
+}
+
+static void *bind_many(void *arg)
+{
+	struct binder *b = arg;
+	int n;
+
+	for (n = 0; n < BINDS && !b->ret; n++) {
+		b->ret = bind_retry(b->fd, b->vm, VRUST_BIND_MAP, b->bo, (n % 4) * PAGE,
+				    slot_addr(b->i, n), 2 * PAGE, n % 3 ? VRUST_BIND_ASYNC : 0);
+		if (!b->ret && n % 5 == 4)
+			b->ret = bind_retry(b->fd, b->vm, VRUST_BIND_UNMAP, 0, 0,
+					    slot_addr(b->i, n), PAGE, VRUST_BIND_ASYNC);
+	}
+	return NULL;
+}
+
+/*
+ * Threads bind one buffer into one VM at once, synchronously and not: every bind of the buffer
+ * finds or makes the one VM object of the pair while others are being applied. Once a final
+ * synchronous bind has run, each thread's range holds what its binds leave.
+ */
+TEST_F_TIMEOUT(sync, binds_from_threads, 120)
+{
+	struct drm_vrust_vm_mapping *m = calloc(4096, sizeof(*m));
+	struct binder b[BINDERS];
+	pthread_t th[BINDERS];
+	int fd = self->f.render, i, n;
+	__u32 vm, bo;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
+	ASSERT_EQ(0, vrust_gem_create(fd, 8 * PAGE, 0, &bo));
+	for (i = 0; i < BINDERS; i++) {
+		b[i] = (struct binder){ .fd = fd, .vm = vm, .bo = bo, .i = i };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, bind_many, &b[i]));
+	}
+	for (i = 0; i < BINDERS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, b[i].ret) TH_LOG("thread %d", i);
+	}
+	/* A synchronous bind runs after every bind queued before it. */
+	ASSERT_EQ(0, vrust_vm_map(fd, vm, bo, 0, S + 8192 * PAGE, PAGE));
+	n = vrust_vm_query(fd, vm, m, 4096);
+	/* Per thread, one mapping per slot: what the slot's last bind left. */
+	ASSERT_EQ(BINDERS * 16 + 1, n);
+	for (i = 0; i < BINDERS * 16; i++) {
+		int last = BINDS - 1 - (BINDS - 1 - i % 16) % 16;
+		__u64 at = slot_addr(i / 16, last), cut = last % 5 == 4 ? PAGE : 0;
+
+		EXPECT_EQ(at + cut, m[i].addr) TH_LOG("thread %d, slot %d", i / 16, i % 16);
+		EXPECT_EQ(2 * PAGE - cut, m[i].range) TH_LOG("thread %d, slot %d", i / 16, i % 16);
+		EXPECT_EQ((last % 4) * PAGE + cut, m[i].offset);
+	}
+	free(m);
 }
 
 TEST_HARNESS_MAIN
