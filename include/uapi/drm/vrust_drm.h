@@ -40,7 +40,9 @@ extern "C" {
  * 1: the first interface. 2: EXEC is a job: flags, in- and out-syncs (struct drm_vrust_exec
  * grew; a kernel of version 1 ignores the new fields), VRUST_CMD_HANG, sync objects.
  * 3: VM_BIND is a job too: flags (VRUST_BIND_ASYNC, where version 2 had a zero pad), in- and
- * out-syncs (struct drm_vrust_vm_bind grew).
+ * out-syncs (struct drm_vrust_vm_bind grew). A synchronous bind now waits for the file's
+ * earlier jobs, and can fail with -EBUSY (VRUST_EXEC_MAX_QUEUED). A kernel of version 2
+ * refuses VRUST_BIND_ASYNC but ignores the syncs of a synchronous bind: check the version.
  */
 #define VRUST_API_VERSION		3
 
@@ -104,8 +106,8 @@ extern "C" {
 /* The most in-syncs of one EXEC. */
 #define VRUST_EXEC_MAX_SYNCS		64
 /*
- * The most jobs a file may have queued and running: an EXEC beyond fails with -EBUSY (wait for
- * an earlier job's fence and submit again).
+ * The most jobs (EXECs and VM_BINDs) a file may have queued and running: one beyond fails
+ * with -EBUSY (wait for an earlier job's fence and submit again).
  */
 #define VRUST_EXEC_MAX_QUEUED		256
 
@@ -243,14 +245,19 @@ struct drm_vrust_sync {
  * [@addr, @addr + @range), cutting those across its edges. Addresses, offsets and lengths must
  * be page aligned, non-zero, inside the VM and (MAP) inside the buffer, or -EINVAL.
  *
- * A bind is a job of the file's queue, as an EXEC is: it changes the VM once the fences of
- * @in_syncs have signalled and the file's earlier jobs have run, and its fence goes to
- * @out_sync. Without VRUST_BIND_ASYNC the ioctl returns when the bind is done, with its error;
- * with it, once the bind is queued, and a bind that fails (-ENOSPC: the VM would hold more
- * than VRUST_VM_MAX_MAPPINGS mappings) signals its fence with the error and changes nothing.
- * An EXEC resolves its addresses when it is submitted: to use what an asynchronous bind maps,
- * wait for the bind's fence first. An EXEC already queued keeps the buffers it resolved,
- * whatever a later bind unmaps.
+ * A bind is a job of the file's queue, as an EXEC is (at most VRUST_EXEC_MAX_QUEUED of them,
+ * or -EBUSY): it changes the VM once the fences of @in_syncs have signalled and the file's
+ * earlier jobs have run, and its fence goes to @out_sync. A bind that fails once queued
+ * changes nothing and signals its fence with the error: -ENOSPC (the VM could hold more than
+ * VRUST_VM_MAX_MAPPINGS mappings), -ENODEV (the VM was destroyed, the device unplugged), or the
+ * error of an in-sync. Without VRUST_BIND_ASYNC the ioctl returns when the bind is done, with
+ * that error (or -EINTR when the caller is being killed, the bind staying queued), and a
+ * buffer whose last mapping it removed is gone; with it, once the bind is queued.
+ *
+ * An EXEC resolves its addresses when it is submitted, against the mappings of that moment,
+ * whatever binds are queued before it: to use what an asynchronous bind maps, or to stop
+ * using what it unmaps, wait for the bind's fence before submitting the EXEC. An EXEC already
+ * queued keeps the buffers it resolved, whatever a later bind unmaps.
  */
 struct drm_vrust_vm_bind {
 	/** @vm_id: in, a VM of the calling file, or -ENOENT */

@@ -98,7 +98,9 @@ values! {
     drm_vrust_gem_rw { handle, pad, offset, size, ptr }
     drm_vrust_vm_create { vm_id, pad }
     drm_vrust_vm_destroy { vm_id, pad }
-    drm_vrust_vm_bind { vm_id, op, handle, flags, addr, range, offset, num_in_syncs, pad, in_syncs, out_sync }
+    drm_vrust_vm_bind {
+        vm_id, op, handle, flags, addr, range, offset, num_in_syncs, pad, in_syncs, out_sync
+    }
     drm_vrust_vm_mapping { addr, range, offset, bo_id }
     drm_vrust_vm_query { vm_id, count, mappings }
     drm_vrust_cmd { op, value, src, dst, len }

@@ -4,8 +4,8 @@
 //!
 //! In the order a driver must do it:
 //!
-//! 1. Everything that can fail or allocate: copy the commands and in-syncs in, resolve the
-//!    commands through the VM ([`gpu::resolve`]), look up the in-sync fences and the
+//! 1. Everything that can fail or allocate: copy the commands in, resolve them through the VM
+//!    ([`gpu::resolve`]), copy the in-syncs in and look up the in-sync fences and the
 //!    out-sync ([`SyncObj`]), allocate a timeline point ([`ChainNode`]), prepare the job
 //!    ([`job::Queue::prepare`]).
 //! 2. Lock the reservation objects of the buffers the job touches, with a fence slot each
@@ -135,7 +135,7 @@ impl Syncs {
 }
 
 /// Checks that the file's queue has room for one more job.
-fn queue_room(file: &drm::File<Vrust>) -> Result {
+pub(crate) fn queue_room(file: &drm::File<Vrust>) -> Result {
     // Checked before the push, so concurrent jobs of one file may go a few beyond.
     // CAST: a small constant.
     if file.queue.pending() >= uapi::VRUST_EXEC_MAX_QUEUED as usize {
@@ -209,7 +209,7 @@ impl Gpu {
         // Copied in before any lock is taken.
         let cmds = copy_in::<uapi::drm_vrust_cmd>(arg.cmds, arg.count)?;
 
-        let (work, hang, stop) = gpu::resolve(&**file.vm(arg.vm_id)?, &cmds)?;
+        let (work, hang, stop) = gpu::resolve(&*file.vm(arg.vm_id)?, &cmds)?;
         if !wait {
             // An asynchronous job runs whole or not at all.
             stop?;

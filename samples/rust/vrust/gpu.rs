@@ -106,10 +106,6 @@ pub(crate) enum GpuJob {
     Bind(gpuvm::Bind<VrustVm>),
 }
 
-/// How many times a resolution starts again because the VM changed between its two passes,
-/// before it gives up with `EAGAIN`.
-const RESOLVE_TRIES: u32 = 8;
-
 /// Resolves the commands `cmds` through VM `vm` into a job's [`Work`].
 ///
 /// Stops at the first command that cannot run (unmapped address: `EFAULT`; beyond the limits:
@@ -118,19 +114,19 @@ const RESOLVE_TRIES: u32 = 8;
 ///
 /// The VM's lock is taken on the fence signalling path (by the binds' jobs), so nothing may be
 /// allocated under it: a first pass counts the pieces and buffers, the room for them is
-/// allocated with the VM unlocked, and a second pass fills it, unless a bind changed the VM in
-/// between (then it starts again).
+/// allocated with the VM unlocked, and a second pass fills it. Should a bind have made the
+/// walk longer in between, the second pass runs out of room (`EAGAIN` inside): it starts
+/// again, until it fits or the caller is being killed.
 pub(crate) fn resolve(
-    vm: &gpuvm::GpuVm<VrustVm>,
+    vm: &gpuvm::UniqueVm<VrustVm>,
     cmds: &[uapi::drm_vrust_cmd],
 ) -> Result<(Work, Option<UniqueFence>, Result)> {
-    for _ in 0..RESOLVE_TRIES {
+    loop {
         let mut count = Work::new(true);
-        let (generation, hangs) = {
-            let vm = vm.lock();
-            let (_, hangs) = count.walk(&vm, cmds)?;
-            (vm.generation, hangs)
-        };
+        // The guards are temporaries: the VM is unlocked at the end of each `let`, before
+        // anything is allocated or dropped.
+        let counted = count.walk(&vm.lock(), cmds);
+        let hangs = counted?.1;
         let mut w = Work::new(false);
         w.buffers = KVec::with_capacity(count.n_buffers, crate::user_sized())?;
         w.pieces = KVVec::with_capacity(count.n_pieces, crate::user_sized())?;
@@ -140,14 +136,13 @@ pub(crate) fn resolve(
         } else {
             None
         };
-        let vm = vm.lock();
-        if vm.generation != generation {
-            continue;
+        let walked = w.walk(&vm.lock(), cmds);
+        match walked {
+            Err(e) if e == EAGAIN => between_chunks()?,
+            Err(e) => return Err(e),
+            Ok((stop, _)) => return Ok((w, hang, stop)),
         }
-        let (stop, _) = w.walk(&vm, cmds)?;
-        return Ok((w, hang, stop));
     }
-    Err(EAGAIN)
 }
 
 impl Work {
@@ -246,16 +241,18 @@ impl Work {
                 self.buffers[i].written |= write;
                 return Ok(i);
             }
+            // The first pass counted the buffers; a bind since may have added some.
+            if self.buffers.len() == self.buffers.capacity() {
+                return Err(EAGAIN);
+            }
             // The VM's kernel mapping of the buffer, made when it was bound: the job's
             // reference costs a count.
             let map = va.vm_bo().data().map.as_ref().ok_or(EFAULT)?.clone();
-            // The first pass counted the buffers of this state of the VM.
-            self.buffers
-                .push_within_capacity(Buffer {
-                    map,
-                    written: write,
-                })
-                .map_err(|_| EAGAIN)?;
+            // Cannot fail: there is room.
+            let _ = self.buffers.push_within_capacity(Buffer {
+                map,
+                written: write,
+            });
         }
         let i = if self.counting {
             self.n_buffers - 1
@@ -330,7 +327,7 @@ impl Work {
         }
         self.n_pieces += 1;
         if !self.counting {
-            // The first pass counted the pieces of this state of the VM.
+            // The first pass counted the pieces; a bind since may have added some.
             self.pieces.push_within_capacity(p).map_err(|_| EAGAIN)?;
         }
         Ok(())

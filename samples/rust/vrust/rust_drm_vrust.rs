@@ -52,7 +52,8 @@
 //! * `GEM_PWRITE`, `GEM_PREAD`: copies between user memory and a buffer, a page at a time
 //!   through the kernel, so that tests can compare the CPU's and the kernel's views;
 //! * `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`: GPU virtual address spaces per file
-//!   ([`drm::gpuvm`]), with mappings of buffer ranges made and cut by the split/merge steps;
+//!   ([`drm::gpuvm`], in immediate mode), with mappings of buffer ranges made and cut by the
+//!   split/merge steps; a bind is a job of the file's queue, asynchronous on request;
 //! * `EXEC`: a job of `FILL`, `COPY` and `HANG` commands for a software "GPU", which resolves
 //!   GPU addresses through a VM's mappings to the buffers' pages when the job is made; the job
 //!   waits for its in-sync objects and the buffers' fences, runs from the file's job queue, and

@@ -14,8 +14,7 @@
 //! The layer runs the split/merge steps of a bind and calls the driver once per step
 //! (`step_map`, `step_unmap`, `step_remap`); each step returns the proof that it was done,
 //! which only the step's own operation can make. vrust has no page tables to update, so its
-//! steps only count the mappings, for the limit `VRUST_VM_MAX_MAPPINGS`, and the changes, for
-//! the resolution of `EXEC`.
+//! steps only count the mappings, for the limit `VRUST_VM_MAX_MAPPINGS`.
 //!
 //! The data of a buffer mapped in a VM ([`VmBuffer`]) is the buffer's kernel mapping, made when
 //! the bind is prepared; each job holds its own reference.
@@ -53,12 +52,10 @@ use kernel::{
 };
 
 /// The state of a GPU VM: the software GPU has no page tables, it resolves addresses through
-/// the VM's mappings when an `EXEC` is made. The state counts the mappings, for the limit, and
-/// the steps, so that a resolution sees whether the VM changed while it was unlocked.
+/// the VM's mappings when an `EXEC` is made. The state counts the mappings, for the limit.
 #[derive(Default)]
 pub(crate) struct VrustVm {
     mappings: usize,
-    pub(crate) generation: u64,
 }
 
 /// The data of a buffer mapped in a VM (one per VM and buffer): the buffer's kernel mapping,
@@ -96,7 +93,6 @@ impl gpuvm::DriverGpuVm for VrustVm {
     ) -> Result<gpuvm::Mapped<'op>> {
         let done = op.insert(())?;
         self.mappings += 1;
-        self.generation += 1;
         Ok(done)
     }
 
@@ -106,7 +102,6 @@ impl gpuvm::DriverGpuVm for VrustVm {
         _ctx: &mut (),
     ) -> Result<gpuvm::Unmapped<'op>> {
         self.mappings -= 1;
-        self.generation += 1;
         Ok(op.remove())
     }
 
@@ -118,7 +113,6 @@ impl gpuvm::DriverGpuVm for VrustVm {
         let parts = usize::from(op.prev().is_some()) + usize::from(op.next().is_some());
         let done = op.remap(|_data, _part| ())?;
         self.mappings = self.mappings - 1 + parts;
-        self.generation += 1;
         Ok(done)
     }
 }
@@ -177,8 +171,9 @@ impl Vms {
                 .ok_or(ENOENT)?;
             table.vms.remove(i)?
         };
-        // Its mappings go when the last user (a running EXEC, say) lets go, outside the table
-        // lock.
+        // Its mappings go when the last user (an `EXEC` being resolved, say) lets go, outside
+        // the table lock. Queued binds hold the VM itself, not the `UniqueVm`: they fail with
+        // `ENODEV`.
         drop(vm);
         Ok(0)
     }
@@ -199,6 +194,8 @@ impl Vms {
             return Err(EINVAL);
         }
         let syncs = Syncs::new(file, arg.in_syncs, arg.num_in_syncs, &arg.out_sync)?;
+        // Before the buffer is mapped into the kernel, which costs.
+        exec::queue_room(file)?;
         let vm = file.vm(arg.vm_id)?;
         let bind = match arg.op {
             uapi::VRUST_BIND_MAP => {
@@ -206,9 +203,13 @@ impl Vms {
                 let bind = vm.prepare_map(&bo, arg.offset, arg.addr, arg.range)?;
                 // The kernel mapping the GPU uses, made now: the job may not make it.
                 if let Some(pair) = bind.vm_bo() {
-                    if pair.data().map.as_ref().is_none() {
-                        // Another bind of the buffer may set it meanwhile: either will do.
-                        pair.data().map.populate(Arc::new(bo.vmap()?, GFP_KERNEL)?);
+                    let map = &pair.data().map;
+                    if map.as_ref().is_none() && !map.populate(Arc::new(bo.vmap()?, GFP_KERNEL)?) {
+                        // Another bind of the buffer is setting it: wait until it is set, so
+                        // that the mapping never lacks it (that bind sleeps nowhere there).
+                        while map.as_ref().is_none() {
+                            kernel::task::cond_resched();
+                        }
                     }
                 }
                 bind
@@ -221,9 +222,15 @@ impl Vms {
             }
             _ => return Err(EINVAL),
         };
+        let gpuvm: ARef<gpuvm::GpuVm<VrustVm>> = bind.vm().into();
+        // The VM may go while the bind waits (`VM_DESTROY`): the bind holds what it needs.
+        drop(vm);
         let fence = exec::submit(file, GpuJob::Bind(bind), syncs)?;
         if arg.flags & uapi::VRUST_BIND_ASYNC == 0 {
             exec::wait_for(&fence)?;
+            // What the bind unmapped goes now, not when the queue drops the job: a buffer
+            // whose last mapping this was is gone when the ioctl returns.
+            gpuvm.cleanup();
         }
         Ok(0)
     }
@@ -248,7 +255,8 @@ impl Vms {
         )?;
         let mut total = 0u32;
         for va in vm.lock().vas() {
-            // Cannot fail: no more than `VRUST_VM_MAX_MAPPINGS` mappings, nor than `room`.
+            // Fails only past `room` (or past `VRUST_VM_MAX_MAPPINGS`, which the VM never
+            // holds more than): those are counted, not copied.
             let _ = out.push_within_capacity(uapi::drm_vrust_vm_mapping {
                 addr: va.addr(),
                 range: va.size(),
@@ -272,7 +280,7 @@ pub(crate) fn apply(bind: &mut gpuvm::Bind<VrustVm>) -> Result {
     let vm: ARef<gpuvm::GpuVm<VrustVm>> = bind.vm().into();
     let mut vm = vm.lock();
     // A map can cut one mapping in two around the new one; an unmap can cut one in two.
-    let new = if bind.vm_bo().is_some() { 2 } else { 1 };
+    let new = if bind.is_map() { 2 } else { 1 };
     if vm.mappings + new > uapi::VRUST_VM_MAX_MAPPINGS as usize {
         return Err(ENOSPC);
     }

@@ -114,8 +114,9 @@ use core::ptr::NonNull;
 ///
 /// # Invariants
 ///
-/// `immediate::<T>()`; `op` is valid for `vm`: a map's `vm_bo` is a VM object of `vm` and the
-/// map's object, in that object's list, whose reference the `Bind` owns, and its range is
+/// `immediate::<T>()`; `op` is valid for `vm`: a map's `vm_bo`, until the map is applied, is a
+/// VM object of `vm` and the map's object, in that object's list, whose reference the `Bind`
+/// owns, and its range is
 /// inside the VM and the object; an unmap's range is inside the VM. `room` holds the
 /// allocations of every mapping the steps of `op` insert, until it is applied.
 pub struct Bind<T: DriverGpuVm> {
@@ -131,7 +132,9 @@ pub struct Bind<T: DriverGpuVm> {
 /// A prepared change.
 enum Op {
     Map {
-        vm_bo: NonNull<bindings::drm_gpuvm_bo>,
+        /// The VM object, whose reference the `Bind` owns until it is applied (the mapping
+        /// then holds its own).
+        vm_bo: Option<NonNull<bindings::drm_gpuvm_bo>>,
         offset: u64,
         addr: u64,
         size: u64,
@@ -196,7 +199,7 @@ impl<T: DriverGpuVm> GpuVm<T> {
             // SAFETY: Never NULL: `drm_gpuvm_bo_obtain_prealloc()` returns the one it was given
             // or one it found.
             op: Op::Map {
-                vm_bo: unsafe { NonNull::new_unchecked(vm_bo) },
+                vm_bo: Some(unsafe { NonNull::new_unchecked(vm_bo) }),
                 offset,
                 addr,
                 size,
@@ -249,14 +252,21 @@ impl<T: DriverGpuVm> Bind<T> {
         &self.vm
     }
 
-    /// The (VM, object) pair of a map, with its data.
+    /// The (VM, object) pair of a map, with its data, until the map is applied.
     pub fn vm_bo(&self) -> Option<&VmBo<T>> {
         match self.op {
             // SAFETY: The `Bind` holds a reference to the VM object (type invariant), a
             // `VmBo<T>`.
-            Op::Map { vm_bo, .. } => Some(unsafe { &*vm_bo.as_ptr().cast::<VmBo<T>>() }),
-            Op::Unmap { .. } => None,
+            Op::Map {
+                vm_bo: Some(vm_bo), ..
+            } => Some(unsafe { &*vm_bo.as_ptr().cast::<VmBo<T>>() }),
+            _ => None,
         }
+    }
+
+    /// Whether the `Bind` is a map (else an unmap).
+    pub fn is_map(&self) -> bool {
+        matches!(self.op, Op::Map { .. })
     }
 
     /// Applies the change to `vm`, the locked VM of the `Bind`, through the driver's steps.
@@ -278,7 +288,7 @@ impl<T: DriverGpuVm> Bind<T> {
         }
         match self.op {
             Op::Map {
-                vm_bo,
+                vm_bo: Some(vm_bo),
                 offset,
                 addr,
                 size,
@@ -294,8 +304,25 @@ impl<T: DriverGpuVm> Bind<T> {
                 // SAFETY: The tree is locked (`vm`); the request is valid (type invariant); the
                 // steps get `args`, valid for the call, with the room and the VM object the
                 // map needs; in immediate mode the steps take the objects' `gpuva.lock`s.
-                to_result(unsafe { bindings::drm_gpuvm_sm_map(raw, (&raw mut args).cast(), &req) })
+                let ret = to_result(unsafe {
+                    bindings::drm_gpuvm_sm_map(raw, (&raw mut args).cast(), &req)
+                });
+                // The new mapping holds the VM object now: the `Bind`'s reference goes, so
+                // that the pair goes with its last mapping, not with the `Bind`. The put
+                // takes the object's `gpuva.lock` at most, and defers a destruction to the
+                // VM's cleanup.
+                // SAFETY: The reference the `Bind` owns (type invariant), given up here.
+                unsafe { bindings::drm_gpuvm_bo_put_deferred(vm_bo.as_ptr()) };
+                self.op = Op::Map {
+                    vm_bo: None,
+                    offset,
+                    addr,
+                    size,
+                };
+                ret
             }
+            // Applied before: refused above.
+            Op::Map { vm_bo: None, .. } => Err(EINVAL),
             Op::Unmap { addr, size } => {
                 let mut args = StepArgs::new(
                     &self.dead,
@@ -316,7 +343,10 @@ impl<T: DriverGpuVm> Bind<T> {
 impl<T: DriverGpuVm> Drop for Bind<T> {
     fn drop(&mut self) {
         self.dead.drop_all();
-        if let Op::Map { vm_bo, .. } = self.op {
+        if let Op::Map {
+            vm_bo: Some(vm_bo), ..
+        } = self.op
+        {
             // SAFETY: The reference the `Bind` owns (type invariant); in immediate mode its last
             // put defers the VM object's destruction to the cleanup below.
             unsafe { bindings::drm_gpuvm_bo_put_deferred(vm_bo.as_ptr()) };

@@ -269,6 +269,18 @@ impl<T: DriverGpuVm> GpuVm<T> {
         LockedVm::new(self)
     }
 
+    /// Cleans up after the VM's changes: frees the VM objects whose last mapping went (deferred
+    /// by the C core in immediate mode), and drops their data and that of mappings removed
+    /// outside a [`Bind`](super::Bind). The drop of a `Bind` or of the [`UniqueVm`] does it
+    /// too; a driver calls it where it wants that done now, e.g. before a synchronous bind
+    /// returns, so that an unmapped buffer is gone by then.
+    ///
+    /// Not with the VM locked, nor on the fence signalling path: the drops may take reservation
+    /// locks.
+    pub fn cleanup(&self) {
+        self.drop_dead();
+    }
+
     /// Drops what the graveyards hold, after the C core's deferred cleanup of VM objects
     /// (immediate mode), which frees them into the graveyard.
     pub(super) fn drop_dead(&self) {

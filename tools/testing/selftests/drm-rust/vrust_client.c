@@ -412,6 +412,21 @@ long long vrust_live_buffers(int fd)
 	return vrust_get_param(fd, VRUST_PARAM_LIVE_BUFFERS, &v) ? -1 : (long long)v;
 }
 
+/*
+ * vrust_live_buffers() once it is @n, or after @ms: a job queue drops a finished job, and the
+ * buffers it holds, shortly after the job's fence signals, so a buffer that a job used may go
+ * a little after the ioctl that waited for the job returns.
+ */
+long long vrust_live_buffers_settle(int fd, long long n, unsigned int ms)
+{
+	double end = vrust_now_s() + ms / 1000.0;
+	long long live;
+
+	while ((live = vrust_live_buffers(fd)) != n && vrust_now_s() < end)
+		vrust_sleep_ms(5);
+	return live;
+}
+
 /* GEM and PRIME ---------------------------------------------------------------------------- */
 
 /* GEM_CREATE of @size bytes with VRUST_BO_* @flags; the new buffer's handle into *@handle. */

@@ -96,6 +96,7 @@ int vrust_set_device_value(int fd, __u64 value);
 int vrust_reverse(int fd, __u64 src, __u64 dst, __u32 len);
 int vrust_driver_name(int fd, char *name, size_t len);
 long long vrust_live_buffers(int fd);
+long long vrust_live_buffers_settle(int fd, long long n, unsigned int ms);
 
 /* GEM and PRIME ---------------------------------------------------------------------------- */
 

@@ -185,10 +185,12 @@ static const int allowed_errnos[] = {
 
 /*
  * More errnos some calls may return: ETIME for an EXEC whose job hung or waited for a job that
- * failed (exec_step() checks which), and for a sync object wait that timed out.
+ * failed (exec_step() checks which), for a synchronous VM_BIND that waited for one, and for a
+ * sync object wait that timed out.
  */
 static const int op_errnos[NR_OPS][2] = {
 	[OP_EXEC] = { ETIME },
+	[OP_VM_BIND] = { ETIME },
 	[OP_SYNCOBJ_WAIT] = { ETIME },
 };
 
@@ -911,8 +913,7 @@ static void vm_bind_step(struct fz_thread *t)
 	    a.addr < VRUST_VM_START || a.addr >= VRUST_VM_START + VRUST_VM_SIZE)
 		invalid = true;
 	t->expect_fail |= invalid;
-	DESC(t, "VM_BIND(vm %u, op %u, handle %u, flags %#x, pad %u, addr %#llx, range %#llx, "
-	     "offset %#llx, in %u at %#llx, out %u:%llu)",
+	DESC(t, "VM_BIND(vm %u, op %u, handle %u, flags %#x, pad %u, addr %#llx, range %#llx, offset %#llx, in %u at %#llx, out %u:%llu)",
 	     a.vm_id, a.op, a.handle, a.flags, a.pad, (unsigned long long)a.addr,
 	     (unsigned long long)a.range, (unsigned long long)a.offset, a.num_in_syncs,
 	     (unsigned long long)a.in_syncs, a.out_sync.handle,

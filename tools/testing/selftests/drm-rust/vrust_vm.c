@@ -22,6 +22,8 @@
 #include "kselftest_harness.h"
 
 #define PAGE		4096ULL
+/* How long a buffer that a finished job held may take to go (vrust_live_buffers_settle()). */
+#define SETTLE_MS	2000
 #define S		VRUST_VM_START
 
 /* What a test gets: its instance, with a file on the render node. */
@@ -380,14 +382,14 @@ TEST_F(vm, release_on_close)
 	munmap(b.map, b.size);
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, a.handle));
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, b.handle));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(2, vrust_live_buffers_settle(self->f.render, 2, SETTLE_MS));
 	/* Still usable by the GPU. */
 	c = vrust_cmd_fill(S, 8 * PAGE, 5);
 	EXPECT_EQ(0, vrust_exec(self->f.render, vm, &c, 1, NULL));
 	ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, 4 * PAGE));
-	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(1, vrust_live_buffers_settle(self->f.render, 1, SETTLE_MS));
 	ASSERT_EQ(0, vrust_vm_destroy(self->f.render, vm));
-	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers_settle(self->f.render, 0, SETTLE_MS));
 
 	/*
 	 * A file closed with VMs and mappings left releases them all, and the memory: 16 MiB,
@@ -405,9 +407,9 @@ TEST_F(vm, release_on_close)
 	EXPECT_EQ(0, vrust_exec(fd2, vm, &c, 1, NULL));
 	munmap(a.map, a.size);
 	during = vrust_mem_available_kb();
-	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(1, vrust_live_buffers_settle(self->f.render, 1, SETTLE_MS));
 	close(fd2);
-	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers_settle(self->f.render, 0, SETTLE_MS));
 	after = vrust_mem_available_kb();
 	TH_LOG("MemAvailable: %ld kB before, %ld kB with the buffer, %ld kB after", before, during,
 	       after);
@@ -416,10 +418,11 @@ TEST_F(vm, release_on_close)
 }
 
 /*
- * The software GPU keeps a kernel mapping of each buffer it used in its VM data; the layer drops
- * it (which takes the buffer's reservation lock) after the locks of the bind that removed the
- * buffer's last mapping: from an unmap, from the unmap steps of a map, from a remap followed by
- * an unmap, from VM_DESTROY and from close. Each buffer's handle is closed first, so that the
+ * The software GPU keeps a kernel mapping of each buffer bound in its VM data, made when the
+ * bind is prepared; the layer drops it (which takes the buffer's reservation lock) outside the
+ * VM's lock, at the cleanup after the bind that removed the buffer's last mapping: from an
+ * unmap, from the unmap steps of a map, from a remap followed by an unmap, from VM_DESTROY and
+ * from close. Each buffer's handle is closed first, so that the
  * VM's references are its last: LIVE_BUFFERS shows when it goes.
  */
 TEST_F(vm, kernel_mappings_dropped)
@@ -442,26 +445,26 @@ TEST_F(vm, kernel_mappings_dropped)
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, a.handle));
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, b.handle));
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, d.handle));
-	/* The GPU maps all three into the kernel. */
+	/* The GPU uses all three. */
 	ASSERT_EQ(0, vrust_exec(self->f.render, vm, &c, 1, NULL));
-	EXPECT_EQ(3, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(3, vrust_live_buffers_settle(self->f.render, 3, SETTLE_MS));
 
 	/* Unmap step: a's only mapping. */
 	ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, 4 * PAGE));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(2, vrust_live_buffers_settle(self->f.render, 2, SETTLE_MS));
 	/* Remap (b cut in two), then the unmap steps of a map over both parts: b goes. */
 	ASSERT_EQ(0, vrust_vm_unmap(self->f.render, vm, S + 5 * PAGE, PAGE));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(2, vrust_live_buffers_settle(self->f.render, 2, SETTLE_MS));
 	ASSERT_EQ(0, bo_new(self->f.render, 4, &a));
 	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S + 4 * PAGE, 4 * PAGE));
 	munmap(a.map, a.size);
 	ASSERT_EQ(0, vrust_gem_close(self->f.render, a.handle));
-	EXPECT_EQ(2, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(2, vrust_live_buffers_settle(self->f.render, 2, SETTLE_MS));
 	c = vrust_cmd_fill(S + 4 * PAGE, 8 * PAGE, 4);
 	ASSERT_EQ(0, vrust_exec(self->f.render, vm, &c, 1, NULL));
 	/* VM_DESTROY with two used buffers mapped. */
 	ASSERT_EQ(0, vrust_vm_destroy(self->f.render, vm));
-	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers_settle(self->f.render, 0, SETTLE_MS));
 
 	/* Close with a used buffer mapped in a VM. */
 	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
@@ -472,9 +475,9 @@ TEST_F(vm, kernel_mappings_dropped)
 	munmap(a.map, a.size);
 	c = vrust_cmd_fill(S, 4 * PAGE, 5);
 	ASSERT_EQ(0, vrust_exec(fd2, vm, &c, 1, NULL));
-	EXPECT_EQ(1, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(1, vrust_live_buffers_settle(self->f.render, 1, SETTLE_MS));
 	close(fd2);
-	EXPECT_EQ(0, vrust_live_buffers(self->f.render));
+	EXPECT_EQ(0, vrust_live_buffers_settle(self->f.render, 0, SETTLE_MS));
 }
 
 /* The per-VM mapping limit: -ENOSPC, and the VM stays usable. */
