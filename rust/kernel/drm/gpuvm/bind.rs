@@ -84,15 +84,27 @@ use core::ptr::NonNull;
 ///     type VmBoData = ();
 ///     type StepContext = ();
 ///
-///     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, _: &mut ()) -> Result<Mapped<'op>> {
+///     fn step_map<'op>(
+///         &mut self,
+///         op: OpMap<'op, Self>,
+///         _ctx: &mut (),
+///     ) -> Result<Mapped<'op>> {
 ///         op.insert(())
 ///     }
 ///
-///     fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut ()) -> Result<Unmapped<'op>> {
+///     fn step_unmap<'op>(
+///         &mut self,
+///         op: OpUnmap<'op, Self>,
+///         _ctx: &mut (),
+///     ) -> Result<Unmapped<'op>> {
 ///         Ok(op.remove())
 ///     }
 ///
-///     fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut ()) -> Result<Remapped<'op>> {
+///     fn step_remap<'op>(
+///         &mut self,
+///         op: OpRemap<'op, Self>,
+///         _ctx: &mut (),
+///     ) -> Result<Remapped<'op>> {
 ///         op.remap(|_data, _part| ())
 ///     }
 /// }
@@ -169,8 +181,8 @@ impl<T: DriverGpuVm> GpuVm<T> {
         const {
             assert!(
                 immediate::<T>(),
-                "GpuVm::prepare_map is for immediate mode: set DriverObject::GPUVM_IMMEDIATE, or use \
-                 LockedVm::map"
+                "GpuVm::prepare_map is for immediate mode: set DriverObject::GPUVM_IMMEDIATE, \
+                 or use LockedVm::map"
             )
         }
         let end = offset.checked_add(size).ok_or(EINVAL)?;
@@ -194,12 +206,13 @@ impl<T: DriverGpuVm> GpuVm<T> {
         let vm_bo = unsafe { bindings::drm_gpuvm_bo_obtain_prealloc(new) };
         // INVARIANT: `vm_bo` is the VM object of `self` and `obj`, in `obj`'s list; the ranges
         // were checked; the room holds the most a map inserts.
+        // SAFETY: Never NULL: `drm_gpuvm_bo_obtain_prealloc()` returns the one it was given or
+        // one it found.
+        let vm_bo = unsafe { NonNull::new_unchecked(vm_bo) };
         Ok(Bind {
             vm: self.into(),
-            // SAFETY: Never NULL: `drm_gpuvm_bo_obtain_prealloc()` returns the one it was given
-            // or one it found.
             op: Op::Map {
-                vm_bo: Some(unsafe { NonNull::new_unchecked(vm_bo) }),
+                vm_bo: Some(vm_bo),
                 offset,
                 addr,
                 size,
@@ -216,8 +229,8 @@ impl<T: DriverGpuVm> GpuVm<T> {
         const {
             assert!(
                 immediate::<T>(),
-                "GpuVm::prepare_unmap is for immediate mode: set DriverObject::GPUVM_IMMEDIATE, or use \
-                 LockedVm::unmap"
+                "GpuVm::prepare_unmap is for immediate mode: set DriverObject::GPUVM_IMMEDIATE, \
+                 or use LockedVm::unmap"
             )
         }
         if size == 0 || !self.range_valid(addr, size) {
@@ -255,11 +268,13 @@ impl<T: DriverGpuVm> Bind<T> {
     /// The (VM, object) pair of a map, with its data, until the map is applied.
     pub fn vm_bo(&self) -> Option<&VmBo<T>> {
         match self.op {
-            // SAFETY: The `Bind` holds a reference to the VM object (type invariant), a
-            // `VmBo<T>`.
             Op::Map {
                 vm_bo: Some(vm_bo), ..
-            } => Some(unsafe { &*vm_bo.as_ptr().cast::<VmBo<T>>() }),
+            } => {
+                // SAFETY: The `Bind` holds a reference to the VM object (type invariant), a
+                // `VmBo<T>`.
+                Some(unsafe { &*vm_bo.as_ptr().cast::<VmBo<T>>() })
+            }
             _ => None,
         }
     }

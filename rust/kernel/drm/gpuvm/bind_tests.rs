@@ -284,7 +284,7 @@ mod suite {
         let vm = tag_vm(&t)?;
         let (a, b) = (bo(&t, 64)?, bo(&t, 64)?);
         let objs = [&*a, &*b];
-        let mut rng = Rng(0x0b1d_5eed_77);
+        let mut rng = Rng(0x000b_1d5e_ed77);
         let mut model = Model::new();
         for i in 0..1000u32 {
             let addr = VM_START + rng.below(256) * PAGE;

@@ -19,11 +19,11 @@
 //!
 //! * the tree of mappings is behind the VM's mutex: it is reached only through a [`LockedVm`]
 //!   guard, so no mapping can be read or changed concurrently;
-//! * the objects' lists of mappings are protected by their reservation locks outside immediate
-//!   mode (below, for immediate mode): a map or unmap locks, with one `drm_exec` acquire context, the VM's own
-//!   reservation object and every object whose mappings it changes, so mapping a shared object
-//!   is safe against concurrent users of its reservation lock, and the VM's fences (when the
-//!   fence layer adds them) can be updated in the same section;
+//! * outside immediate mode (below, for it), the objects' lists of mappings are protected by
+//!   their reservation locks: a map or unmap locks, with one `drm_exec` acquire context, the
+//!   VM's own reservation object and every object whose mappings it changes, so mapping a shared
+//!   object is safe against concurrent users of its reservation lock, and the VM's fences can be
+//!   updated in the same section;
 //! * a removed mapping is gone from the tree when its step returns, so it cannot be used after
 //!   removal.
 //!

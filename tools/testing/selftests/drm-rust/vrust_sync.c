@@ -287,6 +287,9 @@ static int exec_async(int fd, __u32 vm, const struct drm_vrust_cmd *cmds, __u32 
 	return exec_job(fd, vm, cmds, count, VRUST_EXEC_ASYNC, in, nin, out, point, NULL);
 }
 
+static int bind_job(int fd, __u32 vm, __u32 op, __u32 handle, __u64 offset, __u64 addr,
+		    __u64 range, __u32 flags, const struct drm_vrust_sync *in, __u32 nin, __u32 out);
+
 static struct drm_vrust_cmd cmd_hang(void)
 {
 	return (struct drm_vrust_cmd){ .op = VRUST_CMD_HANG };
@@ -1005,12 +1008,12 @@ TEST_F(sync, close_with_queued_jobs)
  * unplug, whenever the HANG ends). Sync files of their out-syncs are taken first, as the
  * unplugged device answers every ioctl with -ENODEV. The unplug returns at once; the gate is
  * opened; every sync file then signals, with an error: the hung job at its timeout, the others
- * when their turn comes and the device is gone. The buffer, seen through a CPU mapping that
- * outlives the device, was not written.
+ * when their turn comes and the device is gone, and so does a bind queued after them. The
+ * buffer, seen through a CPU mapping that outlives the device, was not written.
  */
 TEST_F_TIMEOUT(sync, unplug_with_queued_jobs, 60)
 {
-	int fd, sf[QUEUED + 1], status = 0, i;
+	int fd, sf[QUEUED + 2], status = 0, i;
 	struct drm_vrust_sync in = {};
 	struct drm_vrust_gem_info info;
 	struct drm_vrust_cmd cmd;
@@ -1037,6 +1040,13 @@ TEST_F_TIMEOUT(sync, unplug_with_queued_jobs, 60)
 		self->f.fds[1 + i] = sf[i];
 	}
 
+	/* A bind queued behind them, which must fail too. */
+	ASSERT_EQ(0, syncobj_new(fd, &so));
+	ASSERT_EQ(0, bind_job(fd, vm, VRUST_BIND_UNMAP, 0, 0, S, PAGE, VRUST_BIND_ASYNC, &in, 1,
+			      so));
+	ASSERT_EQ(0, syncobj_sync_file(fd, so, &sf[QUEUED + 1]));
+	self->f.fds[QUEUED + 2] = sf[QUEUED + 1];
+
 	t0 = vrust_now_s();
 	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, false));
 	t = vrust_now_s() - t0;
@@ -1053,6 +1063,9 @@ TEST_F_TIMEOUT(sync, unplug_with_queued_jobs, 60)
 			    (i == 0 && status == -ETIME))
 			TH_LOG("job %d failed with %d", i, status);
 	}
+	ASSERT_EQ(0, sync_file_wait(sf[QUEUED + 1], LONG_WAIT_MS, &status));
+	EXPECT_TRUE(status == -ENODEV || status == -ECANCELED)
+		TH_LOG("the bind queued at the unplug ended with %d", status);
 	for (j = 0; j < QUEUED * PAGE && !map[j]; j++)
 		;
 	EXPECT_EQ(QUEUED * PAGE, j) TH_LOG("byte %zu written after the unplug", j);
