@@ -66,7 +66,7 @@ extern "C" {
 /* GPU VMs (DRM_IOCTL_VRUST_VM_*): the address range of every VM. */
 #define VRUST_VM_START			(1ULL << 20)
 #define VRUST_VM_SIZE			(1ULL << 40)
-/* The most mappings a VM holds; a bind that could need more fails with -ENOSPC. */
+/* The most mappings a VM holds; a bind that would leave more fails with -ENOSPC. */
 #define VRUST_VM_MAX_MAPPINGS		4096
 /* The most VMs a file holds; VM_CREATE fails with -ENOSPC beyond. */
 #define VRUST_MAX_VMS_PER_FILE		64
@@ -248,7 +248,7 @@ struct drm_vrust_sync {
  * A bind is a job of the file's queue, as an EXEC is (at most VRUST_EXEC_MAX_QUEUED of them,
  * or -EBUSY): it changes the VM once the fences of @in_syncs have signalled and the file's
  * earlier jobs have run, and its fence goes to @out_sync. A bind that fails once queued
- * changes nothing and signals its fence with the error: -ENOSPC (the VM could hold more than
+ * changes nothing and signals its fence with the error: -ENOSPC (the VM would hold more than
  * VRUST_VM_MAX_MAPPINGS mappings), -ENODEV (the VM was destroyed, the device unplugged), or the
  * error of an in-sync. Without VRUST_BIND_ASYNC the ioctl returns when the bind is done, with
  * that error (or -EINTR when the caller is being killed, the bind staying queued), and a

@@ -274,13 +274,28 @@ impl Vms {
 }
 
 /// Applies a bind from its job, with the VM locked: on the fence signalling path, so nothing
-/// here allocates. A bind that would make the VM hold more than `VRUST_VM_MAX_MAPPINGS`
-/// mappings fails with `ENOSPC` and changes nothing.
+/// here allocates. A bind that could make the VM hold more than `VRUST_VM_MAX_MAPPINGS`
+/// mappings fails with `ENOSPC` and changes nothing; one of a destroyed VM with `ENODEV`.
 pub(crate) fn apply(bind: &mut gpuvm::Bind<VrustVm>) -> Result {
     let vm: ARef<gpuvm::GpuVm<VrustVm>> = bind.vm().into();
     let mut vm = vm.lock();
-    // A map can cut one mapping in two around the new one; an unmap can cut one in two.
-    let new = if bind.is_map() { 2 } else { 1 };
+    // A destroyed VM first: its mapping count is that of before its destruction.
+    if vm.is_closed() {
+        return Err(ENODEV);
+    }
+    // What the bind adds: the new mapping of a map, and one more when a single mapping spans
+    // the range with room on both sides, as it is cut in two; what it removes: the mappings
+    // inside the range. (A walk of at most `VRUST_VM_MAX_MAPPINGS`, allocating nothing.)
+    let (addr, size) = bind.range();
+    let end = addr.saturating_add(size);
+    let cut = vm
+        .find(addr)
+        .is_some_and(|va| va.addr() < addr && va.addr().saturating_add(va.size()) > end);
+    let inside = vm
+        .vas()
+        .filter(|va| va.addr() >= addr && va.addr().saturating_add(va.size()) <= end)
+        .count();
+    let new = (usize::from(bind.is_map()) + usize::from(cut)).saturating_sub(inside);
     if vm.mappings + new > uapi::VRUST_VM_MAX_MAPPINGS as usize {
         return Err(ENOSPC);
     }

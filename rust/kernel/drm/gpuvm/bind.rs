@@ -279,6 +279,13 @@ impl<T: DriverGpuVm> Bind<T> {
         }
     }
 
+    /// The GPU address range the `Bind` changes: start and size in bytes.
+    pub fn range(&self) -> (u64, u64) {
+        match self.op {
+            Op::Map { addr, size, .. } | Op::Unmap { addr, size } => (addr, size),
+        }
+    }
+
     /// Whether the `Bind` is a map (else an unmap).
     pub fn is_map(&self) -> bool {
         matches!(self.op, Op::Map { .. })

@@ -312,6 +312,12 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         self.vm.range_valid(addr, size)
     }
 
+    /// Whether the VM's [`UniqueVm`](super::UniqueVm) is gone: it takes no new mappings
+    /// (`ENODEV`).
+    pub fn is_closed(&self) -> bool {
+        self.guard.closed
+    }
+
     /// The VM that is locked.
     pub(super) fn gpuvm(&self) -> &'a GpuVm<T> {
         self.vm

@@ -483,20 +483,29 @@ TEST_F(vm, kernel_mappings_dropped)
 /* The per-VM mapping limit: -ENOSPC, and the VM stays usable. */
 TEST_F(vm, mapping_limit)
 {
-	struct bo a;
+	struct bo a, b;
 	__u32 vm;
 	int i, ret = 0;
 
 	ASSERT_EQ(0, bo_new(self->f.render, 1, &a));
 	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
-	for (i = 0; i < VRUST_VM_MAX_MAPPINGS + 2 && !ret; i++)
+	for (i = 0; i < VRUST_VM_MAX_MAPPINGS + 1 && !ret; i++)
 		ret = vrust_vm_map(self->f.render, vm, a.handle, 0, S + 2 * i * PAGE, PAGE);
-	/* A map needs room for two more: it stops one short of the limit. */
+	/* Every map until the limit, not one more. */
 	EXPECT_EQ(-ENOSPC, ret);
-	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS, i);
-	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS - 1, vrust_vm_query(self->f.render, vm, NULL, 0));
-	EXPECT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, PAGE));
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS + 1, i);
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS, vrust_vm_query(self->f.render, vm, NULL, 0));
+	/* At the limit: a map that replaces a mapping, and an unmap, still work. */
 	EXPECT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, PAGE));
+	EXPECT_EQ(0, vrust_vm_unmap(self->f.render, vm, S, PAGE));
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS - 1, vrust_vm_query(self->f.render, vm, NULL, 0));
+	/* A 3-page mapping takes the last place; cutting its middle page would need one more. */
+	ASSERT_EQ(0, bo_new(self->f.render, 3, &b));
+	EXPECT_EQ(0, vrust_vm_map(self->f.render, vm, b.handle, 0, S + 2 * i * PAGE, 3 * PAGE));
+	EXPECT_EQ(-ENOSPC, vrust_vm_unmap(self->f.render, vm, S + (2 * i + 1) * PAGE, PAGE));
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS, vrust_vm_query(self->f.render, vm, NULL, 0));
+	EXPECT_EQ(0, vrust_vm_unmap(self->f.render, vm, S + 2 * i * PAGE, 3 * PAGE));
+	EXPECT_EQ(VRUST_VM_MAX_MAPPINGS - 1, vrust_vm_query(self->f.render, vm, NULL, 0));
 	/* VMs per file are limited too. */
 	for (i = 1, ret = 0; i < VRUST_MAX_VMS_PER_FILE + 1 && !ret; i++)
 		ret = vrust_vm_create(self->f.render, &vm);
