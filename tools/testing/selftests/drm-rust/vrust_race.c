@@ -926,8 +926,12 @@ static void close_work(struct worker *w)
 	}
 	check(vrust_gem_write(c->x, h, 0, 8, &info), CLOSE_ERRS, "GEM_PWRITE(%u)", h);
 	if (check(vrust_vm_create(c->x, &vm), CLOSE_ERRS, "VM_CREATE")) {
-		check(vrust_vm_map(c->x, vm, h, 0, VRUST_VM_START, len), CLOSE_ERRS,
-		      "VM_BIND");
+		/*
+		 * After a replacement, @vm may name another worker's VM of the new file, destroyed
+		 * while the bind waits in the queue (ENODEV).
+		 */
+		check(vrust_vm_map(c->x, vm, h, 0, VRUST_VM_START, len),
+		      ERRS(EBADF, ENOENT, EINVAL, ENOSPC, ENODEV), "VM_BIND");
 		cmd = vrust_cmd_fill(VRUST_VM_START, len, w->idx);
 		check(vrust_exec(c->x, vm, &cmd, 1, &done), ERRS(EBADF, ENOENT, EFAULT), "EXEC");
 		/* Half of them are left to the file's release. */
