@@ -373,6 +373,6 @@ impl<T: DriverGpuVm> Drop for Bind<T> {
             // put defers the VM object's destruction to the cleanup below.
             unsafe { bindings::drm_gpuvm_bo_put_deferred(vm_bo.as_ptr()) };
         }
-        self.vm.drop_dead();
+        self.vm.cleanup();
     }
 }

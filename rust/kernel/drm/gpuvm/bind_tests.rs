@@ -37,10 +37,7 @@ use crate::{
     drm::{
         self,
         gem::{
-            shmem::{
-                Object,
-                VMap, //
-            },
+            shmem::Object,
             Caching,
             DriverObject,
             Origin, //
@@ -55,7 +52,6 @@ use crate::{
             Atomic,
             Relaxed, //
         },
-        SetOnce,
     },
     time::Delta,
 };
@@ -191,30 +187,10 @@ impl DriverGpuVm for TagVm {
     }
 }
 
-/// A VM whose data has drops that take reservation locks: each VM object a kernel mapping of
-/// its object, each mapping the last reference of another object.
-struct HoldingVm;
+/// The VM whose data has drops that take reservation locks, of the other mode's suite.
+type HoldingVm = super::tests::HoldingVm<ImmBo>;
 
-type Held = Option<ARef<Object<ImmBo>>>;
-
-impl DriverGpuVm for HoldingVm {
-    type Object = ImmBo;
-    type VaData = Held;
-    type VmBoData = SetOnce<VMap<ImmBo>>;
-    type StepContext = Held;
-
-    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<Mapped<'op>> {
-        op.insert(h.take())
-    }
-
-    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut Held) -> Result<Unmapped<'op>> {
-        Ok(op.remove())
-    }
-
-    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut Held) -> Result<Remapped<'op>> {
-        op.remap(|_, _| None)
-    }
-}
+type Held = super::tests::Held<ImmBo>;
 
 /// A job of the bind queue: a prepared bind and what its step gets.
 struct BindJob {
@@ -385,7 +361,7 @@ mod suite {
         let base = LIVE_BOS.load(Relaxed);
         let live = || LIVE_BOS.load(Relaxed) - base;
         let t = ImmDevice::new()?;
-        let vm = UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, HoldingVm)?;
+        let vm = UniqueVm::new(&t.dev, c"kunit-bind", VM_START, VM_SIZE, HoldingVm::new())?;
         let names = FenceNames::new(c"rust-gpuvm-kunit", c"kunit-binds")?;
         let config = job::Config {
             credits: 1,
@@ -419,7 +395,13 @@ mod suite {
         // An unmap of everything.
         push(vm.prepare_unmap(s, 16 * PAGE)?, None)?;
         // A map into a VM whose `UniqueVm` is gone when the job runs: its fence fails.
-        let gone = UniqueVm::new(&t.dev, c"kunit-bind-gone", VM_START, VM_SIZE, HoldingVm)?;
+        let gone = UniqueVm::new(
+            &t.dev,
+            c"kunit-bind-gone",
+            VM_START,
+            VM_SIZE,
+            HoldingVm::new(),
+        )?;
         let bind = gone.prepare_map(&a, 0, s, PAGE)?;
         drop(gone);
         push(bind, Some(bo(&t, 1)?))?;

@@ -303,7 +303,9 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
             drop(held);
             to_result(ret)
         });
-        self.drop_dead();
+        // The removed mappings and freed VM objects: after the reservation locks are released,
+        // with the VM still locked (not in immediate mode).
+        self.vm.cleanup();
         ret
     }
 
@@ -337,12 +339,6 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let room = unsafe { &mut *self.vm.room.get() };
         room.reserve(Room::<T>::MAX_NEW)?;
         Ok(self.vm.room.get())
-    }
-
-    /// Drops the removed mappings and freed VM objects of the last steps: after the
-    /// reservation locks are released, with the VM still locked (not in immediate mode).
-    fn drop_dead(&mut self) {
-        self.vm.drop_dead();
     }
 }
 

@@ -21,7 +21,8 @@ use crate::{
     drm::{
         gem::{
             shmem::Object,
-            Caching, //
+            Caching,
+            DriverObject, //
         },
         tests::{
             GemDevice,
@@ -35,7 +36,10 @@ use crate::{
         atomic::Relaxed, //
     },
 };
-use core::ptr;
+use core::{
+    marker::PhantomData,
+    ptr, //
+};
 
 /// A VM that logs its steps and tags each mapping.
 #[derive(Default)]
@@ -111,34 +115,48 @@ pub(super) fn bo(t: &GemDevice, pages: u64) -> Result<ARef<Object<TestBo>>> {
 
 /// A VM whose data has drops that take reservation locks: each VM object keeps a kernel
 /// mapping of its object, each mapping a reference of another object (its last, once the
-/// test lets go of it).
-#[derive(Default)]
-struct HoldingVm;
+/// test lets go of it). Generic over the objects, so that the immediate-mode suite (whose
+/// objects are of another mode) uses it too.
+pub(super) struct HoldingVm<O>(PhantomData<fn() -> O>);
 
-type Held = Option<ARef<Object<TestBo>>>;
+impl<O> HoldingVm<O> {
+    pub(super) fn new() -> Self {
+        HoldingVm(PhantomData)
+    }
+}
 
-impl DriverGpuVm for HoldingVm {
-    type Object = TestBo;
-    type VaData = Held;
-    type VmBoData = crate::sync::SetOnce<crate::drm::gem::shmem::VMap<TestBo>>;
-    type StepContext = Held;
+pub(super) type Held<O> = Option<ARef<Object<O>>>;
 
-    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held) -> Result<Mapped<'op>> {
+impl<O: DriverObject> DriverGpuVm for HoldingVm<O> {
+    type Object = O;
+    type VaData = Held<O>;
+    type VmBoData = crate::sync::SetOnce<crate::drm::gem::shmem::VMap<O>>;
+    type StepContext = Held<O>;
+
+    fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held<O>) -> Result<Mapped<'op>> {
         op.insert(h.take())
     }
 
-    fn step_unmap<'op>(&mut self, op: OpUnmap<'op, Self>, _: &mut Held) -> Result<Unmapped<'op>> {
+    fn step_unmap<'op>(
+        &mut self,
+        op: OpUnmap<'op, Self>,
+        _: &mut Held<O>,
+    ) -> Result<Unmapped<'op>> {
         Ok(op.remove())
     }
 
-    fn step_remap<'op>(&mut self, op: OpRemap<'op, Self>, _: &mut Held) -> Result<Remapped<'op>> {
+    fn step_remap<'op>(
+        &mut self,
+        op: OpRemap<'op, Self>,
+        _: &mut Held<O>,
+    ) -> Result<Remapped<'op>> {
         // The parts hold nothing: the old mapping's reference is the last one.
         op.remap(|_, _| None)
     }
 }
 
 /// Gives the VM object of the mapping at `addr` a kernel mapping of its object.
-fn give_kernel_map(vm: &mut LockedVm<'_, HoldingVm>, addr: u64) -> Result {
+fn give_kernel_map(vm: &mut LockedVm<'_, HoldingVm<TestBo>>, addr: u64) -> Result {
     let va = vm.find(addr).ok_or(ENOENT)?;
     assert!(va.vm_bo().data().populate(va.object().vmap()?));
     Ok(())
@@ -305,7 +323,7 @@ mod suite {
     fn drops_after_the_locks() -> Result {
         let base = LIVE_BOS.load(Relaxed);
         let t = GemDevice::new(c"rust-drm-kunit-gpuvm", false)?;
-        let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_SIZE, HoldingVm)?;
+        let vm = UniqueVm::new(&t.dev, c"kunit", VM_START, VM_SIZE, HoldingVm::new())?;
         let (a, b) = (bo(&t, 16)?, bo(&t, 16)?);
         let s = VM_START;
         let mut l = vm.lock();

@@ -247,7 +247,7 @@ impl<T: DriverGpuVm> Drop for UniqueVm<T> {
         self.0.lock().close();
         // The data of the mappings, after the VM's lock: in immediate mode it is taken on the
         // fence signalling path, where nothing may wait for what the drops take.
-        self.0.drop_dead();
+        self.0.cleanup();
     }
 }
 
@@ -275,15 +275,10 @@ impl<T: DriverGpuVm> GpuVm<T> {
     /// too; a driver calls it where it wants that done now, e.g. before a synchronous bind
     /// returns, so that an unmapped buffer is gone by then.
     ///
-    /// Not with the VM locked, nor on the fence signalling path: the drops may take reservation
-    /// locks.
+    /// Not on the fence signalling path, and in immediate mode not with the VM locked: the
+    /// drops may take reservation locks. (Outside immediate mode, `map` and `unmap` run it with
+    /// the VM locked, once the reservation locks are released.)
     pub fn cleanup(&self) {
-        self.drop_dead();
-    }
-
-    /// Drops what the graveyards hold, after the C core's deferred cleanup of VM objects
-    /// (immediate mode), which frees them into the graveyard.
-    pub(super) fn drop_dead(&self) {
         if immediate::<T>() {
             // SAFETY: The VM is live; the deferred cleanup takes no lock of the VM's and may be
             // called from any task that may sleep.
