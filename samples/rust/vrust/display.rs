@@ -3,7 +3,8 @@
 //! The display: the mode objects of a vrust device, made in its KMS phase, and the commit tail.
 //!
 //! Each device has one pipe, like vkms's default: a primary, a cursor and an overlay plane
-//! ([`planes`](crate::planes)), a CRTC, a virtual encoder and a virtual connector
+//! ([`planes`](crate::planes)), a CRTC, a virtual encoder and a virtual connector, and a
+//! writeback connector with its own encoder ([`writeback`](crate::writeback))
 //! ([`output`](crate::output)). The [`Display`] keeps the typed handles that
 //! [`kms::Setup`] returns; every hook reaches the objects of a commit through them, with their
 //! own types.
@@ -22,10 +23,12 @@ use crate::{
         Overlay,
         Primary, //
     },
+    writeback::VrustWriteback,
 };
 use kernel::{
     drm::kms::{
         self,
+        compose::write::WRITE_FORMATS,
         tail,
         Connector,
         ConnectorType,
@@ -36,7 +39,8 @@ use kernel::{
         EncoderType,
         Handle,
         Plane,
-        Tail, //
+        Tail,
+        Writeback, //
     },
     prelude::*,
 };
@@ -46,9 +50,10 @@ pub(crate) struct Display {
     pub(crate) primary: Handle<Plane<Primary>>,
     pub(crate) cursor: Handle<Plane<Cursor>>,
     pub(crate) overlay: Handle<Plane<Overlay>>,
-    pub(crate) _crtc: Handle<Crtc<VrustCrtc>>,
+    pub(crate) crtc: Handle<Crtc<VrustCrtc>>,
     pub(crate) _encoder: Handle<Encoder>,
     pub(crate) _connector: Handle<Connector<VirtualOutput>>,
+    pub(crate) _writeback: Handle<Writeback<VrustWriteback>>,
 }
 
 /// The largest mode of the virtual connector, and the framebuffer limit.
@@ -86,15 +91,19 @@ pub(crate) fn setup(s: &mut kms::Setup<'_, Vrust>) -> Result<Display> {
     let cursor = s.plane(&Cursor::spec(pipe), Ok(Cursor))?;
     let overlay = s.plane(&Overlay::spec(pipe), Ok(Overlay))?;
     let planes = CrtcPlanes::primary(s, &primary)?.with_cursor(s, &cursor)?;
-    let crtc = s.crtc(planes, VrustCrtc::new())?;
+    let crtc = s.crtc(planes, VrustCrtc::new()?)?;
     let encoder = s.encoder(EncoderType::Virtual, pipe)?;
     let connector = s.connector(ConnectorType::Virtual, &encoder, Ok(VirtualOutput))?;
+    // The writeback connector has an encoder of its own, for the same CRTC.
+    let wb_encoder = s.encoder(EncoderType::Virtual, pipe)?;
+    let writeback = s.writeback(&wb_encoder, &WRITE_FORMATS, Ok(VrustWriteback))?;
     Ok(Display {
         primary,
         cursor,
         overlay,
-        _crtc: crtc,
+        crtc,
         _encoder: encoder,
         _connector: connector,
+        _writeback: writeback,
     })
 }

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The output: the CRTC, which scans the primary plane's framebuffer out at every vblank, and a
-//! virtual connector with the standard modes up to 3840x2160.
+//! The output: the CRTC, which composes its planes at every vblank ([`compose`](crate::compose)),
+//! reports the frame's CRC and fills writeback jobs, and a virtual connector with the standard modes up to
+//! 3840x2160.
 //!
 //! vblank is the layer's: a timer at the mode's refresh rate, on while the CRTC is on, with the
-//! page-flip events of each commit sent at the next vblank. The CRTC only counts its frames and
-//! keeps the framebuffer it shows.
+//! page-flip events of each commit sent at the next vblank, and the CRTC's vblank work run after
+//! it in process context.
 
 use crate::{
+    compose::{
+        HasMapping,
+        Scene,
+        Work, //
+    },
     display::{
         MAX_HEIGHT,
         MAX_WIDTH, //
@@ -17,42 +23,77 @@ use crate::{
 use kernel::{
     drm::kms::{
         self,
+        compose::argb64_to_rgb,
         Check,
         Connector,
+        CrcSource,
         Crtc,
-        Framebuffer,
+        Frames,
+        Handle,
         Modes,
+        Plane,
+        PlaneImpl,
         Status,
-        Update, //
+        Update,
+        WritebackJob, //
     },
-    new_mutex,
+    new_mutex, new_spinlock,
     prelude::*,
     sync::{
-        aref::ARef,
         atomic::{
             Atomic,
             Relaxed, //
         },
+        Arc,
         Mutex,
+        SpinLock, //
     },
 };
+
+/// The most CRCs one run of the vblank work reports, well below the 128 the C core keeps.
+const MAX_CRCS_PER_RUN: u64 = 32;
 
 /// The CRTC's data.
 #[pin_data]
 pub(crate) struct VrustCrtc {
     /// vblanks since the device was made.
     pub(crate) frames: Atomic<u64>,
-    /// The framebuffer of the primary plane as of the last commit: the frame.
+    /// Frames composed, and vblanks that came while the composer was busy.
+    pub(crate) composed: Atomic<u64>,
+    /// See `composed`.
+    pub(crate) dropped: Atomic<u64>,
+    /// Whether a reader has the CRC source open.
+    crc: Atomic<bool>,
+    /// The scene of the last commit: what the composer composes.
     #[pin]
-    pub(crate) scanout: Mutex<Option<ARef<Framebuffer>>>,
+    scene: Mutex<Option<Arc<Scene>>>,
+    /// The writeback job for the next frame.
+    #[pin]
+    pending: SpinLock<Option<WritebackJob>>,
+    /// The composer's buffers, used by the vblank work only.
+    #[pin]
+    work: Mutex<Work>,
 }
 
 impl VrustCrtc {
-    pub(crate) fn new() -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
+    pub(crate) fn new() -> Result<impl PinInit<Self, Error>> {
+        let work = Work::new(<Vrust as kms::Kms<Vrust>>::MODE_CONFIG.max_width as usize)?;
+        Ok(try_pin_init!(Self {
             frames: Atomic::new(0),
-            scanout <- new_mutex!(None),
-        })
+            composed: Atomic::new(0),
+            dropped: Atomic::new(0),
+            crc: Atomic::new(false),
+            scene <- new_mutex!(None),
+            pending <- new_spinlock!(None),
+            work <- new_mutex!(work),
+        }))
+    }
+
+    /// Takes a writeback job for the next frame. A job still waiting is completed first, with
+    /// an error (jobs complete in the order they were queued).
+    pub(crate) fn queue_writeback(&self, job: WritebackJob) {
+        let old = self.pending.lock().replace(job);
+        drop(old);
     }
 }
 
@@ -61,6 +102,25 @@ impl VrustCrtc {
 pub(crate) struct Frame {
     /// How many of the device's planes are visible on the CRTC.
     pub(crate) visible_planes: u32,
+    /// What the CRTC shows, made in the check; `None` while it is off.
+    scene: Option<Arc<Scene>>,
+}
+
+/// Adds `plane` to `scene` if the CRTC's planes (`mask`) include it, with its new state: the
+/// commit's, or the current one, which this adds to the commit.
+fn add_plane<T: PlaneImpl<Driver = Vrust>>(
+    commit: &mut Check<'_, Vrust>,
+    scene: &mut Scene,
+    mask: u32,
+    plane: &Handle<Plane<T>>,
+) -> Result
+where
+    T::State: HasMapping,
+{
+    if mask & (1 << plane.get(commit.device())?.index()) == 0 {
+        return Ok(());
+    }
+    scene.add(commit.plane_mut(plane)?)
 }
 
 #[vtable]
@@ -68,36 +128,95 @@ impl kms::CrtcImpl for VrustCrtc {
     type Driver = Vrust;
     type State = Frame;
 
+    const BACKGROUND_COLOR: bool = true;
+
     fn atomic_check(crtc: &Crtc<Self>, commit: &mut Check<'_, Vrust>) -> Result {
-        // Each plane with its own type, through the display's handles.
-        let d = commit.display();
-        let on = |visible: Option<bool>| u32::from(visible.unwrap_or(false));
-        let ix = crtc.index();
-        let visible_planes = on(commit
-            .plane(&d.primary)?
-            .map(|s| s.visible() && s.feeds(ix)))
-            + on(commit.plane(&d.cursor)?.map(|s| s.visible() && s.feeds(ix)))
-            + on(commit
-                .plane(&d.overlay)?
-                .map(|s| s.visible() && s.feeds(ix)));
-        commit.crtc_mut(crtc)?.visible_planes = visible_planes;
+        let state = commit.crtc_mut(crtc)?;
+        let (active, mask) = (state.active(), state.plane_mask());
+        let mode = state.mode();
+        let (width, height) = (mode.hdisplay(), mode.vdisplay());
+        let background = argb64_to_rgb(state.background_color());
+        let scene = if active {
+            // Each plane with its own type, through the display's handles.
+            let d = commit.display();
+            let mut scene = Scene::new(width, height, background, 3)?;
+            add_plane(commit, &mut scene, mask, &d.primary)?;
+            add_plane(commit, &mut scene, mask, &d.overlay)?;
+            add_plane(commit, &mut scene, mask, &d.cursor)?;
+            Some(Arc::new(scene, GFP_KERNEL)?)
+        } else {
+            None
+        };
+        let state = commit.crtc_mut(crtc)?;
+        state.visible_planes = scene.as_ref().map_or(0, |s| s.len() as u32);
+        state.scene = scene;
         Ok(())
     }
 
     fn atomic_flush(crtc: &Crtc<Self>, commit: &Update<'_, Vrust>) {
-        let primary = commit.plane(&commit.display().primary);
-        let Ok(Some(state)) = primary else {
-            // The primary plane is not in this commit: the frame stays.
+        let Ok(Some(state)) = commit.crtc(crtc) else {
             return;
         };
-        let fb = state.framebuffer().map(ARef::from);
-        // The old frame is dropped after the lock: its last reference may free the buffer.
-        let old = core::mem::replace(&mut *crtc.scanout.lock(), fb);
+        // The old scene is held by the old state too: its last reference is not dropped here,
+        // on the commit's signalling path, but with that state or by the vblank work.
+        let old = core::mem::replace(&mut *crtc.scene.lock(), state.scene.clone());
         drop(old);
+    }
+
+    fn atomic_disable(crtc: &Crtc<Self>, _commit: &Update<'_, Vrust>) {
+        // The layer has stopped the vblank work: nothing composes until the next enable, and a
+        // writeback job still waiting is completed with an error.
+        let old = crtc.scene.lock().take();
+        drop(old);
+        let job = crtc.pending.lock().take();
+        drop(job);
     }
 
     fn vblank(crtc: &Crtc<Self>) {
         crtc.frames.fetch_add(1, Relaxed);
+    }
+
+    fn vblank_work(crtc: &Crtc<Self>, frames: Frames) {
+        crtc.dropped.fetch_add(frames.dropped(), Relaxed);
+        // The job before the scene: the commit that queued it had set its scene already.
+        let job = crtc.pending.lock().take();
+        let crc_on = crtc.crc.load(Relaxed);
+        if !crc_on && job.is_none() {
+            return;
+        }
+        // Composed under the scene's lock, so that the work never holds the last reference to
+        // a scene (whose mappings' drop takes reservation locks): the states do. The commit
+        // tail waits for a frame at most, to swap the scene. No scene: the CRTC went off; a
+        // job is dropped, completed with an error.
+        let scene = crtc.scene.lock();
+        let Some(scene) = scene.as_deref() else {
+            return;
+        };
+        let crc = scene.compose(&mut crtc.work.lock(), job.as_ref());
+        if let Some(job) = job {
+            job.complete(crc.map(|_| ()));
+        }
+        if !crc_on {
+            return;
+        }
+        match crc {
+            Ok(crc) => {
+                crtc.composed.fetch_add(1, Relaxed);
+                let first = frames
+                    .first
+                    .max(frames.last.saturating_sub(MAX_CRCS_PER_RUN - 1));
+                for frame in first..=frames.last {
+                    // Fails only once the reader has closed the source or fallen behind.
+                    let _ = crtc.add_crc(frame, crc);
+                }
+            }
+            Err(e) => kernel::pr_warn_once!("vrust: composing a frame failed: {:?}\n", e),
+        }
+    }
+
+    fn set_crc_source(crtc: &Crtc<Self>, source: CrcSource) -> Result {
+        crtc.crc.store(source == CrcSource::Auto, Relaxed);
+        Ok(())
     }
 }
 

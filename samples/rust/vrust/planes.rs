@@ -1,44 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The planes: three implementations with three state types.
+//! The planes: three implementations, one state type.
 //!
-//! Each plane kind is its own [`kms::PlaneImpl`] with its own state, and the C core hands each
-//! hook the plane and the commit; a hook that needs another object of the commit looks it up
-//! through the [`Display`](crate::display::Display)'s handles, with that object's type.
+//! Each plane kind is its own [`kms::PlaneImpl`], and the C core hands each hook the plane and
+//! the commit; a hook that needs another object of the commit looks it up through the
+//! [`Display`](crate::display::Display)'s handles, with that object's type. (The layer lets
+//! each implementation have its own state type; here they all need the same.)
 //!
 //! All three check their placement against the CRTC's mode with the C helper
-//! ([`kms::Check::check_plane`]): no scaling, positioned anywhere, as vkms's planes.
+//! ([`kms::Check::check_plane`]): no scaling, positioned anywhere, as vkms's planes. A visible
+//! plane's state then maps its framebuffer for the composer ([`compose`](crate::compose)).
 
-use crate::driver::Vrust;
+use crate::{
+    compose::{
+        HasMapping,
+        Mapped, //
+    },
+    driver::Vrust,
+};
 use kernel::{
     drm::kms::{
         self,
         blend,
+        compose::pixel::FOURCCS,
         format,
         rotation,
         Check,
         CrtcMask,
         Plane,
+        PlaneImpl,
         PlaneSpec,
         PlaneType,
         Scaling, //
     },
     prelude::*,
+    sync::aref::ARef,
 };
 
-/// The formats of the primary and overlay planes: vkms's RGB formats and its two-plane YUV one.
-const FORMATS: [u32; 6] = [
-    format::XRGB8888,
-    format::ARGB8888,
-    format::XBGR8888,
-    format::ABGR8888,
-    format::RGB565,
-    format::NV12,
-];
-
 /// The planes' optional properties, the same on all three: `zpos` from `zpos` (0 to 2),
-/// rotation and reflection, alpha and the three blend modes.
-fn spec(kind: PlaneType, formats: &[u32], pipe: CrtcMask, zpos: u32) -> PlaneSpec<'_> {
+/// rotation and reflection, alpha and the three blend modes; the YUV properties with `yuv`.
+fn spec(kind: PlaneType, formats: &[u32], pipe: CrtcMask, zpos: u32, yuv: bool) -> PlaneSpec<'_> {
     PlaneSpec {
         kind,
         formats,
@@ -48,99 +49,99 @@ fn spec(kind: PlaneType, formats: &[u32], pipe: CrtcMask, zpos: u32) -> PlaneSpe
         rotations: Some(rotation::ROTATE_MASK | rotation::REFLECT_MASK),
         alpha: true,
         blend_modes: Some(blend::PREMULTI | blend::COVERAGE | blend::PIXEL_NONE),
+        yuv_properties: yuv,
     }
 }
 
-/// The primary plane: the frame the CRTC scans out.
-pub(crate) struct Primary;
-
-/// The primary plane's state: what the scanout reads, worked out in the check.
+/// A plane's state: the mapping of the framebuffer it shows.
 #[derive(Clone, Default)]
-pub(crate) struct Scanout {
-    /// Bytes per line of the framebuffer, `0` when there is none.
-    pub(crate) pitch: u32,
+pub(crate) struct Shown {
+    map: Mapped,
 }
+
+impl HasMapping for Shown {
+    fn mapping(&self) -> &Mapped {
+        &self.map
+    }
+}
+
+/// The check of every plane: placement, then the mapping of what it shows.
+fn check<T: PlaneImpl<Driver = Vrust, State = Shown>>(
+    plane: &Plane<T>,
+    commit: &mut Check<'_, Vrust>,
+) -> Result {
+    commit.check_plane(plane, Scaling::None, true)?;
+    let state = commit.plane_mut(plane)?;
+    let fb = if state.visible() {
+        state.framebuffer().map(ARef::from)
+    } else {
+        None
+    };
+    // A buffer the kernel cannot map (an import whose exporter has no vmap) is shown, but
+    // not composed: the commit does not fail for it.
+    if let Err(e) = state.map.update(fb.as_deref()) {
+        kernel::pr_warn_once!(
+            "vrust: a framebuffer cannot be mapped ({:?}), so not composed\n",
+            e
+        );
+        state.map = Mapped::default();
+    }
+    Ok(())
+}
+
+/// The primary plane: every format the composer reads.
+pub(crate) struct Primary;
 
 impl Primary {
     pub(crate) fn spec(pipe: CrtcMask) -> PlaneSpec<'static> {
-        spec(PlaneType::Primary, &FORMATS, pipe, 0)
+        spec(PlaneType::Primary, &FOURCCS, pipe, 0, true)
     }
 }
 
 #[vtable]
 impl kms::PlaneImpl for Primary {
     type Driver = Vrust;
-    type State = Scanout;
+    type State = Shown;
 
     fn atomic_check(plane: &Plane<Self>, commit: &mut Check<'_, Vrust>) -> Result {
-        commit.check_plane(plane, Scaling::None, true)?;
-        let state = commit.plane_mut(plane)?;
-        state.pitch = state.framebuffer().map_or(0, |fb| fb.pitch(0));
-        Ok(())
+        check(plane, commit)
     }
 }
 
-/// The cursor plane.
+/// The cursor plane: ARGB8888, on top.
 pub(crate) struct Cursor;
-
-/// The cursor's state: where it points, for the composer of a later issue.
-#[derive(Clone, Default)]
-pub(crate) struct Pointer {
-    /// The top left corner on the CRTC.
-    pub(crate) x: i32,
-    /// See `x`.
-    pub(crate) y: i32,
-}
 
 impl Cursor {
     pub(crate) fn spec(pipe: CrtcMask) -> PlaneSpec<'static> {
-        spec(PlaneType::Cursor, &[format::ARGB8888], pipe, 2)
+        spec(PlaneType::Cursor, &[format::ARGB8888], pipe, 2, false)
     }
 }
 
 #[vtable]
 impl kms::PlaneImpl for Cursor {
     type Driver = Vrust;
-    type State = Pointer;
+    type State = Shown;
 
     fn atomic_check(plane: &Plane<Self>, commit: &mut Check<'_, Vrust>) -> Result {
-        commit.check_plane(plane, Scaling::None, true)?;
-        let state = commit.plane_mut(plane)?;
-        let at = state.crtc_rect();
-        state.x = at.x1;
-        state.y = at.y1;
-        Ok(())
+        check(plane, commit)
     }
 }
 
-/// The overlay plane.
+/// The overlay plane: every format, between the other two.
 pub(crate) struct Overlay;
-
-/// The overlay's state: how it blends, for the composer of a later issue.
-#[derive(Clone, Default)]
-pub(crate) struct Layer {
-    /// Whether it covers its area completely: opaque alpha and no pixel alpha to honour.
-    pub(crate) opaque: bool,
-}
 
 impl Overlay {
     pub(crate) fn spec(pipe: CrtcMask) -> PlaneSpec<'static> {
-        spec(PlaneType::Overlay, &FORMATS, pipe, 1)
+        spec(PlaneType::Overlay, &FOURCCS, pipe, 1, true)
     }
 }
 
 #[vtable]
 impl kms::PlaneImpl for Overlay {
     type Driver = Vrust;
-    type State = Layer;
+    type State = Shown;
 
     fn atomic_check(plane: &Plane<Self>, commit: &mut Check<'_, Vrust>) -> Result {
-        commit.check_plane(plane, Scaling::None, true)?;
-        let state = commit.plane_mut(plane)?;
-        let pixel_alpha = state
-            .framebuffer()
-            .is_some_and(|fb| matches!(fb.format(), format::ARGB8888 | format::ABGR8888));
-        state.opaque = state.alpha() == u16::MAX && !pixel_alpha;
-        Ok(())
+        check(plane, commit)
     }
 }

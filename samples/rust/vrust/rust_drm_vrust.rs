@@ -19,7 +19,8 @@
 //!
 //! Each instance has a primary node with a virtual display (one CRTC with a primary, a cursor
 //! and an overlay plane, a virtual connector; vblank at the mode's refresh rate, page flips of
-//! dumb buffers and of vrust's own buffers) and a render node. The C core adds, on top of the GEM
+//! dumb buffers and of vrust's own buffers, the planes composed in software at every vblank
+//! with the frame's CRC in debugfs, a writeback connector) and a render node. The C core adds, on top of the GEM
 //! layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`, `MODE_MAP_DUMB`), `mmap()` of buffers,
 //! and PRIME export and import of dma-bufs.
 //!
@@ -38,8 +39,10 @@
 //! | [`gpu`] | the software "GPU": jobs of `FILL`, `COPY` and `HANG` commands, resolved through a VM's mappings | [`drm::job::Backend`], [`drm::gpuvm::LockedVm`], [`drm::gem::shmem::VMap`] |
 //! | [`exec`] | `EXEC`: a job with in- and out-sync objects and implicit sync on its buffers | [`drm::job::Queue`], [`drm::syncobj`], [`drm::gem::resv`] |
 //! | [`display`] | the display: its mode objects, made in the KMS phase; the commit tail in steps | [`drm::kms::Kms`], [`drm::kms::Setup`], [`drm::kms::Tail`] |
-//! | [`planes`] | primary, cursor and overlay planes: three state types, typed checks | [`drm::kms::PlaneImpl`], [`drm::kms::Check`] |
-//! | [`output`] | the CRTC (vblank, the frame) and the virtual connector (modes up to 3840x2160) | [`drm::kms::CrtcImpl`], [`drm::kms::ConnectorImpl`] |
+//! | [`planes`] | primary, cursor and overlay planes: typed checks, each mapping what it shows | [`drm::kms::PlaneImpl`], [`drm::kms::Check`], [`drm::kms::Framebuffer::vmap`] |
+//! | [`output`] | the CRTC (vblank, its work, CRCs, the background colour) and the virtual connector (modes up to 3840x2160) | [`drm::kms::CrtcImpl`], [`drm::kms::ConnectorImpl`] |
+//! | [`compose`] | the composer: the scene of a commit, composed at every vblank into the frame's CRC and writeback jobs | [`drm::kms::compose`], [`drm::kms::Crtc::add_crc`] |
+//! | [`writeback`] | the writeback connector: jobs handed to the CRTC's next frame | [`drm::kms::WritebackImpl`], [`drm::kms::WritebackJob`] |
 //!
 //! # The ioctls
 //!
@@ -108,6 +111,7 @@
 use kernel::prelude::*;
 
 mod buffers;
+mod compose;
 mod core_ioctls;
 mod device;
 mod display;
@@ -118,6 +122,7 @@ mod gpu;
 mod output;
 mod planes;
 mod vm;
+mod writeback;
 
 module! {
     type: device::VrustModule,

@@ -128,6 +128,16 @@ KMS_FLIP=$KMS_FLIP,basic-flip-vs-dpms,flip-vs-dpms-on-nop,basic-flip-vs-modeset
 KMS_FLIP=$KMS_FLIP,flip-vs-dpms-off-vs-modeset,single-buffer-flip-vs-dpms-off-vs-modeset
 DRIVER="$SAMPLE vkms" IGT_TESTS="kms_addfb_basic kms_atomic kms_prop_blob kms_getfb kms_vblank
 	kms_sequence kms_flip_event_leak kms_flip:$KMS_FLIP" sh "$SCRIPTS/jobs/igt.sh"
+# Composition, CRCs and writeback on the sample and vkms: kms_pipe_crc_basic and kms_writeback
+# whole (6 and 3 s on either), and
+# of kms_cursor_crc (over 5 min on either whole: a subtest per cursor size up to the driver's
+# largest, 512 on vrust, 64 on vkms) the 64x64 cursor in every motion, alpha, size changes and
+# rapid movement: under a minute on either.
+KMS_CURSOR=cursor-onscreen-64x64,cursor-offscreen-64x64,cursor-sliding-64x64
+KMS_CURSOR=$KMS_CURSOR,cursor-random-64x64,cursor-rapid-movement-64x64,cursor-alpha-opaque
+KMS_CURSOR=$KMS_CURSOR,cursor-alpha-transparent,cursor-size-change,cursor-dpms
+DRIVER="$SAMPLE vkms" IGT_TESTS="kms_pipe_crc_basic kms_writeback kms_cursor_crc:$KMS_CURSOR" \
+	sh "$SCRIPTS/jobs/igt.sh"
 
 [ "${KMEMLEAK:-0}" = 1 ] && kmemleak_scan
 

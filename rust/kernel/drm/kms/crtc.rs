@@ -7,6 +7,16 @@
 //! layer turns vblank on and off with the CRTC and arms or sends the page-flip event of every
 //! commit in the CRTC's flush, so drivers never handle events themselves.
 //!
+//! # Work at vblank
+//!
+//! A CRTC whose implementation has [`CrtcImpl::vblank_work`] gets a work item of the layer's,
+//! queued at every vblank and run in process context, off the timer's interrupt, where a
+//! software composer makes the frame. A vblank that comes while the work is still queued or
+//! running is not queued again: the next run is told of every frame since the last
+//! ([`Frames`]), so a slow composer drops frames rather than piling them up. The layer cancels
+//! the work when the CRTC goes off (after vblank is off) and when it is destroyed, so the hook
+//! never runs for a CRTC that is off.
+//!
 //! C header: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h)
 
 use super::{
@@ -22,6 +32,7 @@ use super::{
     },
     Blob,
     Check,
+    CrcSource,
     DisplayMode,
     Handle,
     Plane,
@@ -38,6 +49,12 @@ use crate::{
     error::from_result,
     error::VTABLE_DEFAULT_ERROR,
     prelude::*,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Relaxed,
+        Release, //
+    },
     types::Opaque,
 };
 use core::{
@@ -89,7 +106,46 @@ pub trait CrtcImpl: Send + Sync + Sized + 'static {
     fn vblank(_crtc: &Crtc<Self>) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// The work of a vblank, in process context: runs after each vblank while the CRTC is on,
+    /// once for every vblank that found it idle, with the frames since its last run (see
+    /// "Work at vblank" in the [module](crate::drm::kms) docs). May sleep, but should not allocate if it
+    /// signals fences.
+    fn vblank_work(_crtc: &Crtc<Self>, _frames: Frames) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Starts or stops the CRTC's CRCs (`set_crc_source`), which the driver then reports with
+    /// [`Crtc::add_crc`]. Having it gives the CRTC the DRM debugfs CRC interface with the one
+    /// source `"auto"` (the frame as composed); the layer rejects any other name.
+    fn set_crc_source(_crtc: &Crtc<Self>, _source: CrcSource) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Whether the CRTC has a `BACKGROUND_COLOR` property ([`CrtcState::background_color`]).
+    const BACKGROUND_COLOR: bool = false;
 }
+
+/// The frames a run of [`CrtcImpl::vblank_work`] is for: the vblank counts since its last run,
+/// `first..=last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frames {
+    /// The first vblank not handled before.
+    pub first: u64,
+    /// The vblank that queued this run.
+    pub last: u64,
+}
+
+impl Frames {
+    /// The frames dropped: vblanks that came while the work was busy.
+    #[inline]
+    pub fn dropped(&self) -> u64 {
+        self.last - self.first
+    }
+}
+
+/// `last_done` of a CRTC whose work has not run since the CRTC went on.
+const FRESH: u64 = u64::MAX;
 
 /// A CRTC of implementation `T`: a `struct drm_crtc` with `T` embedded.
 ///
@@ -102,6 +158,14 @@ pub trait CrtcImpl: Send + Sync + Sized + 'static {
 #[pin_data]
 pub struct Crtc<T: CrtcImpl> {
     raw: Opaque<bindings::drm_crtc>,
+    /// The vblank work (initialised by `Setup::crtc` when `T` has `vblank_work`).
+    work: Opaque<bindings::work_struct>,
+    /// The vblank count at the last vblank that queued the work.
+    last_vblank: Atomic<u64>,
+    /// The last vblank the work handled, or [`FRESH`].
+    last_done: Atomic<u64>,
+    /// Whether the CRC source holds a vblank reference.
+    pub(super) crc_vblank: Atomic<bool>,
     #[pin]
     data: T,
 }
@@ -263,6 +327,14 @@ impl<T: CrtcImpl> CrtcState<T> {
     pub fn has_event(&self) -> bool {
         !self.c().event.is_null()
     }
+
+    /// The `BACKGROUND_COLOR`, 16 bits per channel (`DRM_ARGB64`, see
+    /// [`compose::argb64_to_rgb`](super::compose::argb64_to_rgb)); opaque black without the
+    /// property ([`CrtcImpl::BACKGROUND_COLOR`]).
+    #[inline]
+    pub fn background_color(&self) -> u64 {
+        self.c().background_color
+    }
 }
 
 impl<T: CrtcImpl> Deref for CrtcState<T> {
@@ -320,8 +392,28 @@ impl<'s, D: Driver> Setup<'s, D> {
     ) -> Result<Handle<Crtc<T>>> {
         let crtc = alloc_object(try_pin_init!(Crtc::<T> {
             raw: Opaque::zeroed(),
+            work: Opaque::zeroed(),
+            last_vblank: Atomic::new(0),
+            last_done: Atomic::new(FRESH),
+            crc_vblank: Atomic::new(false),
             data <- data,
         }))?;
+        if T::HAS_VBLANK_WORK {
+            // SAFETY: `work` is pinned in the new CRTC and not in use; the name and the class
+            // are static.
+            unsafe {
+                bindings::init_work_with_key(
+                    (*crtc.as_ptr()).work.get(),
+                    Some(vblank_work_callback::<T>),
+                    false,
+                    c"drm_crtc_vblank_work".as_char_ptr(),
+                    crate::static_lock_class!().as_ptr(),
+                )
+            };
+            // Off until the CRTC goes on: each enable pairs with a disable.
+            // SAFETY: `work` was just initialised.
+            unsafe { bindings::disable_work((*crtc.as_ptr()).work.get()) };
+        }
         // SAFETY: `crtc` is freshly allocated and pinned.
         let raw = unsafe { &raw mut (*crtc.as_ptr()).raw }.cast::<bindings::drm_crtc>();
         // SAFETY:
@@ -346,6 +438,10 @@ impl<'s, D: Driver> Setup<'s, D> {
         }
         // SAFETY: The CRTC is initialised; `helper_private` is ours to set, before use.
         unsafe { (*raw).helper_private = &CrtcVtable::<T>::HELPERS };
+        if T::BACKGROUND_COLOR {
+            // SAFETY: An initialised CRTC of a device in its KMS phase.
+            unsafe { bindings::drm_crtc_attach_background_color_property(raw) };
+        }
         Ok(self.handle(crtc))
     }
 }
@@ -366,6 +462,21 @@ impl<T: CrtcImpl> CrtcVtable<T> {
         get_vblank_timestamp: Some(
             bindings::drm_crtc_vblank_helper_get_vblank_timestamp_from_timer,
         ),
+        set_crc_source: if T::HAS_SET_CRC_SOURCE {
+            Some(super::crc::set_source_callback::<T>)
+        } else {
+            None
+        },
+        verify_crc_source: if T::HAS_SET_CRC_SOURCE {
+            Some(super::crc::verify_source_callback)
+        } else {
+            None
+        },
+        get_crc_sources: if T::HAS_SET_CRC_SOURCE {
+            Some(super::crc::get_sources_callback)
+        } else {
+            None
+        },
         ..pin_init::zeroed()
     };
 
@@ -378,7 +489,7 @@ impl<T: CrtcImpl> CrtcVtable<T> {
         atomic_enable: Some(atomic_enable_callback::<T>),
         atomic_disable: Some(atomic_disable_callback::<T>),
         atomic_flush: Some(atomic_flush_callback::<T>),
-        handle_vblank_timeout: if T::HAS_VBLANK {
+        handle_vblank_timeout: if T::HAS_VBLANK || T::HAS_VBLANK_WORK {
             Some(vblank_callback::<T>)
         } else {
             None
@@ -393,6 +504,8 @@ impl<T: CrtcImpl> CrtcVtable<T> {
 ///
 /// Called by the C core once, for a `Crtc<T>` that nothing uses any more.
 unsafe extern "C" fn destroy_callback<T: CrtcImpl>(raw: *mut bindings::drm_crtc) {
+    // SAFETY: `raw` is a `Crtc<T>` (type invariant).
+    unsafe { Crtc::<T>::from_raw(raw) }.cancel_vblank_work();
     // SAFETY: `raw` is an initialised CRTC; this is its cleanup.
     unsafe { bindings::drm_crtc_cleanup(raw) };
     // SAFETY: `raw` is the first field of a `Crtc<T>` from `alloc_object` (type invariant).
@@ -433,6 +546,9 @@ unsafe extern "C" fn atomic_enable_callback<T: CrtcImpl>(
         // SAFETY: `commit` is a commit of the CRTC's device in its tail.
         T::atomic_enable(crtc, &unsafe { Update::from_raw(crtc.device(), commit) });
     }
+    // The work's first run after this is for its own vblank only.
+    crtc.last_done.store(FRESH, Relaxed);
+    crtc.enable_vblank_work();
     // SAFETY: The CRTC has vblank support and its new mode is set.
     unsafe { bindings::drm_crtc_vblank_on(raw) };
 }
@@ -453,6 +569,8 @@ unsafe extern "C" fn atomic_disable_callback<T: CrtcImpl>(
     unsafe { bindings::drm_crtc_vblank_off(raw) };
     // SAFETY: `raw` is a live `Crtc<T>`.
     let crtc = unsafe { Crtc::<T>::from_raw(raw) };
+    // The timer is off: no vblank queues the work any more.
+    crtc.cancel_vblank_work();
     if T::HAS_ATOMIC_DISABLE {
         // SAFETY: `commit` is a commit of the CRTC's device in its tail.
         T::atomic_disable(crtc, &unsafe { Update::from_raw(crtc.device(), commit) });
@@ -492,6 +610,66 @@ unsafe extern "C" fn vblank_callback<T: CrtcImpl>(raw: *mut bindings::drm_crtc) 
     // SAFETY: `raw` is a CRTC with vblank support; the timer runs while vblank is on.
     let handled = unsafe { bindings::drm_crtc_handle_vblank(raw) };
     // SAFETY: `raw` is a live `Crtc<T>`: the timer is cancelled before the CRTC goes.
-    T::vblank(unsafe { Crtc::<T>::from_raw(raw) });
+    let crtc = unsafe { Crtc::<T>::from_raw(raw) };
+    if T::HAS_VBLANK {
+        T::vblank(crtc);
+    }
+    // A timer that fired as vblank went off counts nothing and queues nothing.
+    if T::HAS_VBLANK_WORK && handled {
+        crtc.last_vblank.store(crtc.vblank_count(), Release);
+        // Already queued: the queued run will see this vblank's count.
+        // SAFETY: `work` was initialised by `Setup::crtc` (`T` has `vblank_work`); the CRTC
+        // outlives it (the work is cancelled when the CRTC goes off and when it is destroyed).
+        unsafe {
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
+                bindings::system_unbound_wq,
+                crtc.work.get(),
+            )
+        };
+    }
     handled
+}
+
+/// The layer's vblank work: the driver's [`CrtcImpl::vblank_work`] with the frames since its
+/// last run.
+///
+/// # Safety
+///
+/// Called by the workqueue for the `work` of a live `Crtc<T>`.
+unsafe extern "C" fn vblank_work_callback<T: CrtcImpl>(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the `work` field of a live `Crtc<T>` (safety requirements).
+    let crtc = unsafe { &*crate::container_of!(Opaque::cast_from(work).cast_mut(), Crtc<T>, work) };
+    let last = crtc.last_vblank.load(Acquire);
+    let prev = crtc.last_done.xchg(last, Relaxed);
+    let first = if prev == FRESH {
+        last
+    } else if prev >= last {
+        // Queued again by a vblank this run already saw: nothing new.
+        return;
+    } else {
+        prev + 1
+    };
+    T::vblank_work(crtc, Frames { first, last });
+}
+
+impl<T: CrtcImpl> Crtc<T> {
+    /// Cancels the vblank work, waits for a run in progress, and keeps it from being queued
+    /// until [`enable_vblank_work`](Self::enable_vblank_work): a timer callback that was
+    /// running as vblank went off cannot queue it again.
+    fn cancel_vblank_work(&self) {
+        if T::HAS_VBLANK_WORK {
+            // SAFETY: `work` was initialised by `Setup::crtc`. Disabling nests: each call is
+            // paired with the `enable_work()` of the next enable, or is the last.
+            unsafe { bindings::disable_work_sync(self.work.get()) };
+        }
+    }
+
+    /// Lets the vblank work be queued again, before vblank goes on.
+    fn enable_vblank_work(&self) {
+        if T::HAS_VBLANK_WORK {
+            // SAFETY: `work` was initialised by `Setup::crtc`.
+            unsafe { bindings::enable_work(self.work.get()) };
+        }
+    }
 }

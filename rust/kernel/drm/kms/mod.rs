@@ -77,7 +77,9 @@ use core::{
 
 mod atomic;
 mod blob;
+pub mod compose;
 mod connector;
+mod crc;
 mod crtc;
 mod encoder;
 pub mod format;
@@ -87,10 +89,12 @@ mod plane;
 mod request;
 mod setup;
 mod state;
+mod writeback;
 
 pub use self::atomic::*;
 pub use self::blob::*;
 pub use self::connector::*;
+pub use self::crc::*;
 pub use self::crtc::*;
 pub use self::encoder::*;
 pub use self::framebuffer::*;
@@ -98,6 +102,7 @@ pub use self::mode::*;
 pub use self::plane::*;
 pub use self::request::*;
 pub use self::setup::*;
+pub use self::writeback::*;
 
 /// The limits of a device's display, `struct drm_mode_config`'s.
 #[derive(Clone, Copy, Debug)]

@@ -5,6 +5,10 @@
 //! C header: [`include/drm/drm_plane.h`](srctree/include/drm/drm_plane.h)
 
 use super::{
+    compose::pixel::{
+        Encoding,
+        Range, //
+    },
     private::ModeObject,
     setup::{
         alloc_object,
@@ -118,6 +122,9 @@ pub struct PlaneSpec<'a> {
     /// A `pixel blend mode` property with these modes ([`blend`]); the default is
     /// pre-multiplied, which must be among them.
     pub blend_modes: Option<u32>,
+    /// `COLOR_ENCODING` and `COLOR_RANGE` properties, for a plane with YUV formats: every
+    /// encoding and both ranges, BT.601 limited range by default.
+    pub yuv_properties: bool,
 }
 
 /// A plane implementation: the data of a plane, its state type and its hooks.
@@ -359,6 +366,23 @@ impl<T: PlaneImpl> PlaneState<T> {
         self.c().zpos
     }
 
+    /// The YUV colour encoding (`COLOR_ENCODING`; BT.601 without the property).
+    pub fn color_encoding(&self) -> Encoding {
+        match self.c().color_encoding {
+            bindings::drm_color_encoding_DRM_COLOR_YCBCR_BT709 => Encoding::Bt709,
+            bindings::drm_color_encoding_DRM_COLOR_YCBCR_BT2020 => Encoding::Bt2020,
+            _ => Encoding::Bt601,
+        }
+    }
+
+    /// The YUV range (`COLOR_RANGE`; limited without the property).
+    pub fn color_range(&self) -> Range {
+        match self.c().color_range {
+            bindings::drm_color_range_DRM_COLOR_YCBCR_FULL_RANGE => Range::Full,
+            _ => Range::Limited,
+        }
+    }
+
     /// The `zpos` normalised over the planes of the CRTC, once checked.
     #[inline]
     pub fn normalized_zpos(&self) -> u32 {
@@ -462,6 +486,23 @@ impl<'s, D: Driver> Setup<'s, D> {
         if let Some(modes) = spec.blend_modes {
             // SAFETY: See above.
             to_result(unsafe { bindings::drm_plane_create_blend_mode_property(raw, modes) })?;
+        }
+        if spec.yuv_properties {
+            let encodings = (1 << bindings::drm_color_encoding_DRM_COLOR_YCBCR_BT601)
+                | (1 << bindings::drm_color_encoding_DRM_COLOR_YCBCR_BT709)
+                | (1 << bindings::drm_color_encoding_DRM_COLOR_YCBCR_BT2020);
+            let ranges = (1 << bindings::drm_color_range_DRM_COLOR_YCBCR_LIMITED_RANGE)
+                | (1 << bindings::drm_color_range_DRM_COLOR_YCBCR_FULL_RANGE);
+            // SAFETY: See above.
+            to_result(unsafe {
+                bindings::drm_plane_create_color_properties(
+                    raw,
+                    encodings,
+                    ranges,
+                    bindings::drm_color_encoding_DRM_COLOR_YCBCR_BT601,
+                    bindings::drm_color_range_DRM_COLOR_YCBCR_LIMITED_RANGE,
+                )
+            })?;
         }
         Ok(self.handle(plane))
     }

@@ -159,6 +159,8 @@ impl<'a, T: Driver> UnregisteredDevice<'a, T> {
             mc.max_height = cfg.max_height;
             mc.cursor_width = cfg.cursor_width;
             mc.cursor_height = cfg.cursor_height;
+            // `normalized_zpos` is the stacking order on each CRTC: unique, from 0 up.
+            mc.normalize_zpos = true;
             mc.funcs = &ConfigVtable::<T>::FUNCS;
             mc.helper_private = &ConfigVtable::<T>::HELPERS;
         }

@@ -191,6 +191,7 @@ fn spec(kind: PlaneType) -> PlaneSpec<'static> {
         rotations: None,
         alpha: false,
         blend_modes: None,
+        yuv_properties: false,
     }
 }
 

@@ -151,6 +151,7 @@ macro_rules! drm_doctest_display {
                     rotations: None,
                     alpha: false,
                     blend_modes: None,
+                    yuv_properties: false,
                 }
             }
         }

@@ -122,6 +122,7 @@ fn plane_spec(kind: PlaneType, formats: &[u32], pipe: CrtcMask) -> PlaneSpec<'_>
         rotations: Some(rotation::ROTATE_MASK | rotation::REFLECT_MASK),
         alpha: false,
         blend_modes: None,
+        yuv_properties: false,
     }
 }
 

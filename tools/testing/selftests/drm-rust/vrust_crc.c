@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Composition, CRCs and writeback, on vrust and on vkms: through the DRM debugfs CRC interface,
+ * the CRC of a frame is stable, changes with a pixel, and a frame composed of planes has the CRC
+ * of the same picture drawn into the primary plane alone; through a writeback connector, the
+ * frame of a known scene is written out pixel for pixel, and bad jobs are refused.
+ *
+ * Each test runs on both drivers (the fixture's variants); a driver that is not there skips.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <drm_fourcc.h>
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+
+#include "vrust_client.h"
+#include "kselftest_harness.h"
+
+#define W 640
+#define H 480
+
+struct fb {
+	__u32 id, handle, pitch;
+	__u32 w, h;
+	__u32 *px;
+	size_t size;
+};
+
+struct pipe {
+	int fd;
+	__u32 crtc, crtc_index, conn, overlay;
+	drmModeModeInfo mode;
+	char crc_dir[128];
+	int crc_data;
+	struct fb primary;
+};
+
+static int fb_make(int fd, __u32 w, __u32 h, __u32 format, struct fb *fb)
+{
+	struct drm_mode_create_dumb c = { .width = w, .height = h, .bpp = 32 };
+	struct drm_mode_map_dumb m = {};
+	__u32 handles[4] = {}, pitches[4] = {}, offsets[4] = {};
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		return -errno;
+	fb->handle = c.handle;
+	fb->pitch = c.pitch;
+	fb->size = c.size;
+	fb->w = w;
+	fb->h = h;
+	m.handle = c.handle;
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
+		return -errno;
+	fb->px = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+	if (fb->px == MAP_FAILED)
+		return -errno;
+	handles[0] = c.handle;
+	pitches[0] = c.pitch;
+	if (drmModeAddFB2(fd, w, h, format, handles, pitches, offsets, &fb->id, 0))
+		return -errno;
+	return 0;
+}
+
+static void fb_free(int fd, struct fb *fb)
+{
+	if (fb->id)
+		drmModeRmFB(fd, fb->id);
+	if (fb->px && fb->px != MAP_FAILED)
+		munmap(fb->px, fb->size);
+	if (fb->handle) {
+		struct drm_mode_destroy_dumb d = { .handle = fb->handle };
+
+		drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+	}
+	memset(fb, 0, sizeof(*fb));
+}
+
+static __u32 *px_at(struct fb *fb, __u32 x, __u32 y)
+{
+	return &fb->px[y * (fb->pitch / 4) + x];
+}
+
+static void fb_fill(struct fb *fb, __u32 x, __u32 y, __u32 w, __u32 h, __u32 v)
+{
+	for (__u32 j = y; j < y + h && j < fb->h; j++)
+		for (__u32 i = x; i < x + w && i < fb->w; i++)
+			*px_at(fb, i, j) = v;
+}
+
+static int plane_of_type(int fd, __u32 crtc_index, __u64 type, __u32 *plane)
+{
+	drmModePlaneResPtr res = drmModeGetPlaneResources(fd);
+	int ret = -ENOENT;
+
+	for (__u32 i = 0; res && i < res->count_planes && ret; i++) {
+		drmModePlanePtr p = drmModeGetPlane(fd, res->planes[i]);
+		drmModeObjectPropertiesPtr props;
+
+		if (!p)
+			continue;
+		props = drmModeObjectGetProperties(fd, p->plane_id, DRM_MODE_OBJECT_PLANE);
+		for (__u32 k = 0; props && k < props->count_props; k++) {
+			drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
+
+			if (pr && !strcmp(pr->name, "type") && props->prop_values[k] == type &&
+			    (p->possible_crtcs & (1u << crtc_index))) {
+				*plane = p->plane_id;
+				ret = 0;
+			}
+			drmModeFreeProperty(pr);
+		}
+		drmModeFreeObjectProperties(props);
+		drmModeFreePlane(p);
+	}
+	drmModeFreePlaneResources(res);
+	return ret;
+}
+
+/* The first connected connector, its CRTC, a W x H mode, and the CRC directory. */
+static int pipe_open(struct pipe *p, const char *driver, char *why, size_t len)
+{
+	drmModeResPtr res;
+	struct stat st;
+	bool found = false;
+
+	memset(p, 0, sizeof(*p));
+	p->crc_data = -1;
+	p->fd = drm_open_driver(driver, DRM_NODE_PRIMARY);
+	if (p->fd < 0) {
+		snprintf(why, len, "no %s device", driver);
+		return -ENODEV;
+	}
+	drmSetClientCap(p->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
+	res = drmModeGetResources(p->fd);
+	for (int i = 0; res && i < res->count_connectors && !found; i++) {
+		drmModeConnectorPtr c = drmModeGetConnector(p->fd, res->connectors[i]);
+
+		for (int m = 0; c && c->connection == DRM_MODE_CONNECTED && m < c->count_modes; m++) {
+			if (c->modes[m].hdisplay == W && c->modes[m].vdisplay == H) {
+				p->mode = c->modes[m];
+				p->conn = c->connector_id;
+				/* The first CRTC: index 0. */
+				p->crtc = res->crtcs[0];
+				p->crtc_index = 0;
+				found = true;
+				break;
+			}
+		}
+		drmModeFreeConnector(c);
+	}
+	drmModeFreeResources(res);
+	if (!found) {
+		snprintf(why, len, "%s has no connected connector with a %dx%d mode", driver, W, H);
+		return -ENODEV;
+	}
+	if (fstat(p->fd, &st))
+		return -errno;
+	snprintf(p->crc_dir, sizeof(p->crc_dir), "/sys/kernel/debug/dri/%u/crtc-%u/crc",
+		 minor(st.st_rdev), p->crtc_index);
+	if (access(p->crc_dir, F_OK)) {
+		snprintf(why, len, "no CRC directory %s", p->crc_dir);
+		return -ENODEV;
+	}
+	if (plane_of_type(p->fd, p->crtc_index, DRM_PLANE_TYPE_OVERLAY, &p->overlay))
+		p->overlay = 0;
+	return 0;
+}
+
+static int pipe_on(struct pipe *p, struct fb *fb)
+{
+	return drmModeSetCrtc(p->fd, p->crtc, fb->id, 0, 0, &p->conn, 1, &p->mode) ? -errno : 0;
+}
+
+static int crc_start(struct pipe *p)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/control", p->crc_dir);
+	if (vrust_write_file(path, "auto"))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/data", p->crc_dir);
+	p->crc_data = open(path, O_RDONLY | O_CLOEXEC);
+	return p->crc_data < 0 ? -errno : 0;
+}
+
+/* Reads one CRC line: "0x<frame> 0x<crc>\n" and a NUL, as the C core writes it. */
+#define CRC_LINE 23
+
+static int crc_read(struct pipe *p, __u32 *frame, __u32 *crc)
+{
+	struct pollfd pfd = { .fd = p->crc_data, .events = POLLIN };
+	char line[64] = {};
+	ssize_t n;
+
+	/* A CRC every frame: two seconds without one is a driver that stopped. */
+	if (poll(&pfd, 1, 2000) != 1)
+		return -ETIMEDOUT;
+	n = read(p->crc_data, line, CRC_LINE);
+
+	if (n != CRC_LINE)
+		return n < 0 ? -errno : -EIO;
+	if (sscanf(line, "%x %x", frame, crc) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+/* The CRC of what is on the CRTC now: entries of frames up to the next vblank are dropped (they
+ * may show what was there before), then three frames in a row must agree.
+ */
+static int crc_settled(struct pipe *p, __u32 *crc)
+{
+	__u32 frame, last = 0, prev_frame = 0, v;
+	uint64_t seq, ns;
+	int same = 0, n = 0;
+
+	if (drmCrtcGetSequence(p->fd, p->crtc, &seq, &ns))
+		return -errno;
+	for (int i = 0; i < 120; i++) {
+		int ret = crc_read(p, &frame, &v);
+
+		if (ret)
+			return ret;
+		if (i && frame <= prev_frame)
+			return -EPROTO;
+		prev_frame = frame;
+		/* Frame numbers are the low 32 bits of the vblank count. */
+		if ((__s32)(frame - (__u32)(seq + 1)) <= 0)
+			continue;
+		same = (n++ && v == last) ? same + 1 : 0;
+		last = v;
+		if (same == 2) {
+			*crc = v;
+			return 0;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+static void pipe_close(struct pipe *p)
+{
+	if (p->crc_data >= 0)
+		close(p->crc_data);
+	if (p->fd >= 0) {
+		drmModeSetCrtc(p->fd, p->crtc, 0, 0, 0, NULL, 0, NULL);
+		fb_free(p->fd, &p->primary);
+		close(p->fd);
+	}
+}
+
+FIXTURE(crc) {
+	struct pipe p;
+};
+
+FIXTURE_VARIANT(crc) {
+	const char *driver;
+};
+
+FIXTURE_VARIANT_ADD(crc, vrust) {
+	.driver = "vrust",
+};
+
+FIXTURE_VARIANT_ADD(crc, vkms) {
+	.driver = "vkms",
+};
+
+FIXTURE_SETUP(crc)
+{
+	char why[160];
+
+	if (pipe_open(&self->p, variant->driver, why, sizeof(why))) {
+		self->p.fd = -1;
+		SKIP(return, "%s", why);
+	}
+	ASSERT_EQ(0, fb_make(self->p.fd, W, H, DRM_FORMAT_XRGB8888, &self->p.primary));
+	fb_fill(&self->p.primary, 0, 0, W, H, 0x000000ff);
+	ASSERT_EQ(0, pipe_on(&self->p, &self->p.primary));
+	ASSERT_EQ(0, crc_start(&self->p));
+}
+
+FIXTURE_TEARDOWN(crc)
+{
+	pipe_close(&self->p);
+}
+
+/* The same frame has the same CRC, frame after frame; a pixel changes it; putting it back
+ * brings the CRC back. Frame numbers go up.
+ */
+TEST_F(crc, stable_and_sensitive)
+{
+	__u32 a, b, c;
+
+	ASSERT_EQ(0, crc_settled(&self->p, &a));
+	*px_at(&self->p.primary, 321, 123) = 0x000000fe;
+	ASSERT_EQ(0, crc_settled(&self->p, &b));
+	EXPECT_NE(a, b);
+	*px_at(&self->p.primary, 321, 123) = 0x000000ff;
+	ASSERT_EQ(0, crc_settled(&self->p, &c));
+	EXPECT_EQ(a, c);
+}
+
+/* Every frame has its CRC: consecutive frame numbers. */
+TEST_F(crc, consecutive_frames)
+{
+	__u32 frame, prev, v;
+
+	ASSERT_EQ(0, crc_read(&self->p, &prev, &v));
+	for (int i = 0; i < 20; i++) {
+		ASSERT_EQ(0, crc_read(&self->p, &frame, &v));
+		ASSERT_EQ(prev + 1, frame);
+		prev = frame;
+	}
+}
+
+/* The composed frame has the CRC of the same picture drawn into the primary plane: an opaque
+ * overlay, a half-transparent (premultiplied) overlay, and a cursor.
+ */
+static void composition_matches(struct __test_metadata *_metadata, struct pipe *p, __u32 over_px,
+				__u32 expect_px)
+{
+	struct fb over = {}, ref = {}, cursor = {};
+	__u32 composed, drawn;
+
+	if (!p->overlay)
+		SKIP(return, "no overlay plane");
+	ASSERT_EQ(0, fb_make(p->fd, 64, 64, DRM_FORMAT_ARGB8888, &over));
+	fb_fill(&over, 0, 0, 64, 64, over_px);
+	ASSERT_EQ(0, fb_make(p->fd, 32, 32, DRM_FORMAT_ARGB8888, &cursor));
+	fb_fill(&cursor, 0, 0, 32, 32, 0xff00ff00);
+	fb_fill(&cursor, 0, 0, 16, 32, 0x00000000);
+	ASSERT_EQ(0, drmModeSetPlane(p->fd, p->overlay, p->crtc, over.id, 0, 100, 50, 64, 64,
+				     0, 0, 64 << 16, 64 << 16));
+	ASSERT_EQ(0, drmModeSetCursor(p->fd, p->crtc, cursor.handle, 32, 32));
+	ASSERT_EQ(0, drmModeMoveCursor(p->fd, p->crtc, 600, 400));
+	ASSERT_EQ(0, crc_settled(p, &composed));
+
+	/* The same picture, drawn: blue, the overlay's square, the cursor's right half. */
+	ASSERT_EQ(0, fb_make(p->fd, W, H, DRM_FORMAT_XRGB8888, &ref));
+	fb_fill(&ref, 0, 0, W, H, 0x000000ff);
+	fb_fill(&ref, 100, 50, 64, 64, expect_px);
+	fb_fill(&ref, 616, 400, 16, 32, 0x0000ff00);
+	ASSERT_EQ(0, drmModeSetPlane(p->fd, p->overlay, p->crtc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+	ASSERT_EQ(0, drmModeSetCursor(p->fd, p->crtc, 0, 0, 0));
+	ASSERT_EQ(0, drmModeSetCrtc(p->fd, p->crtc, ref.id, 0, 0, &p->conn, 1, &p->mode));
+	ASSERT_EQ(0, crc_settled(p, &drawn));
+	EXPECT_EQ(drawn, composed);
+
+	drmModeSetCrtc(p->fd, p->crtc, p->primary.id, 0, 0, &p->conn, 1, &p->mode);
+	fb_free(p->fd, &over);
+	fb_free(p->fd, &ref);
+	fb_free(p->fd, &cursor);
+}
+
+TEST_F(crc, opaque_planes)
+{
+	composition_matches(_metadata, &self->p, 0xffff0000, 0x00ff0000);
+}
+
+/* Premultiplied red at half alpha over blue: 0x80 red, blue * 127 / 255. */
+TEST_F(crc, alpha_planes)
+{
+	composition_matches(_metadata, &self->p, 0x80800000, 0x0080007f);
+}
+
+/* An unknown source name is refused, and the source still works. */
+TEST_F(crc, bad_source)
+{
+	char path[160];
+	__u32 v;
+
+	/* While a reader has the data open, the C core refuses any change. */
+	snprintf(path, sizeof(path), "%s/control", self->p.crc_dir);
+	EXPECT_NE(0, vrust_write_file(path, "auto"));
+	close(self->p.crc_data);
+	self->p.crc_data = -1;
+	/* The driver's check: only "auto". */
+	EXPECT_EQ(-EINVAL, vrust_write_file(path, "bogus"));
+	ASSERT_EQ(0, crc_start(&self->p));
+	EXPECT_EQ(0, crc_settled(&self->p, &v));
+}
+
+/* Writeback: the composed frame written into a framebuffer, its out-fence signalled. */
+
+static int prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id)
+{
+	drmModeObjectPropertiesPtr props = drmModeObjectGetProperties(fd, obj, type);
+	int ret = -ENOENT;
+
+	for (__u32 k = 0; props && k < props->count_props && ret; k++) {
+		drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
+
+		if (pr && !strcmp(pr->name, name)) {
+			*id = pr->prop_id;
+			ret = 0;
+		}
+		drmModeFreeProperty(pr);
+	}
+	drmModeFreeObjectProperties(props);
+	return ret;
+}
+
+static int add(int fd, drmModeAtomicReqPtr req, __u32 obj, __u32 type, const char *name,
+	       __u64 value)
+{
+	__u32 id;
+
+	if (prop_id(fd, obj, type, name, &id))
+		return -ENOENT;
+	return drmModeAtomicAddProperty(req, obj, id, value) < 0 ? -EINVAL : 0;
+}
+
+struct wb {
+	struct pipe p;
+	__u32 wb_conn, primary_plane, mode_blob;
+};
+
+/* Routes the CRTC to the writeback connector alone, showing `fb` on the primary plane, with
+ * `out` (if any) as the writeback framebuffer and `fence` its out-fence.
+ */
+static int wb_commit(struct wb *w, struct fb *fb, struct fb *out, int *fence)
+{
+	int fd = w->p.fd, ret = 0;
+	drmModeAtomicReqPtr req = drmModeAtomicAlloc();
+	const __u32 C = DRM_MODE_OBJECT_CONNECTOR, P = DRM_MODE_OBJECT_PLANE;
+
+	ret |= add(fd, req, w->p.conn, C, "CRTC_ID", 0);
+	ret |= add(fd, req, w->wb_conn, C, "CRTC_ID", w->p.crtc);
+	ret |= add(fd, req, w->p.crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", w->mode_blob);
+	ret |= add(fd, req, w->p.crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 1);
+	ret |= add(fd, req, w->primary_plane, P, "FB_ID", fb->id);
+	ret |= add(fd, req, w->primary_plane, P, "CRTC_ID", w->p.crtc);
+	ret |= add(fd, req, w->primary_plane, P, "SRC_W", (__u64)W << 16);
+	ret |= add(fd, req, w->primary_plane, P, "SRC_H", (__u64)H << 16);
+	ret |= add(fd, req, w->primary_plane, P, "CRTC_W", W);
+	ret |= add(fd, req, w->primary_plane, P, "CRTC_H", H);
+	if (out) {
+		ret |= add(fd, req, w->wb_conn, C, "WRITEBACK_FB_ID", out->id);
+		ret |= add(fd, req, w->wb_conn, C, "WRITEBACK_OUT_FENCE_PTR",
+			   (__u64)(uintptr_t)fence);
+	}
+	if (!ret)
+		ret = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) ? -errno : 0;
+	drmModeAtomicFree(req);
+	return ret;
+}
+
+static int fence_wait(int fence, int ms)
+{
+	struct pollfd pfd = { .fd = fence, .events = POLLIN };
+	int ret = poll(&pfd, 1, ms);
+
+	return ret == 1 ? 0 : ret == 0 ? -ETIMEDOUT : -errno;
+}
+
+FIXTURE(wb) {
+	struct wb w;
+};
+
+FIXTURE_VARIANT(wb) {
+	const char *driver;
+};
+
+FIXTURE_VARIANT_ADD(wb, vrust) {
+	.driver = "vrust",
+};
+
+FIXTURE_VARIANT_ADD(wb, vkms) {
+	.driver = "vkms",
+};
+
+FIXTURE_SETUP(wb)
+{
+	char why[160];
+	drmModeResPtr res;
+
+	self->w.wb_conn = 0;
+	if (pipe_open(&self->w.p, variant->driver, why, sizeof(why))) {
+		self->w.p.fd = -1;
+		SKIP(return, "%s", why);
+	}
+	ASSERT_EQ(0, drmSetClientCap(self->w.p.fd, DRM_CLIENT_CAP_ATOMIC, 1));
+	ASSERT_EQ(0, drmSetClientCap(self->w.p.fd, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1));
+	res = drmModeGetResources(self->w.p.fd);
+	for (int i = 0; res && i < res->count_connectors; i++) {
+		drmModeConnectorPtr c = drmModeGetConnector(self->w.p.fd, res->connectors[i]);
+
+		if (c && c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK && !self->w.wb_conn)
+			self->w.wb_conn = c->connector_id;
+		drmModeFreeConnector(c);
+	}
+	drmModeFreeResources(res);
+	if (!self->w.wb_conn)
+		SKIP(return, "%s has no writeback connector", variant->driver);
+	ASSERT_EQ(0, plane_of_type(self->w.p.fd, self->w.p.crtc_index, DRM_PLANE_TYPE_PRIMARY,
+				   &self->w.primary_plane));
+	ASSERT_EQ(0, drmModeCreatePropertyBlob(self->w.p.fd, &self->w.p.mode,
+					       sizeof(self->w.p.mode), &self->w.mode_blob));
+	ASSERT_EQ(0, fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &self->w.p.primary));
+}
+
+FIXTURE_TEARDOWN(wb)
+{
+	pipe_close(&self->w.p);
+}
+
+/* 0 or 0xff per channel, in 8x8 blocks: blends of these with half alpha are exact at 8 and
+ * at 16 bits, so every driver must give the same bytes.
+ */
+static __u32 pattern(__u32 x, __u32 y)
+{
+	__u32 k = (x / 8 + y / 8) % 8;
+
+	return (k & 4 ? 0xff0000 : 0) | (k & 2 ? 0xff00 : 0) | (k & 1 ? 0xff : 0);
+}
+
+static __u32 blend_half_red(__u32 d)
+{
+	/* Premultiplied 0x80800000 over d: 0x80 + c * 127 / 255 for red, c * 127 / 255 else. */
+	__u32 r = 0x80 + ((d >> 16) & 0xff) * 127 / 255, g = ((d >> 8) & 0xff) * 127 / 255;
+	__u32 b = (d & 0xff) * 127 / 255;
+
+	return (r << 16) | (g << 8) | b;
+}
+
+/* A known scene: the pattern, a half-transparent overlay, a cursor half transparent; the
+ * writeback frame equals its composition, pixel by pixel.
+ */
+TEST_F(wb, frame_matches_scene)
+{
+	struct fb out = {}, over = {}, cursor = {};
+	int fence = -1, bad = 0;
+	__u32 first_x = 0, first_y = 0, got = 0, want = 0;
+
+	for (__u32 y = 0; y < H; y++)
+		for (__u32 x = 0; x < W; x++)
+			*px_at(&self->w.p.primary, x, y) = pattern(x, y);
+	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, NULL, NULL));
+	if (self->w.p.overlay) {
+		ASSERT_EQ(0, fb_make(self->w.p.fd, 64, 64, DRM_FORMAT_ARGB8888, &over));
+		fb_fill(&over, 0, 0, 64, 64, 0x80800000);
+		ASSERT_EQ(0, drmModeSetPlane(self->w.p.fd, self->w.p.overlay, self->w.p.crtc,
+					     over.id, 0, 100, 50, 64, 64, 0, 0, 64 << 16,
+					     64 << 16));
+	}
+	ASSERT_EQ(0, fb_make(self->w.p.fd, 32, 32, DRM_FORMAT_ARGB8888, &cursor));
+	fb_fill(&cursor, 0, 0, 32, 32, 0xff00ff00);
+	fb_fill(&cursor, 0, 0, 16, 32, 0x00000000);
+	ASSERT_EQ(0, drmModeSetCursor(self->w.p.fd, self->w.p.crtc, cursor.handle, 32, 32));
+	ASSERT_EQ(0, drmModeMoveCursor(self->w.p.fd, self->w.p.crtc, 600, 400));
+
+	ASSERT_EQ(0, fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &out));
+	fb_fill(&out, 0, 0, W, H, 0x00123456);
+	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, &out, &fence));
+	ASSERT_LE(0, fence);
+	ASSERT_EQ(0, fence_wait(fence, 2000));
+	close(fence);
+
+	for (__u32 y = 0; y < H; y++) {
+		for (__u32 x = 0; x < W; x++) {
+			__u32 e = pattern(x, y);
+
+			if (self->w.p.overlay && x >= 100 && x < 164 && y >= 50 && y < 114)
+				e = blend_half_red(e);
+			if (x >= 616 && x < 632 && y >= 400 && y < 432)
+				e = 0x00ff00;
+			if ((*px_at(&out, x, y) & 0xffffff) != e && !bad++) {
+				first_x = x;
+				first_y = y;
+				got = *px_at(&out, x, y);
+				want = e;
+			}
+		}
+	}
+	if (bad)
+		TH_LOG("%d pixels differ; the first at (%u, %u): %#x, not %#x", bad, first_x,
+		       first_y, got, want);
+	EXPECT_EQ(0, bad);
+	fb_free(self->w.p.fd, &out);
+	fb_free(self->w.p.fd, &over);
+	fb_free(self->w.p.fd, &cursor);
+}
+
+/* Bad jobs are refused at the check: a framebuffer of the wrong size, a format the
+ * connector does not write, an out-fence without a framebuffer.
+ */
+TEST_F(wb, bad_jobs)
+{
+	struct fb small = {}, rgb888 = {};
+	int fence = -1;
+
+	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, NULL, NULL));
+	ASSERT_EQ(0, fb_make(self->w.p.fd, W / 2, H / 2, DRM_FORMAT_XRGB8888, &small));
+	EXPECT_EQ(-EINVAL, wb_commit(&self->w, &self->w.p.primary, &small, &fence));
+	if (!fb_make(self->w.p.fd, W, H, DRM_FORMAT_RGB888, &rgb888))
+		EXPECT_EQ(-EINVAL, wb_commit(&self->w, &self->w.p.primary, &rgb888, &fence));
+	fb_free(self->w.p.fd, &small);
+	fb_free(self->w.p.fd, &rgb888);
+}
+
+TEST_HARNESS_MAIN
