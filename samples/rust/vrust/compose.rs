@@ -129,7 +129,8 @@ impl Scene {
     /// is a job, and returns its CRC: the CRC-32 of its lines.
     pub(crate) fn compose(&self, work: &mut Work, job: Option<&WritebackJob>) -> Result<u32> {
         // Where the lines go: the framebuffer was checked against the mode of the commit that
-        // queued it; a later mode may differ, so each line is cut to fit.
+        // queued it, which is this scene's; a frame of another size fails the job rather than
+        // fill part of it.
         let out = job.map(|job| {
             let fb = job.framebuffer();
             (
@@ -141,6 +142,9 @@ impl Scene {
             )
         });
         let bpp = match out {
+            Some((_, _, _, w, h)) if (w, h) != (self.width as usize, self.height) => {
+                return Err(EINVAL)
+            }
             Some((_, fourcc, ..)) => write_bytes_per_pixel(fourcc).ok_or(EINVAL)?,
             None => 0,
         };
@@ -153,13 +157,10 @@ impl Scene {
                 &self.layers,
             )?;
             crc = kms::crc32(crc, line);
-            if let Some((job, fourcc, pitch, width, height)) = out {
-                if y < height {
-                    let n = width.min(line.len());
-                    let bytes = work.bytes.get_mut(..n * bpp).ok_or(EINVAL)?;
-                    write_span(fourcc, &line[..n], bytes)?;
-                    job.map().write(0, y as usize * pitch, bytes)?;
-                }
+            if let Some((job, fourcc, pitch, width, _)) = out {
+                let bytes = work.bytes.get_mut(..width * bpp).ok_or(EINVAL)?;
+                write_span(fourcc, line, bytes)?;
+                job.map().write(0, y as usize * pitch, bytes)?;
             }
         }
         Ok(crc)

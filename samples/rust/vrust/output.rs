@@ -90,8 +90,11 @@ impl VrustCrtc {
     }
 
     /// Takes a writeback job for the next frame. A job still waiting is completed first, with
-    /// an error (jobs complete in the order they were queued).
+    /// an error. Jobs complete in the order they were queued: the work's lock makes sure a job
+    /// the work is writing is completed before a newer one can replace (and so complete) the
+    /// waiting one.
     pub(crate) fn queue_writeback(&self, job: WritebackJob) {
+        let _work = self.work.lock();
         let old = self.pending.lock().replace(job);
         drop(old);
     }
@@ -178,7 +181,9 @@ impl kms::CrtcImpl for VrustCrtc {
 
     fn vblank_work(crtc: &Crtc<Self>, frames: Frames) {
         crtc.dropped.fetch_add(frames.dropped(), Relaxed);
-        // The job before the scene: the commit that queued it had set its scene already.
+        // Locks in the order work, pending job, scene. The job before the scene: the commit
+        // that queued it had set its scene already.
+        let mut work = crtc.work.lock();
         let job = crtc.pending.lock().take();
         let crc_on = crtc.crc.load(Relaxed);
         if !crc_on && job.is_none() {
@@ -192,7 +197,7 @@ impl kms::CrtcImpl for VrustCrtc {
         let Some(scene) = scene.as_deref() else {
             return;
         };
-        let crc = scene.compose(&mut crtc.work.lock(), job.as_ref());
+        let crc = scene.compose(&mut work, job.as_ref());
         if let Some(job) = job {
             job.complete(crc.map(|_| ()));
         }

@@ -98,6 +98,9 @@ proptest_peer vkms
 modetest_flip "$SAMPLE"
 modetest_flip vkms
 peer drm_demo "$BIN/drm_demo"
+# make run's picture, through each driver's writeback connector.
+peer "picture-$SAMPLE" "$BIN/vrust_picture" "$SAMPLE" "$RUN/$SAMPLE-frame.png"
+peer picture-vkms "$BIN/vrust_picture" vkms "$RUN/vkms-frame.png"
 echo "1..$n" >>"$RUN/peers.tap"
 
 # IGT core tests on the sample and on the C peers in the same boot, the way make igt runs
@@ -131,10 +134,11 @@ DRIVER="$SAMPLE vkms" IGT_TESTS="kms_addfb_basic kms_atomic kms_prop_blob kms_ge
 # Composition, CRCs and writeback on the sample and vkms: kms_pipe_crc_basic and kms_writeback
 # whole (6 and 3 s on either), and
 # of kms_cursor_crc (over 5 min on either whole: a subtest per cursor size up to the driver's
-# largest, 512 on vrust, 64 on vkms) the 64x64 cursor in every motion, alpha, size changes and
-# rapid movement: under a minute on either.
+# largest, 512 on vrust, 64 on vkms) the 64x64 cursor in every motion, alpha and size changes:
+# under a minute on either. Rapid movement is left out: vkms's composer falls behind in UML
+# ("Overflow of CRC buffer") and fails it, where vrust passes (make igt runs it).
 KMS_CURSOR=cursor-onscreen-64x64,cursor-offscreen-64x64,cursor-sliding-64x64
-KMS_CURSOR=$KMS_CURSOR,cursor-random-64x64,cursor-rapid-movement-64x64,cursor-alpha-opaque
+KMS_CURSOR=$KMS_CURSOR,cursor-random-64x64,cursor-alpha-opaque
 KMS_CURSOR=$KMS_CURSOR,cursor-alpha-transparent,cursor-size-change,cursor-dpms
 DRIVER="$SAMPLE vkms" IGT_TESTS="kms_pipe_crc_basic kms_writeback kms_cursor_crc:$KMS_CURSOR" \
 	sh "$SCRIPTS/jobs/igt.sh"

@@ -65,6 +65,10 @@ pub trait WritebackImpl: Send + Sync + Sized + 'static {
     /// Takes a job of a commit, in the commit's tail (a fence-signalling path: no allocation,
     /// no sleeping lock that reclaim or a fence wait can need). The driver writes the next
     /// frame of the connector's CRTC into the job's framebuffer and completes it.
+    ///
+    /// The C helpers queue jobs with the outputs' enables: after the planes with the default
+    /// order of a [`Tail`](super::Tail), before them with `enable_outputs_first`, in which case
+    /// the next frame may still be the previous commit's.
     fn queue(wb: &Writeback<Self>, job: WritebackJob);
 }
 
@@ -148,17 +152,21 @@ impl<T: WritebackImpl> Writeback<T> {
 
 /// A queued writeback job: the framebuffer to write the next frame into, mapped.
 ///
-/// Complete it with [`complete`](Self::complete) once the frame is written; the C core
-/// completes jobs in the order they were queued, so a driver completes its jobs in the order it
-/// got them. Dropping an unfinished job completes it with `ECANCELED`. It keeps its connector
-/// alive.
+/// Complete it with [`complete`](Self::complete) once the frame is written. The C core
+/// completes the oldest job of the connector (`drm_writeback_signal_completion()`), so a driver
+/// completes its jobs in the order it got them, one at a time: a job completed out of order
+/// would signal another's fence. Dropping an unfinished job completes it with `ECANCELED`; a
+/// job leaked (`mem::forget`) never signals its fence. It keeps its connector alive, and keeps
+/// vblank on for its CRTC, so the next frame comes.
 ///
 /// # Invariants
 ///
 /// `wb` holds a reference to a live writeback connector on whose queue this job is, not yet
-/// completed; `map` is the mapping the job's `priv` holds as well, until the job is completed.
+/// completed; `crtc` is the CRTC of the job's commit, with a vblank reference held, or null;
+/// `map` is the mapping the job's `priv` holds as well, until the job is completed.
 pub struct WritebackJob {
     wb: NonNull<bindings::drm_writeback_connector>,
+    crtc: *mut bindings::drm_crtc,
     map: ManuallyDrop<Arc<FbMap>>,
 }
 
@@ -200,6 +208,10 @@ impl WritebackJob {
         let wb = self.wb.as_ptr();
         // SAFETY: `wb` is a live writeback connector with this job queued (type invariant).
         unsafe { bindings::drm_writeback_signal_completion(wb, status) };
+        if !self.crtc.is_null() {
+            // SAFETY: The vblank reference taken when the job was handed out (type invariant).
+            unsafe { bindings::drm_crtc_vblank_put(self.crtc) };
+        }
         // SAFETY: The reference taken when the job was handed out.
         unsafe { bindings::drm_connector_put(&raw mut (*wb).base) };
     }
@@ -391,6 +403,11 @@ unsafe extern "C" fn prepare_job_callback(
         let map = Arc::new(unsafe { Framebuffer::from_raw(fb) }.vmap()?, GFP_KERNEL)?;
         // SAFETY: `priv` is the driver's; it is given back by `cleanup_job_callback`.
         unsafe { (*job).priv_ = Arc::into_raw(map).cast_mut().cast() };
+        // The C core cleans the job up in a work of its own, after completion: the connector
+        // stays until then.
+        // SAFETY: The job's connector is live; the reference is put by `cleanup_job_callback`,
+        // which the C core calls for every prepared job.
+        unsafe { bindings::drm_connector_get(&raw mut (*(*job).connector).base) };
         Ok(0)
     })
 }
@@ -412,6 +429,9 @@ unsafe extern "C" fn cleanup_job_callback(
         drop(unsafe { Arc::<FbMap>::from_raw(map.cast::<FbMap>()) });
         // SAFETY: As above.
         unsafe { (*job).priv_ = ptr::null_mut() };
+        // Last: the C core does not touch the connector after this hook.
+        // SAFETY: The reference of `prepare_job_callback`, for a job with a mapping.
+        unsafe { bindings::drm_connector_put(&raw mut (*(*job).connector).base) };
     }
 }
 
@@ -427,27 +447,40 @@ unsafe extern "C" fn atomic_commit_callback<T: WritebackImpl>(
 ) {
     // SAFETY: `raw` is a live `Writeback<T>`.
     let wb = unsafe { Writeback::<T>::from_connector(raw) };
-    // SAFETY: The connector is in the commit.
+    // SAFETY: The connector is in the commit (safety requirements): its state is there.
     let conn = unsafe { new_connector_state(commit, raw) };
-    if conn.is_null() {
+    // SAFETY: The state's job, prepared (safety requirements); `priv` is our mapping.
+    let (map, crtc) = unsafe { ((*(*conn).writeback_job).priv_.cast::<FbMap>(), (*conn).crtc) };
+    // SAFETY: A writeback connector and its state in the tail, with a prepared job: from now
+    // on the job is on the connector's queue, and completing it is the only way off.
+    unsafe { bindings::drm_writeback_queue_job(wb.as_raw(), conn) };
+    // SAFETY: The connector is live; the reference is the token's, given back by `finish`.
+    unsafe { bindings::drm_connector_get(raw) };
+    // The frame comes at a vblank: keep vblank on until the job is done (a commit that turns
+    // the CRTC on leaves it off otherwise).
+    // SAFETY: A CRTC of the commit, with vblank support.
+    let vblank = !crtc.is_null() && unsafe { bindings::drm_crtc_vblank_get(crtc) } == 0;
+    let wb_ptr = NonNull::from(&wb.raw).cast::<bindings::drm_writeback_connector>();
+    if map.is_null() || !vblank {
+        // No mapping (a framebuffer that cannot be mapped) or no vblank: the job fails now.
+        // SAFETY: The job was queued above; the connector reference is ours.
+        unsafe {
+            bindings::drm_writeback_signal_completion(wb.as_raw(), EINVAL.to_errno());
+            if vblank {
+                bindings::drm_crtc_vblank_put(crtc);
+            }
+            bindings::drm_connector_put(raw);
+        }
         return;
     }
-    // SAFETY: The state's job (safety requirements); its `priv` is our mapping.
-    let map = unsafe { (*(*conn).writeback_job).priv_ }.cast::<FbMap>();
-    if map.is_null() {
-        return;
-    }
-    // A reference of the job's own, for the driver.
+    // A reference of the token's own.
     // SAFETY: `priv` is a live `Arc<FbMap>` until the job is cleaned up, after completion.
     let map = (*ManuallyDrop::new(unsafe { Arc::from_raw(map) })).clone();
-    // SAFETY: The connector is live; the reference is the job's, given back by `finish`.
-    unsafe { bindings::drm_connector_get(raw) };
-    // SAFETY: A writeback connector and its state in the tail, with a prepared job.
-    unsafe { bindings::drm_writeback_queue_job(wb.as_raw(), conn) };
-    // INVARIANT: the job is on `wb`'s queue, with a reference to the connector.
+    // INVARIANT: the job is on `wb`'s queue, with references to the connector and to the
+    // CRTC's vblank.
     let job = WritebackJob {
-        // SAFETY: `raw` is not null.
-        wb: unsafe { NonNull::new_unchecked(wb.as_raw()) },
+        wb: wb_ptr,
+        crtc,
         map: ManuallyDrop::new(map),
     };
     T::queue(wb, job);

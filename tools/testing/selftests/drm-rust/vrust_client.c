@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <xf86drmMode.h>
 
 #include "vrust_client.h"
 
@@ -783,4 +784,114 @@ int vrust_unload_module(void)
 		usleep(10000);
 	}
 	return ret;
+}
+
+/* KMS ---------------------------------------------------------------------------------- */
+int vrust_fb_make(int fd, __u32 w, __u32 h, __u32 format, struct vrust_fb *fb)
+{
+	struct drm_mode_create_dumb c = { .width = w, .height = h, .bpp = 32 };
+	struct drm_mode_map_dumb m = {};
+	__u32 handles[4] = {}, pitches[4] = {}, offsets[4] = {};
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		return -errno;
+	fb->handle = c.handle;
+	fb->pitch = c.pitch;
+	fb->size = c.size;
+	fb->w = w;
+	fb->h = h;
+	m.handle = c.handle;
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
+		return -errno;
+	fb->px = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+	if (fb->px == MAP_FAILED)
+		return -errno;
+	handles[0] = c.handle;
+	pitches[0] = c.pitch;
+	if (drmModeAddFB2(fd, w, h, format, handles, pitches, offsets, &fb->id, 0))
+		return -errno;
+	return 0;
+}
+
+void vrust_fb_free(int fd, struct vrust_fb *fb)
+{
+	if (fb->id)
+		drmModeRmFB(fd, fb->id);
+	if (fb->px && fb->px != MAP_FAILED)
+		munmap(fb->px, fb->size);
+	if (fb->handle) {
+		struct drm_mode_destroy_dumb d = { .handle = fb->handle };
+
+		drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+	}
+	memset(fb, 0, sizeof(*fb));
+}
+
+__u32 *vrust_fb_px(struct vrust_fb *fb, __u32 x, __u32 y)
+{
+	return &fb->px[y * (fb->pitch / 4) + x];
+}
+
+void vrust_fb_fill(struct vrust_fb *fb, __u32 x, __u32 y, __u32 w, __u32 h, __u32 v)
+{
+	for (__u32 j = y; j < y + h && j < fb->h; j++)
+		for (__u32 i = x; i < x + w && i < fb->w; i++)
+			*vrust_fb_px(fb, i, j) = v;
+}
+
+int vrust_plane_of_type(int fd, __u32 crtc_index, __u64 type, __u32 *plane)
+{
+	drmModePlaneResPtr res = drmModeGetPlaneResources(fd);
+	int ret = -ENOENT;
+
+	for (__u32 i = 0; res && i < res->count_planes && ret; i++) {
+		drmModePlanePtr p = drmModeGetPlane(fd, res->planes[i]);
+		drmModeObjectPropertiesPtr props;
+
+		if (!p)
+			continue;
+		props = drmModeObjectGetProperties(fd, p->plane_id, DRM_MODE_OBJECT_PLANE);
+		for (__u32 k = 0; props && k < props->count_props; k++) {
+			drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
+
+			if (pr && !strcmp(pr->name, "type") && props->prop_values[k] == type &&
+			    (p->possible_crtcs & (1u << crtc_index))) {
+				*plane = p->plane_id;
+				ret = 0;
+			}
+			drmModeFreeProperty(pr);
+		}
+		drmModeFreeObjectProperties(props);
+		drmModeFreePlane(p);
+	}
+	drmModeFreePlaneResources(res);
+	return ret;
+}
+
+int vrust_prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id)
+{
+	drmModeObjectPropertiesPtr props = drmModeObjectGetProperties(fd, obj, type);
+	int ret = -ENOENT;
+
+	for (__u32 k = 0; props && k < props->count_props && ret; k++) {
+		drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
+
+		if (pr && !strcmp(pr->name, name)) {
+			*id = pr->prop_id;
+			ret = 0;
+		}
+		drmModeFreeProperty(pr);
+	}
+	drmModeFreeObjectProperties(props);
+	return ret;
+}
+
+int vrust_atomic_add(int fd, drmModeAtomicReqPtr req, __u32 obj, __u32 type, const char *name,
+	       __u64 value)
+{
+	__u32 id;
+
+	if (vrust_prop_id(fd, obj, type, name, &id))
+		return -ENOENT;
+	return drmModeAtomicAddProperty(req, obj, id, value) < 0 ? -EINVAL : 0;
 }

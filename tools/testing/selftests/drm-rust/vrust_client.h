@@ -2,8 +2,8 @@
 /*
  * The client library of the drm-rust userspace tests: vrust instances through configfs, their
  * device nodes through sysfs, the vrust and core DRM ioctls (GEM, dumb buffers, PRIME, VM,
- * EXEC) returning 0 or -errno, CPU access of mappings that may fault, and small file, time and
- * environment helpers. Built as vrust_client.o and linked into every test.
+ * EXEC) returning 0 or -errno, KMS framebuffers, planes and atomic properties, CPU access of
+ * mappings that may fault, and small file, time and environment helpers. Built as vrust_client.o and linked into every test.
  */
 #ifndef VRUST_CLIENT_H
 #define VRUST_CLIENT_H
@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <xf86drm.h>
+#include <xf86drmMode.h>
 
 #include <drm/vrust_drm.h>
 
@@ -122,6 +123,25 @@ int vrust_vm_query(int fd, __u32 vm, struct drm_vrust_vm_mapping *m, __u32 room)
 int vrust_exec(int fd, __u32 vm, const struct drm_vrust_cmd *cmds, __u32 count, __u32 *done);
 struct drm_vrust_cmd vrust_cmd_fill(__u64 dst, __u64 len, __u8 value);
 struct drm_vrust_cmd vrust_cmd_copy(__u64 src, __u64 dst, __u64 len);
+
+/* KMS -------------------------------------------------------------------------------------- */
+
+/* A dumb buffer (32 bits per pixel) as a framebuffer of a format, mapped. */
+struct vrust_fb {
+	__u32 id, handle, pitch;
+	__u32 w, h;
+	__u32 *px;
+	size_t size;
+};
+
+int vrust_fb_make(int fd, __u32 w, __u32 h, __u32 format, struct vrust_fb *fb);
+void vrust_fb_free(int fd, struct vrust_fb *fb);
+__u32 *vrust_fb_px(struct vrust_fb *fb, __u32 x, __u32 y);
+void vrust_fb_fill(struct vrust_fb *fb, __u32 x, __u32 y, __u32 w, __u32 h, __u32 v);
+int vrust_plane_of_type(int fd, __u32 crtc_index, __u64 type, __u32 *plane);
+int vrust_prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id);
+int vrust_atomic_add(int fd, drmModeAtomicReqPtr req, __u32 obj, __u32 type, const char *name,
+		     __u64 value);
 
 /* CPU access that may fault ---------------------------------------------------------------- */
 

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/sync_file.h>
 #include <drm_fourcc.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
@@ -29,102 +31,14 @@
 #define W 640
 #define H 480
 
-struct fb {
-	__u32 id, handle, pitch;
-	__u32 w, h;
-	__u32 *px;
-	size_t size;
-};
-
 struct pipe {
 	int fd;
 	__u32 crtc, crtc_index, conn, overlay;
 	drmModeModeInfo mode;
 	char crc_dir[128];
 	int crc_data;
-	struct fb primary;
+	struct vrust_fb primary;
 };
-
-static int fb_make(int fd, __u32 w, __u32 h, __u32 format, struct fb *fb)
-{
-	struct drm_mode_create_dumb c = { .width = w, .height = h, .bpp = 32 };
-	struct drm_mode_map_dumb m = {};
-	__u32 handles[4] = {}, pitches[4] = {}, offsets[4] = {};
-
-	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		return -errno;
-	fb->handle = c.handle;
-	fb->pitch = c.pitch;
-	fb->size = c.size;
-	fb->w = w;
-	fb->h = h;
-	m.handle = c.handle;
-	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
-		return -errno;
-	fb->px = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
-	if (fb->px == MAP_FAILED)
-		return -errno;
-	handles[0] = c.handle;
-	pitches[0] = c.pitch;
-	if (drmModeAddFB2(fd, w, h, format, handles, pitches, offsets, &fb->id, 0))
-		return -errno;
-	return 0;
-}
-
-static void fb_free(int fd, struct fb *fb)
-{
-	if (fb->id)
-		drmModeRmFB(fd, fb->id);
-	if (fb->px && fb->px != MAP_FAILED)
-		munmap(fb->px, fb->size);
-	if (fb->handle) {
-		struct drm_mode_destroy_dumb d = { .handle = fb->handle };
-
-		drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
-	}
-	memset(fb, 0, sizeof(*fb));
-}
-
-static __u32 *px_at(struct fb *fb, __u32 x, __u32 y)
-{
-	return &fb->px[y * (fb->pitch / 4) + x];
-}
-
-static void fb_fill(struct fb *fb, __u32 x, __u32 y, __u32 w, __u32 h, __u32 v)
-{
-	for (__u32 j = y; j < y + h && j < fb->h; j++)
-		for (__u32 i = x; i < x + w && i < fb->w; i++)
-			*px_at(fb, i, j) = v;
-}
-
-static int plane_of_type(int fd, __u32 crtc_index, __u64 type, __u32 *plane)
-{
-	drmModePlaneResPtr res = drmModeGetPlaneResources(fd);
-	int ret = -ENOENT;
-
-	for (__u32 i = 0; res && i < res->count_planes && ret; i++) {
-		drmModePlanePtr p = drmModeGetPlane(fd, res->planes[i]);
-		drmModeObjectPropertiesPtr props;
-
-		if (!p)
-			continue;
-		props = drmModeObjectGetProperties(fd, p->plane_id, DRM_MODE_OBJECT_PLANE);
-		for (__u32 k = 0; props && k < props->count_props; k++) {
-			drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
-
-			if (pr && !strcmp(pr->name, "type") && props->prop_values[k] == type &&
-			    (p->possible_crtcs & (1u << crtc_index))) {
-				*plane = p->plane_id;
-				ret = 0;
-			}
-			drmModeFreeProperty(pr);
-		}
-		drmModeFreeObjectProperties(props);
-		drmModeFreePlane(p);
-	}
-	drmModeFreePlaneResources(res);
-	return ret;
-}
 
 /* The first connected connector, its CRTC, a W x H mode, and the CRC directory. */
 static int pipe_open(struct pipe *p, const char *driver, char *why, size_t len)
@@ -171,12 +85,12 @@ static int pipe_open(struct pipe *p, const char *driver, char *why, size_t len)
 		snprintf(why, len, "no CRC directory %s", p->crc_dir);
 		return -ENODEV;
 	}
-	if (plane_of_type(p->fd, p->crtc_index, DRM_PLANE_TYPE_OVERLAY, &p->overlay))
+	if (vrust_plane_of_type(p->fd, p->crtc_index, DRM_PLANE_TYPE_OVERLAY, &p->overlay))
 		p->overlay = 0;
 	return 0;
 }
 
-static int pipe_on(struct pipe *p, struct fb *fb)
+static int pipe_on(struct pipe *p, struct vrust_fb *fb)
 {
 	return drmModeSetCrtc(p->fd, p->crtc, fb->id, 0, 0, &p->conn, 1, &p->mode) ? -errno : 0;
 }
@@ -251,8 +165,12 @@ static void pipe_close(struct pipe *p)
 	if (p->crc_data >= 0)
 		close(p->crc_data);
 	if (p->fd >= 0) {
+		/* Planes stay on their CRTC across clients: none is left for the next test. */
+		drmModeSetCursor(p->fd, p->crtc, 0, 0, 0);
+		if (p->overlay)
+			drmModeSetPlane(p->fd, p->overlay, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 		drmModeSetCrtc(p->fd, p->crtc, 0, 0, 0, NULL, 0, NULL);
-		fb_free(p->fd, &p->primary);
+		vrust_fb_free(p->fd, &p->primary);
 		close(p->fd);
 	}
 }
@@ -281,8 +199,8 @@ FIXTURE_SETUP(crc)
 		self->p.fd = -1;
 		SKIP(return, "%s", why);
 	}
-	ASSERT_EQ(0, fb_make(self->p.fd, W, H, DRM_FORMAT_XRGB8888, &self->p.primary));
-	fb_fill(&self->p.primary, 0, 0, W, H, 0x000000ff);
+	ASSERT_EQ(0, vrust_fb_make(self->p.fd, W, H, DRM_FORMAT_XRGB8888, &self->p.primary));
+	vrust_fb_fill(&self->p.primary, 0, 0, W, H, 0x000000ff);
 	ASSERT_EQ(0, pipe_on(&self->p, &self->p.primary));
 	ASSERT_EQ(0, crc_start(&self->p));
 }
@@ -300,10 +218,10 @@ TEST_F(crc, stable_and_sensitive)
 	__u32 a, b, c;
 
 	ASSERT_EQ(0, crc_settled(&self->p, &a));
-	*px_at(&self->p.primary, 321, 123) = 0x000000fe;
+	*vrust_fb_px(&self->p.primary, 321, 123) = 0x000000fe;
 	ASSERT_EQ(0, crc_settled(&self->p, &b));
 	EXPECT_NE(a, b);
-	*px_at(&self->p.primary, 321, 123) = 0x000000ff;
+	*vrust_fb_px(&self->p.primary, 321, 123) = 0x000000ff;
 	ASSERT_EQ(0, crc_settled(&self->p, &c));
 	EXPECT_EQ(a, c);
 }
@@ -327,16 +245,16 @@ TEST_F(crc, consecutive_frames)
 static void composition_matches(struct __test_metadata *_metadata, struct pipe *p, __u32 over_px,
 				__u32 expect_px)
 {
-	struct fb over = {}, ref = {}, cursor = {};
+	struct vrust_fb over = {}, ref = {}, cursor = {};
 	__u32 composed, drawn;
 
 	if (!p->overlay)
 		SKIP(return, "no overlay plane");
-	ASSERT_EQ(0, fb_make(p->fd, 64, 64, DRM_FORMAT_ARGB8888, &over));
-	fb_fill(&over, 0, 0, 64, 64, over_px);
-	ASSERT_EQ(0, fb_make(p->fd, 32, 32, DRM_FORMAT_ARGB8888, &cursor));
-	fb_fill(&cursor, 0, 0, 32, 32, 0xff00ff00);
-	fb_fill(&cursor, 0, 0, 16, 32, 0x00000000);
+	ASSERT_EQ(0, vrust_fb_make(p->fd, 64, 64, DRM_FORMAT_ARGB8888, &over));
+	vrust_fb_fill(&over, 0, 0, 64, 64, over_px);
+	ASSERT_EQ(0, vrust_fb_make(p->fd, 32, 32, DRM_FORMAT_ARGB8888, &cursor));
+	vrust_fb_fill(&cursor, 0, 0, 32, 32, 0xff00ff00);
+	vrust_fb_fill(&cursor, 0, 0, 16, 32, 0x00000000);
 	ASSERT_EQ(0, drmModeSetPlane(p->fd, p->overlay, p->crtc, over.id, 0, 100, 50, 64, 64,
 				     0, 0, 64 << 16, 64 << 16));
 	ASSERT_EQ(0, drmModeSetCursor(p->fd, p->crtc, cursor.handle, 32, 32));
@@ -344,10 +262,10 @@ static void composition_matches(struct __test_metadata *_metadata, struct pipe *
 	ASSERT_EQ(0, crc_settled(p, &composed));
 
 	/* The same picture, drawn: blue, the overlay's square, the cursor's right half. */
-	ASSERT_EQ(0, fb_make(p->fd, W, H, DRM_FORMAT_XRGB8888, &ref));
-	fb_fill(&ref, 0, 0, W, H, 0x000000ff);
-	fb_fill(&ref, 100, 50, 64, 64, expect_px);
-	fb_fill(&ref, 616, 400, 16, 32, 0x0000ff00);
+	ASSERT_EQ(0, vrust_fb_make(p->fd, W, H, DRM_FORMAT_XRGB8888, &ref));
+	vrust_fb_fill(&ref, 0, 0, W, H, 0x000000ff);
+	vrust_fb_fill(&ref, 100, 50, 64, 64, expect_px);
+	vrust_fb_fill(&ref, 616, 400, 16, 32, 0x0000ff00);
 	ASSERT_EQ(0, drmModeSetPlane(p->fd, p->overlay, p->crtc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
 	ASSERT_EQ(0, drmModeSetCursor(p->fd, p->crtc, 0, 0, 0));
 	ASSERT_EQ(0, drmModeSetCrtc(p->fd, p->crtc, ref.id, 0, 0, &p->conn, 1, &p->mode));
@@ -355,9 +273,9 @@ static void composition_matches(struct __test_metadata *_metadata, struct pipe *
 	EXPECT_EQ(drawn, composed);
 
 	drmModeSetCrtc(p->fd, p->crtc, p->primary.id, 0, 0, &p->conn, 1, &p->mode);
-	fb_free(p->fd, &over);
-	fb_free(p->fd, &ref);
-	fb_free(p->fd, &cursor);
+	vrust_fb_free(p->fd, &over);
+	vrust_fb_free(p->fd, &ref);
+	vrust_fb_free(p->fd, &cursor);
 }
 
 TEST_F(crc, opaque_planes)
@@ -390,34 +308,6 @@ TEST_F(crc, bad_source)
 
 /* Writeback: the composed frame written into a framebuffer, its out-fence signalled. */
 
-static int prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id)
-{
-	drmModeObjectPropertiesPtr props = drmModeObjectGetProperties(fd, obj, type);
-	int ret = -ENOENT;
-
-	for (__u32 k = 0; props && k < props->count_props && ret; k++) {
-		drmModePropertyPtr pr = drmModeGetProperty(fd, props->props[k]);
-
-		if (pr && !strcmp(pr->name, name)) {
-			*id = pr->prop_id;
-			ret = 0;
-		}
-		drmModeFreeProperty(pr);
-	}
-	drmModeFreeObjectProperties(props);
-	return ret;
-}
-
-static int add(int fd, drmModeAtomicReqPtr req, __u32 obj, __u32 type, const char *name,
-	       __u64 value)
-{
-	__u32 id;
-
-	if (prop_id(fd, obj, type, name, &id))
-		return -ENOENT;
-	return drmModeAtomicAddProperty(req, obj, id, value) < 0 ? -EINVAL : 0;
-}
-
 struct wb {
 	struct pipe p;
 	__u32 wb_conn, primary_plane, mode_blob;
@@ -426,25 +316,25 @@ struct wb {
 /* Routes the CRTC to the writeback connector alone, showing `fb` on the primary plane, with
  * `out` (if any) as the writeback framebuffer and `fence` its out-fence.
  */
-static int wb_commit(struct wb *w, struct fb *fb, struct fb *out, int *fence)
+static int wb_commit(struct wb *w, struct vrust_fb *fb, struct vrust_fb *out, int *fence)
 {
 	int fd = w->p.fd, ret = 0;
 	drmModeAtomicReqPtr req = drmModeAtomicAlloc();
 	const __u32 C = DRM_MODE_OBJECT_CONNECTOR, P = DRM_MODE_OBJECT_PLANE;
 
-	ret |= add(fd, req, w->p.conn, C, "CRTC_ID", 0);
-	ret |= add(fd, req, w->wb_conn, C, "CRTC_ID", w->p.crtc);
-	ret |= add(fd, req, w->p.crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", w->mode_blob);
-	ret |= add(fd, req, w->p.crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 1);
-	ret |= add(fd, req, w->primary_plane, P, "FB_ID", fb->id);
-	ret |= add(fd, req, w->primary_plane, P, "CRTC_ID", w->p.crtc);
-	ret |= add(fd, req, w->primary_plane, P, "SRC_W", (__u64)W << 16);
-	ret |= add(fd, req, w->primary_plane, P, "SRC_H", (__u64)H << 16);
-	ret |= add(fd, req, w->primary_plane, P, "CRTC_W", W);
-	ret |= add(fd, req, w->primary_plane, P, "CRTC_H", H);
+	ret |= vrust_atomic_add(fd, req, w->p.conn, C, "CRTC_ID", 0);
+	ret |= vrust_atomic_add(fd, req, w->wb_conn, C, "CRTC_ID", w->p.crtc);
+	ret |= vrust_atomic_add(fd, req, w->p.crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", w->mode_blob);
+	ret |= vrust_atomic_add(fd, req, w->p.crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 1);
+	ret |= vrust_atomic_add(fd, req, w->primary_plane, P, "FB_ID", fb->id);
+	ret |= vrust_atomic_add(fd, req, w->primary_plane, P, "CRTC_ID", w->p.crtc);
+	ret |= vrust_atomic_add(fd, req, w->primary_plane, P, "SRC_W", (__u64)W << 16);
+	ret |= vrust_atomic_add(fd, req, w->primary_plane, P, "SRC_H", (__u64)H << 16);
+	ret |= vrust_atomic_add(fd, req, w->primary_plane, P, "CRTC_W", W);
+	ret |= vrust_atomic_add(fd, req, w->primary_plane, P, "CRTC_H", H);
 	if (out) {
-		ret |= add(fd, req, w->wb_conn, C, "WRITEBACK_FB_ID", out->id);
-		ret |= add(fd, req, w->wb_conn, C, "WRITEBACK_OUT_FENCE_PTR",
+		ret |= vrust_atomic_add(fd, req, w->wb_conn, C, "WRITEBACK_FB_ID", out->id);
+		ret |= vrust_atomic_add(fd, req, w->wb_conn, C, "WRITEBACK_OUT_FENCE_PTR",
 			   (__u64)(uintptr_t)fence);
 	}
 	if (!ret)
@@ -453,12 +343,18 @@ static int wb_commit(struct wb *w, struct fb *fb, struct fb *out, int *fence)
 	return ret;
 }
 
+/* Waits for an out-fence: 1 when it signalled without an error, the error, or -ETIMEDOUT. */
 static int fence_wait(int fence, int ms)
 {
 	struct pollfd pfd = { .fd = fence, .events = POLLIN };
+	struct sync_file_info info = {};
 	int ret = poll(&pfd, 1, ms);
 
-	return ret == 1 ? 0 : ret == 0 ? -ETIMEDOUT : -errno;
+	if (ret != 1)
+		return ret == 0 ? -ETIMEDOUT : -errno;
+	if (ioctl(fence, SYNC_IOC_FILE_INFO, &info))
+		return -errno;
+	return info.status;
 }
 
 FIXTURE(wb) {
@@ -500,11 +396,11 @@ FIXTURE_SETUP(wb)
 	drmModeFreeResources(res);
 	if (!self->w.wb_conn)
 		SKIP(return, "%s has no writeback connector", variant->driver);
-	ASSERT_EQ(0, plane_of_type(self->w.p.fd, self->w.p.crtc_index, DRM_PLANE_TYPE_PRIMARY,
+	ASSERT_EQ(0, vrust_plane_of_type(self->w.p.fd, self->w.p.crtc_index, DRM_PLANE_TYPE_PRIMARY,
 				   &self->w.primary_plane));
 	ASSERT_EQ(0, drmModeCreatePropertyBlob(self->w.p.fd, &self->w.p.mode,
 					       sizeof(self->w.p.mode), &self->w.mode_blob));
-	ASSERT_EQ(0, fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &self->w.p.primary));
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &self->w.p.primary));
 }
 
 FIXTURE_TEARDOWN(wb)
@@ -522,6 +418,12 @@ static __u32 pattern(__u32 x, __u32 y)
 	return (k & 4 ? 0xff0000 : 0) | (k & 2 ? 0xff00 : 0) | (k & 1 ? 0xff : 0);
 }
 
+/* The pattern moved by one block: what the job's own commit shows. */
+static __u32 pattern2(__u32 x, __u32 y)
+{
+	return pattern(x + 8, y);
+}
+
 static __u32 blend_half_red(__u32 d)
 {
 	/* Premultiplied 0x80800000 over d: 0x80 + c * 127 / 255 for red, c * 127 / 255 else. */
@@ -536,46 +438,51 @@ static __u32 blend_half_red(__u32 d)
  */
 TEST_F(wb, frame_matches_scene)
 {
-	struct fb out = {}, over = {}, cursor = {};
+	struct vrust_fb out = {}, over = {}, cursor = {}, flip = {};
 	int fence = -1, bad = 0;
 	__u32 first_x = 0, first_y = 0, got = 0, want = 0;
 
 	for (__u32 y = 0; y < H; y++)
 		for (__u32 x = 0; x < W; x++)
-			*px_at(&self->w.p.primary, x, y) = pattern(x, y);
+			*vrust_fb_px(&self->w.p.primary, x, y) = pattern(x, y);
 	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, NULL, NULL));
 	if (self->w.p.overlay) {
-		ASSERT_EQ(0, fb_make(self->w.p.fd, 64, 64, DRM_FORMAT_ARGB8888, &over));
-		fb_fill(&over, 0, 0, 64, 64, 0x80800000);
+		ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, 64, 64, DRM_FORMAT_ARGB8888, &over));
+		vrust_fb_fill(&over, 0, 0, 64, 64, 0x80800000);
 		ASSERT_EQ(0, drmModeSetPlane(self->w.p.fd, self->w.p.overlay, self->w.p.crtc,
 					     over.id, 0, 100, 50, 64, 64, 0, 0, 64 << 16,
 					     64 << 16));
 	}
-	ASSERT_EQ(0, fb_make(self->w.p.fd, 32, 32, DRM_FORMAT_ARGB8888, &cursor));
-	fb_fill(&cursor, 0, 0, 32, 32, 0xff00ff00);
-	fb_fill(&cursor, 0, 0, 16, 32, 0x00000000);
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, 32, 32, DRM_FORMAT_ARGB8888, &cursor));
+	vrust_fb_fill(&cursor, 0, 0, 32, 32, 0xff00ff00);
+	vrust_fb_fill(&cursor, 0, 0, 16, 32, 0x00000000);
 	ASSERT_EQ(0, drmModeSetCursor(self->w.p.fd, self->w.p.crtc, cursor.handle, 32, 32));
 	ASSERT_EQ(0, drmModeMoveCursor(self->w.p.fd, self->w.p.crtc, 600, 400));
 
-	ASSERT_EQ(0, fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &out));
-	fb_fill(&out, 0, 0, W, H, 0x00123456);
-	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, &out, &fence));
+	/* The job's commit flips the primary plane: the frame must be of this commit. */
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &flip));
+	for (__u32 y = 0; y < H; y++)
+		for (__u32 x = 0; x < W; x++)
+			*vrust_fb_px(&flip, x, y) = pattern2(x, y);
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &out));
+	vrust_fb_fill(&out, 0, 0, W, H, 0x00123456);
+	ASSERT_EQ(0, wb_commit(&self->w, &flip, &out, &fence));
 	ASSERT_LE(0, fence);
-	ASSERT_EQ(0, fence_wait(fence, 2000));
+	ASSERT_EQ(1, fence_wait(fence, 2000));
 	close(fence);
 
 	for (__u32 y = 0; y < H; y++) {
 		for (__u32 x = 0; x < W; x++) {
-			__u32 e = pattern(x, y);
+			__u32 e = pattern2(x, y);
 
 			if (self->w.p.overlay && x >= 100 && x < 164 && y >= 50 && y < 114)
 				e = blend_half_red(e);
 			if (x >= 616 && x < 632 && y >= 400 && y < 432)
 				e = 0x00ff00;
-			if ((*px_at(&out, x, y) & 0xffffff) != e && !bad++) {
+			if ((*vrust_fb_px(&out, x, y) & 0xffffff) != e && !bad++) {
 				first_x = x;
 				first_y = y;
-				got = *px_at(&out, x, y);
+				got = *vrust_fb_px(&out, x, y);
 				want = e;
 			}
 		}
@@ -584,26 +491,84 @@ TEST_F(wb, frame_matches_scene)
 		TH_LOG("%d pixels differ; the first at (%u, %u): %#x, not %#x", bad, first_x,
 		       first_y, got, want);
 	EXPECT_EQ(0, bad);
-	fb_free(self->w.p.fd, &out);
-	fb_free(self->w.p.fd, &over);
-	fb_free(self->w.p.fd, &cursor);
+	vrust_fb_free(self->w.p.fd, &out);
+	vrust_fb_free(self->w.p.fd, &over);
+	vrust_fb_free(self->w.p.fd, &cursor);
+	vrust_fb_free(self->w.p.fd, &flip);
+}
+
+/* A job in the commit that turns the CRTC on gets that commit's first frame. */
+TEST_F(wb, job_in_modeset)
+{
+	struct vrust_fb out = {};
+	int fence = -1, bad = 0;
+
+	for (__u32 y = 0; y < H; y++)
+		for (__u32 x = 0; x < W; x++)
+			*vrust_fb_px(&self->w.p.primary, x, y) = pattern(x, y);
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &out));
+	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, &out, &fence));
+	ASSERT_EQ(1, fence_wait(fence, 2000));
+	close(fence);
+	for (__u32 y = 0; y < H; y++)
+		for (__u32 x = 0; x < W; x++)
+			bad += (*vrust_fb_px(&out, x, y) & 0xffffff) != pattern(x, y);
+	EXPECT_EQ(0, bad);
+	vrust_fb_free(self->w.p.fd, &out);
+}
+
+/* Jobs one after the other each get a frame; a job whose CRTC goes off at once still signals
+ * its fence (done, or with an error).
+ */
+TEST_F(wb, jobs_in_a_row_and_disable)
+{
+	struct vrust_fb out = {};
+	int fence = -1, ret;
+	drmModeAtomicReqPtr req;
+
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &out));
+	for (int i = 0; i < 5; i++) {
+		ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, &out, &fence));
+		ASSERT_EQ(1, fence_wait(fence, 2000));
+		close(fence);
+	}
+	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, &out, &fence));
+	req = drmModeAtomicAlloc();
+	ASSERT_EQ(0, vrust_atomic_add(self->w.p.fd, req, self->w.wb_conn,
+				      DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0));
+	ASSERT_EQ(0, vrust_atomic_add(self->w.p.fd, req, self->w.primary_plane,
+				      DRM_MODE_OBJECT_PLANE, "FB_ID", 0));
+	ASSERT_EQ(0, vrust_atomic_add(self->w.p.fd, req, self->w.primary_plane,
+				      DRM_MODE_OBJECT_PLANE, "CRTC_ID", 0));
+	ASSERT_EQ(0, vrust_atomic_add(self->w.p.fd, req, self->w.p.crtc, DRM_MODE_OBJECT_CRTC,
+				      "ACTIVE", 0));
+	ASSERT_EQ(0, vrust_atomic_add(self->w.p.fd, req, self->w.p.crtc, DRM_MODE_OBJECT_CRTC,
+				      "MODE_ID", 0));
+	ASSERT_EQ(0, drmModeAtomicCommit(self->w.p.fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL));
+	drmModeAtomicFree(req);
+	ret = fence_wait(fence, 2000);
+	EXPECT_NE(-ETIMEDOUT, ret);
+	EXPECT_NE(0, ret);
+	close(fence);
+	vrust_fb_free(self->w.p.fd, &out);
 }
 
 /* Bad jobs are refused at the check: a framebuffer of the wrong size, a format the
- * connector does not write, an out-fence without a framebuffer.
+ * connector does not write (RGB888, which the planes read).
  */
 TEST_F(wb, bad_jobs)
 {
-	struct fb small = {}, rgb888 = {};
+	struct vrust_fb small = {}, rgb888 = {};
 	int fence = -1;
 
 	ASSERT_EQ(0, wb_commit(&self->w, &self->w.p.primary, NULL, NULL));
-	ASSERT_EQ(0, fb_make(self->w.p.fd, W / 2, H / 2, DRM_FORMAT_XRGB8888, &small));
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W / 2, H / 2, DRM_FORMAT_XRGB8888, &small));
 	EXPECT_EQ(-EINVAL, wb_commit(&self->w, &self->w.p.primary, &small, &fence));
-	if (!fb_make(self->w.p.fd, W, H, DRM_FORMAT_RGB888, &rgb888))
-		EXPECT_EQ(-EINVAL, wb_commit(&self->w, &self->w.p.primary, &rgb888, &fence));
-	fb_free(self->w.p.fd, &small);
-	fb_free(self->w.p.fd, &rgb888);
+	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_RGB888, &rgb888));
+	EXPECT_EQ(-EINVAL, wb_commit(&self->w, &self->w.p.primary, &rgb888, &fence));
+
+	vrust_fb_free(self->w.p.fd, &small);
+	vrust_fb_free(self->w.p.fd, &rgb888);
 }
 
 TEST_HARNESS_MAIN
