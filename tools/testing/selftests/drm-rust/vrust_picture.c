@@ -254,6 +254,24 @@ int main(int argc, char **argv)
 	ret = png_write(argv[2], out.px, out.pitch, w, h);
 	if (ret)
 		return fail(argv[2], ret);
+	/* Everything off again: the display outlives this client, and the next one (that may not
+	 * see writeback connectors) must not find the CRTC routed to one.
+	 */
+	req = drmModeAtomicAlloc();
+	ret |= vrust_atomic_add(fd, req, wb, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID", 0);
+	ret |= vrust_atomic_add(fd, req, crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID", 0);
+	ret |= vrust_atomic_add(fd, req, crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE", 0);
+	for (int i = 0; i < 3; i++) {
+		__u32 plane = i == 0 ? p_plane : i == 1 ? o_plane : c_plane;
+
+		if (!plane)
+			continue;
+		ret |= vrust_atomic_add(fd, req, plane, DRM_MODE_OBJECT_PLANE, "FB_ID", 0);
+		ret |= vrust_atomic_add(fd, req, plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", 0);
+	}
+	if (ret || drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL))
+		return fail("turning the display off", ret ? ret : -errno);
+	drmModeAtomicFree(req);
 	printf("%s: a %ux%u frame (gradient, %s%s) taken through the writeback connector: %s\n",
 	       argv[1], w, h, o_plane ? "translucent overlay, " : "",
 	       c_plane ? "cursor" : "no cursor", argv[2]);
