@@ -122,10 +122,13 @@ DRIVER="vgem" IGT_TESTS="dmabuf_sync_file" sh "$SCRIPTS/jobs/igt.sh"
 # KMS on the sample and vkms: framebuffers, atomic, property blobs, GETFB, vblank queries and
 # waits, CRTC sequences, flip events on close, whole (40 s on vkms); of kms_flip (12.5 min on
 # vkms whole, most subtests run 30 s) the flips with events, vblank event timestamps and
-# sequences, vblank waits against flips, flips against DPMS, modesets and RMFB, and an
-# interrupted flip: 1.4 min on vkms. The vblank races are left out: their 2.6-frame bound fails
+# sequences, vblank waits against flips, flips against DPMS, modesets and RMFB: 1.4 min on
+# vkms. The vblank races are left out: their 2.6-frame bound fails
 # on either driver when the machine is loaded. Why the others are left out: scripts/drm-rust/README.md.
-KMS_FLIP=nonblocking-read,basic-plain-flip,busy-flip,plain-flip-interruptible
+# plain-flip-interruptible is left out: the C core's vblank timer timestamps trip its "flip ts
+# before the flip was issued" check in UML under load, on vkms and, once, on the sample
+# (baselines/igt-uml.txt).
+KMS_FLIP=nonblocking-read,basic-plain-flip,busy-flip
 KMS_FLIP=$KMS_FLIP,wf_vblank-ts-check,basic-flip-vs-wf_vblank,flip-vs-rmfb,nonexisting-fb
 KMS_FLIP=$KMS_FLIP,basic-flip-vs-dpms,flip-vs-dpms-on-nop,basic-flip-vs-modeset
 KMS_FLIP=$KMS_FLIP,flip-vs-dpms-off-vs-modeset,single-buffer-flip-vs-dpms-off-vs-modeset
