@@ -30,6 +30,10 @@ use super::{
         Boxed,
         CrtcKind, //
     },
+    vblank::{
+        Frames,
+        FRESH, //
+    },
     Blob,
     Check,
     CrcSource,
@@ -50,10 +54,8 @@ use crate::{
     error::VTABLE_DEFAULT_ERROR,
     prelude::*,
     sync::atomic::{
-        Acquire,
         Atomic,
-        Relaxed,
-        Release, //
+        Relaxed, //
     },
     types::Opaque,
 };
@@ -126,27 +128,6 @@ pub trait CrtcImpl: Send + Sync + Sized + 'static {
     const BACKGROUND_COLOR: bool = false;
 }
 
-/// The frames a run of [`CrtcImpl::vblank_work`] is for: the vblank counts since its last run,
-/// `first..=last`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Frames {
-    /// The first vblank not handled before.
-    pub first: u64,
-    /// The vblank that queued this run.
-    pub last: u64,
-}
-
-impl Frames {
-    /// The frames dropped: vblanks that came while the work was busy.
-    #[inline]
-    pub fn dropped(&self) -> u64 {
-        self.last - self.first
-    }
-}
-
-/// `last_done` of a CRTC whose work has not run since the CRTC went on.
-const FRESH: u64 = u64::MAX;
-
 /// A CRTC of implementation `T`: a `struct drm_crtc` with `T` embedded.
 ///
 /// # Invariants
@@ -159,11 +140,11 @@ const FRESH: u64 = u64::MAX;
 pub struct Crtc<T: CrtcImpl> {
     raw: Opaque<bindings::drm_crtc>,
     /// The vblank work (initialised by `Setup::crtc` when `T` has `vblank_work`).
-    work: Opaque<bindings::work_struct>,
+    pub(super) work: Opaque<bindings::work_struct>,
     /// The vblank count at the last vblank that queued the work.
-    last_vblank: Atomic<u64>,
+    pub(super) last_vblank: Atomic<u64>,
     /// The last vblank the work handled, or [`FRESH`].
-    last_done: Atomic<u64>,
+    pub(super) last_done: Atomic<u64>,
     /// Whether the CRC source holds a vblank reference.
     pub(super) crc_vblank: Atomic<bool>,
     #[pin]
@@ -404,7 +385,7 @@ impl<'s, D: Driver> Setup<'s, D> {
             unsafe {
                 bindings::init_work_with_key(
                     (*crtc.as_ptr()).work.get(),
-                    Some(vblank_work_callback::<T>),
+                    Some(super::vblank::work_callback::<T>),
                     false,
                     c"drm_crtc_vblank_work".as_char_ptr(),
                     crate::static_lock_class!().as_ptr(),
@@ -490,7 +471,7 @@ impl<T: CrtcImpl> CrtcVtable<T> {
         atomic_disable: Some(atomic_disable_callback::<T>),
         atomic_flush: Some(atomic_flush_callback::<T>),
         handle_vblank_timeout: if T::HAS_VBLANK || T::HAS_VBLANK_WORK {
-            Some(vblank_callback::<T>)
+            Some(super::vblank::timer_callback::<T>)
         } else {
             None
         },
@@ -599,77 +580,4 @@ unsafe extern "C" fn atomic_flush_callback<T: CrtcImpl>(
     // or sends it now.
     // SAFETY: `raw` is a CRTC of `commit`, in the commit tail.
     unsafe { bindings::drm_crtc_vblank_atomic_flush(raw, commit) };
-}
-
-/// `drm_crtc_helper_funcs.handle_vblank_timeout`: the vblank timer fired.
-///
-/// # Safety
-///
-/// Called by the vblank timer of a `Crtc<T>`.
-unsafe extern "C" fn vblank_callback<T: CrtcImpl>(raw: *mut bindings::drm_crtc) -> bool {
-    // SAFETY: `raw` is a CRTC with vblank support; the timer runs while vblank is on.
-    let handled = unsafe { bindings::drm_crtc_handle_vblank(raw) };
-    // SAFETY: `raw` is a live `Crtc<T>`: the timer is cancelled before the CRTC goes.
-    let crtc = unsafe { Crtc::<T>::from_raw(raw) };
-    if T::HAS_VBLANK {
-        T::vblank(crtc);
-    }
-    // A timer that fired as vblank went off counts nothing and queues nothing.
-    if T::HAS_VBLANK_WORK && handled {
-        crtc.last_vblank.store(crtc.vblank_count(), Release);
-        // Already queued: the queued run will see this vblank's count.
-        // SAFETY: `work` was initialised by `Setup::crtc` (`T` has `vblank_work`); the CRTC
-        // outlives it (the work is cancelled when the CRTC goes off and when it is destroyed).
-        unsafe {
-            bindings::queue_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                bindings::system_unbound_wq,
-                crtc.work.get(),
-            )
-        };
-    }
-    handled
-}
-
-/// The layer's vblank work: the driver's [`CrtcImpl::vblank_work`] with the frames since its
-/// last run.
-///
-/// # Safety
-///
-/// Called by the workqueue for the `work` of a live `Crtc<T>`.
-unsafe extern "C" fn vblank_work_callback<T: CrtcImpl>(work: *mut bindings::work_struct) {
-    // SAFETY: `work` is the `work` field of a live `Crtc<T>` (safety requirements).
-    let crtc = unsafe { &*crate::container_of!(Opaque::cast_from(work).cast_mut(), Crtc<T>, work) };
-    let last = crtc.last_vblank.load(Acquire);
-    let prev = crtc.last_done.xchg(last, Relaxed);
-    let first = if prev == FRESH {
-        last
-    } else if prev >= last {
-        // Queued again by a vblank this run already saw: nothing new.
-        return;
-    } else {
-        prev + 1
-    };
-    T::vblank_work(crtc, Frames { first, last });
-}
-
-impl<T: CrtcImpl> Crtc<T> {
-    /// Cancels the vblank work, waits for a run in progress, and keeps it from being queued
-    /// until [`enable_vblank_work`](Self::enable_vblank_work): a timer callback that was
-    /// running as vblank went off cannot queue it again.
-    fn cancel_vblank_work(&self) {
-        if T::HAS_VBLANK_WORK {
-            // SAFETY: `work` was initialised by `Setup::crtc`. Disabling nests: each call is
-            // paired with the `enable_work()` of the next enable, or is the last.
-            unsafe { bindings::disable_work_sync(self.work.get()) };
-        }
-    }
-
-    /// Lets the vblank work be queued again, before vblank goes on.
-    fn enable_vblank_work(&self) {
-        if T::HAS_VBLANK_WORK {
-            // SAFETY: `work` was initialised by `Setup::crtc`.
-            unsafe { bindings::enable_work(self.work.get()) };
-        }
-    }
 }

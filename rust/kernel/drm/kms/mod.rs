@@ -89,6 +89,7 @@ mod plane;
 mod request;
 mod setup;
 mod state;
+mod vblank;
 mod writeback;
 
 pub use self::atomic::*;
@@ -102,6 +103,7 @@ pub use self::mode::*;
 pub use self::plane::*;
 pub use self::request::*;
 pub use self::setup::*;
+pub use self::vblank::Frames;
 pub use self::writeback::*;
 
 /// The limits of a device's display, `struct drm_mode_config`'s.
