@@ -3,9 +3,11 @@
 //! The device and its instances: per-device data, and instances made, registered and
 //! unplugged through configfs (`/sys/kernel/config/vrust/<name>/enabled`), as vkms does.
 //!
-//! An instance is a faux device with a DRM device on it ([`Live`]). Its `connected` attribute
-//! plugs a display into the virtual connector or unplugs it (`1`/`0`); a change sends a hotplug
-//! event, and userspace sees the new status when it probes the connector.
+//! An instance is a faux device with a DRM device on it ([`Live`]), made with the pipeline that
+//! the directories of its mode objects describe ([`config`](crate::config)), or the default
+//! one. Its `connected` attribute plugs a display into the default pipeline's connector or
+//! unplugs it (`1`/`0`); a change sends a hotplug event, and userspace sees the new status when
+//! it probes the connector.
 //!
 //! Registering happens in three steps: the device is allocated under the bound parent
 //! ([`drm::UnregisteredDevice`]), its display is set up ([`crate::display::setup`], in the KMS
@@ -13,7 +15,16 @@
 //! parent's devres. Dropping the instance unplugs the device (open files get `ENODEV`), then
 //! removes the parent.
 
-use crate::driver::Vrust;
+use crate::{
+    config::{
+        self,
+        Object,
+        ObjectDir, //
+    },
+    display::Pipeline,
+    driver::Vrust,
+    output::Plug,
+};
 use kernel::{
     c_str,
     configfs::{
@@ -23,7 +34,8 @@ use kernel::{
     devres::Devres,
     drm::{
         self,
-        job, //
+        job,
+        kms::Status, //
     },
     faux, new_mutex,
     page::PAGE_SIZE,
@@ -53,8 +65,6 @@ pub(crate) struct VrustData {
     pub(crate) live_buffers: Atomic<i64>,
     /// The id of the next buffer.
     pub(crate) next_bo_id: Atomic<u64>,
-    /// Whether a display is plugged into the virtual connector: what its `detect` says.
-    pub(crate) connected: Atomic<bool>,
     /// How long a GPU job may run before it times out, for the queues of files opened from
     /// now on (configfs attribute `job_timeout_ms`).
     pub(crate) job_timeout_ms: Atomic<u32>,
@@ -66,14 +76,14 @@ pub(crate) struct VrustData {
 ///
 /// The fields drop in order: first the registration (unplug), then the reference to the device,
 /// then the parent.
-struct Live {
+pub(crate) struct Live {
     _drm: Devres<drm::Registration<Vrust>>,
     dev: ARef<drm::Device<Vrust>>,
     _parent: faux::Registration,
 }
 
 impl Live {
-    fn new(name: &CStr, connected: bool, job_timeout_ms: u32) -> Result<Self> {
+    fn new(name: &CStr, pipeline: &Pipeline, job_timeout_ms: u32) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
         let gpu_wq = job::Workqueue::new(c"vrust-gpu")?;
         let dev = drm::UnregisteredDevice::<Vrust>::new(
@@ -83,12 +93,11 @@ impl Live {
                 open_files <- new_mutex!(0),
                 live_buffers: Atomic::new(0),
                 next_bo_id: Atomic::new(1),
-                connected: Atomic::new(connected),
                 job_timeout_ms: Atomic::new(job_timeout_ms),
                 gpu_wq,
             }),
         )?;
-        let dev = dev.modeset(crate::display::setup)?;
+        let dev = dev.modeset(|s| crate::display::setup(s, pipeline))?;
         let drm_dev = ARef::from(&*dev);
         Ok(Self {
             _drm: dev.register()?,
@@ -96,27 +105,51 @@ impl Live {
             _parent: parent,
         })
     }
+}
 
-    /// Plugs a display into the connector or unplugs it, and tells userspace.
-    fn set_connected(&self, connected: bool) {
-        if self.dev.connected.xchg(connected, Relaxed) != connected {
-            self.dev.hotplug_event();
+/// An instance's state, shared by its configfs directory and those of its objects.
+#[pin_data]
+pub(crate) struct Shared {
+    /// The faux device name, `vrust-<name>`.
+    name: CString,
+    #[pin]
+    pub(crate) inner: Mutex<Inner>,
+    /// The status of the default pipeline's connector (`connected`), kept while the instance
+    /// is disabled.
+    connected: Arc<Plug>,
+    /// The value of `job_timeout_ms`, likewise.
+    job_timeout_ms: Atomic<u32>,
+}
+
+/// What the instance's lock protects.
+pub(crate) struct Inner {
+    /// The live instance while `enabled` is 1.
+    pub(crate) live: Option<Live>,
+    /// The objects of the pipeline, in the order they were made.
+    pub(crate) objects: KVec<Arc<Object>>,
+}
+
+impl Inner {
+    /// Tells userspace that a connector of the live instance may have changed.
+    pub(crate) fn hotplug(&self) {
+        if let Some(live) = &self.live {
+            live.dev.hotplug_event();
         }
     }
 }
 
 /// A configfs instance directory, `/sys/kernel/config/vrust/<name>`.
-#[pin_data]
 struct Instance {
-    /// The faux device name, `vrust-<name>`.
-    name: CString,
-    /// The live instance while `enabled` is 1.
-    #[pin]
-    live: Mutex<Option<Live>>,
-    /// The value of `connected`, kept while the instance is disabled.
-    connected: Atomic<bool>,
-    /// The value of `job_timeout_ms`, likewise.
-    job_timeout_ms: Atomic<u32>,
+    shared: Arc<Shared>,
+}
+
+#[vtable]
+impl configfs::GroupOperations for Instance {
+    type Child = ObjectDir;
+
+    fn make_group(&self, name: &CStr) -> Result<impl PinInit<configfs::Group<ObjectDir>, Error>> {
+        config::make_object(&self.shared, name)
+    }
 }
 
 /// The configfs subsystem, `/sys/kernel/config/vrust`.
@@ -131,6 +164,7 @@ impl configfs::GroupOperations for Instances {
         let item_type = configfs_attrs! {
             container: configfs::Group<Instance>,
             data: Instance,
+            child: ObjectDir,
             attributes: [
                 enabled: 0,
                 connected: 1,
@@ -138,15 +172,22 @@ impl configfs::GroupOperations for Instances {
             ],
         };
         let faux_name = CString::try_from_fmt(fmt!("vrust-{}", name.to_str()?))?;
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
+                name: faux_name,
+                inner <- new_mutex!(Inner {
+                    live: None,
+                    objects: KVec::new(),
+                }),
+                connected: Plug::new(Status::Connected)?,
+                job_timeout_ms: Atomic::new(DEFAULT_JOB_TIMEOUT_MS),
+            }),
+            GFP_KERNEL,
+        )?;
         Ok(configfs::Group::new(
             name.try_into()?,
             item_type,
-            try_pin_init!(Instance {
-                name: faux_name,
-                live <- new_mutex!(None),
-                connected: Atomic::new(true),
-                job_timeout_ms: Atomic::new(DEFAULT_JOB_TIMEOUT_MS),
-            }),
+            Ok(Instance { shared }),
         ))
     }
 }
@@ -156,7 +197,7 @@ impl configfs::AttributeOperations<0> for Instance {
     type Data = Instance;
 
     fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        page[0] = if inst.live.lock().is_some() {
+        page[0] = if inst.shared.inner.lock().live.is_some() {
             b'1'
         } else {
             b'0'
@@ -167,16 +208,19 @@ impl configfs::AttributeOperations<0> for Instance {
 
     fn store(inst: &Instance, page: &[u8]) -> Result {
         let enable = parse_bool(page)?;
-        let mut live = inst.live.lock();
-        match (enable, live.is_some()) {
+        let sh = &*inst.shared;
+        let mut inner = sh.inner.lock();
+        match (enable, inner.live.is_some()) {
             (true, false) => {
-                *live = Some(Live::new(
-                    &inst.name,
-                    inst.connected.load(Relaxed),
-                    inst.job_timeout_ms.load(Relaxed),
-                )?)
+                let pipeline = if inner.objects.is_empty() {
+                    Pipeline::single(sh.connected.clone())?
+                } else {
+                    config::pipeline(&sh.name, &inner.objects)?
+                };
+                let timeout = sh.job_timeout_ms.load(Relaxed);
+                inner.live = Some(Live::new(&sh.name, &pipeline, timeout)?);
             }
-            (false, true) => *live = None,
+            (false, true) => inner.live = None,
             _ => {}
         }
         Ok(())
@@ -188,7 +232,7 @@ impl configfs::AttributeOperations<1> for Instance {
     type Data = Instance;
 
     fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        page[0] = if inst.connected.load(Relaxed) {
+        page[0] = if inst.shared.connected.get() == Status::Connected {
             b'1'
         } else {
             b'0'
@@ -198,12 +242,15 @@ impl configfs::AttributeOperations<1> for Instance {
     }
 
     fn store(inst: &Instance, page: &[u8]) -> Result {
-        let connected = parse_bool(page)?;
+        let status = if parse_bool(page)? {
+            Status::Connected
+        } else {
+            Status::Disconnected
+        };
         // Under the lock, so that an instance being enabled sees the new value.
-        let live = inst.live.lock();
-        inst.connected.store(connected, Relaxed);
-        if let Some(live) = &*live {
-            live.set_connected(connected);
+        let inner = inst.shared.inner.lock();
+        if inst.shared.connected.set(status) {
+            inner.hotplug();
         }
         Ok(())
     }
@@ -215,21 +262,19 @@ impl configfs::AttributeOperations<2> for Instance {
 
     fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let mut w = kernel::str::Formatter::new(&mut page[..]);
-        core::fmt::Write::write_fmt(&mut w, fmt!("{}\n", inst.job_timeout_ms.load(Relaxed)))
-            .map_err(|_| EINVAL)?;
+        let ms = inst.shared.job_timeout_ms.load(Relaxed);
+        core::fmt::Write::write_fmt(&mut w, fmt!("{}\n", ms)).map_err(|_| EINVAL)?;
         Ok(w.bytes_written())
     }
 
     fn store(inst: &Instance, page: &[u8]) -> Result {
-        let text =
-            core::str::from_utf8(page.strip_suffix(b"\n").unwrap_or(page)).map_err(|_| EINVAL)?;
-        let ms: u32 = text.parse().map_err(|_| EINVAL)?;
+        let ms = config::parse_u32(page)?;
         if ms == 0 || ms > MAX_JOB_TIMEOUT_MS {
             return Err(EINVAL);
         }
-        let live = inst.live.lock();
-        inst.job_timeout_ms.store(ms, Relaxed);
-        if let Some(live) = &*live {
+        let inner = inst.shared.inner.lock();
+        inst.shared.job_timeout_ms.store(ms, Relaxed);
+        if let Some(live) = &inner.live {
             live.dev.job_timeout_ms.store(ms, Relaxed);
         }
         Ok(())
@@ -268,7 +313,11 @@ impl kernel::InPlaceModule for VrustModule {
         };
         try_pin_init!(Self {
             instances <- configfs::Subsystem::new(c_str!("vrust"), item_type, try_pin_init!(Instances {})),
-            default: Live::new(c_str!("vrust"), true, DEFAULT_JOB_TIMEOUT_MS)?,
+            default: Live::new(
+                c_str!("vrust"),
+                &Pipeline::single(Plug::new(Status::Connected)?)?,
+                DEFAULT_JOB_TIMEOUT_MS,
+            )?,
         })
     }
 }

@@ -15,6 +15,8 @@ use crate::{
         Work, //
     },
     display::{
+        status_code,
+        status_from_code,
         MAX_HEIGHT,
         MAX_WIDTH, //
     },
@@ -142,10 +144,16 @@ impl kms::CrtcImpl for VrustCrtc {
         let scene = if active {
             // Each plane with its own type, through the display's handles.
             let d = commit.display();
-            let mut scene = Scene::new(width, height, background, 3)?;
-            add_plane(commit, &mut scene, mask, &d.primary)?;
-            add_plane(commit, &mut scene, mask, &d.overlay)?;
-            add_plane(commit, &mut scene, mask, &d.cursor)?;
+            let mut scene = Scene::new(width, height, background, mask.count_ones() as usize)?;
+            for plane in &d.primaries {
+                add_plane(commit, &mut scene, mask, plane)?;
+            }
+            for plane in &d.overlays {
+                add_plane(commit, &mut scene, mask, plane)?;
+            }
+            for plane in &d.cursors {
+                add_plane(commit, &mut scene, mask, plane)?;
+            }
             Some(Arc::new(scene, GFP_KERNEL)?)
         } else {
             None
@@ -225,8 +233,32 @@ impl kms::CrtcImpl for VrustCrtc {
     }
 }
 
-/// The virtual connector: no EDID; connected as the instance's `connected` attribute says.
-pub(crate) struct VirtualOutput;
+/// Whether a display is plugged into a connector: what its `detect` reports, set through
+/// configfs (an instance's `connected`, or a connector's `status`).
+pub(crate) struct Plug(Atomic<u32>);
+
+impl Plug {
+    pub(crate) fn new(status: Status) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self(Atomic::new(status_code(status))),
+            GFP_KERNEL,
+        )?)
+    }
+
+    pub(crate) fn get(&self) -> Status {
+        status_from_code(self.0.load(Relaxed)).unwrap_or(Status::Unknown)
+    }
+
+    /// Sets the status; returns whether it changed.
+    pub(crate) fn set(&self, status: Status) -> bool {
+        self.0.xchg(status_code(status), Relaxed) != status_code(status)
+    }
+}
+
+/// The virtual connector: no EDID; its status is its [`Plug`]'s.
+pub(crate) struct VirtualOutput {
+    pub(crate) plug: Arc<Plug>,
+}
 
 #[vtable]
 impl kms::ConnectorImpl for VirtualOutput {
@@ -234,11 +266,7 @@ impl kms::ConnectorImpl for VirtualOutput {
     type State = ();
 
     fn detect(connector: &Connector<Self>, _force: bool) -> Status {
-        if connector.device().connected.load(Relaxed) {
-            Status::Connected
-        } else {
-            Status::Disconnected
-        }
+        connector.plug.get()
     }
 
     fn get_modes(_connector: &Connector<Self>, modes: &mut Modes<'_>) -> u32 {

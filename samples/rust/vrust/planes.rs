@@ -37,15 +37,22 @@ use kernel::{
     sync::aref::ARef,
 };
 
-/// The planes' optional properties, the same on all three: `zpos` from `zpos` (0 to 2),
+/// The planes' optional properties, the same on all three: `zpos` from `zpos` (0 to `top`),
 /// rotation and reflection, alpha and the three blend modes; the YUV properties with `yuv`.
-fn spec(kind: PlaneType, formats: &[u32], pipe: CrtcMask, zpos: u32, yuv: bool) -> PlaneSpec<'_> {
+fn spec(
+    kind: PlaneType,
+    formats: &[u32],
+    crtcs: CrtcMask,
+    zpos: u32,
+    top: u32,
+    yuv: bool,
+) -> PlaneSpec<'_> {
     PlaneSpec {
         kind,
         formats,
         modifiers: &[format::MOD_LINEAR],
-        possible_crtcs: pipe,
-        zpos: Some((zpos, 0, 2)),
+        possible_crtcs: crtcs,
+        zpos: Some((zpos, 0, top)),
         rotations: Some(rotation::ROTATE_MASK | rotation::REFLECT_MASK),
         alpha: true,
         blend_modes: Some(blend::PREMULTI | blend::COVERAGE | blend::PIXEL_NONE),
@@ -93,8 +100,9 @@ fn check<T: PlaneImpl<Driver = Vrust, State = Shown>>(
 pub(crate) struct Primary;
 
 impl Primary {
-    pub(crate) fn spec(pipe: CrtcMask) -> PlaneSpec<'static> {
-        spec(PlaneType::Primary, &FOURCCS, pipe, 0, true)
+    /// Its properties, for `crtcs`, at the bottom of planes stacked from 0 to `top`.
+    pub(crate) fn spec(crtcs: CrtcMask, top: u32) -> PlaneSpec<'static> {
+        spec(PlaneType::Primary, &FOURCCS, crtcs, 0, top, true)
     }
 }
 
@@ -112,8 +120,16 @@ impl kms::PlaneImpl for Primary {
 pub(crate) struct Cursor;
 
 impl Cursor {
-    pub(crate) fn spec(pipe: CrtcMask) -> PlaneSpec<'static> {
-        spec(PlaneType::Cursor, &[format::ARGB8888], pipe, 2, false)
+    /// Its properties, for `crtcs`, on top (`top`).
+    pub(crate) fn spec(crtcs: CrtcMask, top: u32) -> PlaneSpec<'static> {
+        spec(
+            PlaneType::Cursor,
+            &[format::ARGB8888],
+            crtcs,
+            top,
+            top,
+            false,
+        )
     }
 }
 
@@ -131,8 +147,9 @@ impl kms::PlaneImpl for Cursor {
 pub(crate) struct Overlay;
 
 impl Overlay {
-    pub(crate) fn spec(pipe: CrtcMask) -> PlaneSpec<'static> {
-        spec(PlaneType::Overlay, &FOURCCS, pipe, 1, true)
+    /// Its properties, for `crtcs`, at `zpos` from 0 to `top`.
+    pub(crate) fn spec(crtcs: CrtcMask, zpos: u32, top: u32) -> PlaneSpec<'static> {
+        spec(PlaneType::Overlay, &FOURCCS, crtcs, zpos, top, true)
     }
 }
 

@@ -18,8 +18,10 @@ use kernel::{
     prelude::*,
 };
 
-/// The writeback connector's data: none.
-pub(crate) struct VrustWriteback;
+/// The writeback connector's data: the index of its CRTC.
+pub(crate) struct VrustWriteback {
+    pub(crate) crtc: usize,
+}
 
 #[vtable]
 impl kms::WritebackImpl for VrustWriteback {
@@ -27,9 +29,12 @@ impl kms::WritebackImpl for VrustWriteback {
 
     fn queue(wb: &Writeback<Self>, job: WritebackJob) {
         let dev = wb.device();
-        // One CRTC per device: the job is for its next frame. A job that finds no CRTC is
+        // The job is for the next frame of the connector's CRTC. A job that finds no CRTC is
         // dropped, which completes it with an error.
-        if let Ok(crtc) = dev.display().and_then(|d| d.crtc.get(dev)) {
+        let crtc = dev
+            .display()
+            .and_then(|d| d.crtcs.get(wb.crtc).ok_or(ENOENT)?.get(dev));
+        if let Ok(crtc) = crtc {
             crtc.queue_writeback(job);
         }
     }

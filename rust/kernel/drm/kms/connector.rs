@@ -195,6 +195,15 @@ impl<T: ConnectorImpl> Connector<T> {
         unsafe { (*self.as_raw()).index }
     }
 
+    /// The encoders that can drive the connector, as a mask of their indexes: fixed once the
+    /// KMS phase is over ([`Setup::connector`], [`Setup::attach_encoder`]).
+    #[inline]
+    pub fn possible_encoders(&self) -> u32 {
+        // SAFETY: `raw` is initialised; `possible_encoders` only changes in the KMS phase,
+        // through a `&mut Setup` of the device, on one thread.
+        unsafe { (*self.as_raw()).possible_encoders }
+    }
+
     /// The connector's mode object id.
     #[inline]
     pub fn id(&self) -> u32 {
@@ -300,6 +309,20 @@ impl<'s, D: Driver> Setup<'s, D> {
         to_result(unsafe { bindings::drm_connector_attach_encoder(raw, encoder) })?;
         Ok(self.handle(connector))
     }
+
+    /// Lets `connector` be driven by `encoder` too, besides the encoder it was made with
+    /// (`drm_connector_attach_encoder()`). A connector takes at most 32 encoders.
+    pub fn attach_encoder<T: ConnectorImpl<Driver = D>>(
+        &mut self,
+        connector: &Handle<Connector<T>>,
+        encoder: &Handle<Encoder>,
+    ) -> Result {
+        let raw = connector.get(self.dev)?.as_raw();
+        let encoder = encoder.get(self.dev)?.as_raw();
+        // SAFETY: Both are initialised objects of this device, in its KMS phase (invariant of
+        // `Setup`).
+        to_result(unsafe { bindings::drm_connector_attach_encoder(raw, encoder) })
+    }
 }
 
 /// The C tables of connector implementation `T`.
@@ -322,8 +345,75 @@ impl<T: ConnectorImpl> ConnectorVtable<T> {
 
     const HELPERS: bindings::drm_connector_helper_funcs = bindings::drm_connector_helper_funcs {
         get_modes: Some(get_modes_callback::<T>),
+        atomic_best_encoder: Some(best_encoder_callback),
         ..pin_init::zeroed()
     };
+}
+
+/// The new state of connector `conn` in `commit` (`drm_atomic_get_new_connector_state()`), or
+/// null.
+///
+/// # Safety
+///
+/// `commit` is a live commit and `conn` a connector of its device.
+pub(super) unsafe fn new_connector_state(
+    commit: *mut bindings::drm_atomic_commit,
+    conn: *mut bindings::drm_connector,
+) -> *mut bindings::drm_connector_state {
+    // SAFETY: Both are live (safety requirements).
+    let (i, n) = unsafe { ((*conn).index, (*commit).num_connector.max(0) as u32) };
+    if i >= n {
+        return ptr::null_mut();
+    }
+    // SAFETY: `i` is below `num_connector`, the length of the array.
+    unsafe { (*(*commit).connectors.add(i as usize)).new_state }
+}
+
+/// `drm_connector_helper_funcs.atomic_best_encoder`: of the connector's encoders, the first that
+/// can drive the CRTC of its new state, or null if none can (the check then fails with
+/// `EINVAL`). The C core's default takes a connector's only encoder, and warns if it has more.
+///
+/// # Safety
+///
+/// Called by the C atomic helpers with a connector of a live commit `commit`.
+unsafe extern "C" fn best_encoder_callback(
+    raw: *mut bindings::drm_connector,
+    commit: *mut bindings::drm_atomic_commit,
+) -> *mut bindings::drm_encoder {
+    // SAFETY: `raw` is a connector of `commit`'s device (safety requirements).
+    let state = unsafe { new_connector_state(commit, raw) };
+    if state.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: A non-null state is the commit's, alive with it.
+    let crtc = unsafe { (*state).crtc };
+    if crtc.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: `crtc` is a CRTC of the device; `index` does not change.
+    let crtc_bit = 1u32 << unsafe { (*crtc).index };
+    // SAFETY: `raw` is initialised; its device's encoder list and `possible_encoders` are fixed
+    // once the device is registered, and a commit runs on a registered device.
+    let (head, encoders) = unsafe {
+        (
+            &raw mut (*(*raw).dev).mode_config.encoder_list,
+            (*raw).possible_encoders,
+        )
+    };
+    // SAFETY: `head` is the list head; its entries are `drm_encoder`s linked by `head`.
+    let mut pos = unsafe { (*head).next };
+    while pos != head {
+        // SAFETY: `pos` is the `head` of an encoder of the list.
+        let encoder = unsafe { crate::container_of!(pos, bindings::drm_encoder, head) };
+        // SAFETY: `encoder` is an initialised encoder of the device.
+        let (index, crtcs) = unsafe { ((*encoder).index, (*encoder).possible_crtcs) };
+        if encoders & (1 << index) != 0 && crtcs & crtc_bit != 0 {
+            return encoder;
+        }
+        // SAFETY: As above.
+        pos = unsafe { (*pos).next };
+    }
+    ptr::null_mut()
 }
 
 /// `drm_connector_funcs.detect`.

@@ -342,6 +342,25 @@ mod kunit {
         })
     }
 
+    /// A connector can be driven by several encoders; attaching one twice changes nothing.
+    #[test]
+    fn connector_encoders() -> Result {
+        let parent = faux::Registration::new(c"kms-kunit-encoders", None)?;
+        let dev = drm::UnregisteredDevice::<KmsDriver>::new(parent.as_ref(), Ok(()))?;
+        let dev = dev.modeset(|s| {
+            let d = setup(s)?;
+            let second = s.encoder(EncoderType::Virtual, CrtcMask::only(0))?;
+            assert_eq!(d._connector.get(&**s)?.possible_encoders(), 0b1);
+            s.attach_encoder(&d._connector, &second)?;
+            s.attach_encoder(&d._connector, &second)?;
+            assert_eq!(d._connector.get(&**s)?.possible_encoders(), 0b11);
+            Ok(d)
+        })?;
+        let d = dev.display()?;
+        assert_eq!(d._connector.get(&*dev)?.possible_encoders(), 0b11);
+        Ok(())
+    }
+
     /// The KMS phase is the only way to a registrable device of a KMS driver, and runs once.
     #[test]
     fn phases() -> Result {

@@ -17,6 +17,7 @@
 //! C header: [`include/drm/drm_writeback.h`](srctree/include/drm/drm_writeback.h)
 
 use super::{
+    connector::new_connector_state,
     private::ModeObject,
     setup::{
         alloc_object,
@@ -292,25 +293,6 @@ impl<T: WritebackImpl> WritebackVtable<T> {
         atomic_commit: Some(atomic_commit_callback::<T>),
         ..pin_init::zeroed()
     };
-}
-
-/// The new state of connector `conn` in `commit` (`drm_atomic_get_new_connector_state()`), or
-/// null.
-///
-/// # Safety
-///
-/// `commit` is a live commit and `conn` a connector of its device.
-unsafe fn new_connector_state(
-    commit: *mut bindings::drm_atomic_commit,
-    conn: *mut bindings::drm_connector,
-) -> *mut bindings::drm_connector_state {
-    // SAFETY: Both are live (safety requirements).
-    let (i, n) = unsafe { ((*conn).index, (*commit).num_connector.max(0) as u32) };
-    if i >= n {
-        return ptr::null_mut();
-    }
-    // SAFETY: `i` is below `num_connector`, the length of the array.
-    unsafe { (*(*commit).connectors.add(i as usize)).new_state }
 }
 
 /// The new state of CRTC `crtc` in `commit` (`drm_atomic_get_new_crtc_state()`), or null.

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,10 +16,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/netlink.h>
 #include <xf86drmMode.h>
 
 #include "vrust_client.h"
@@ -166,6 +169,55 @@ int vrust_instance_destroy(struct vrust_instance *inst)
 			ret = err;
 	}
 	return ret;
+}
+
+/* Hotplug uevents -------------------------------------------------------------------------- */
+
+/* A socket that receives the kernel's uevents, or -errno. */
+int vrust_uevent_open(void)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Whether a "change" uevent with HOTPLUG=1 for card node @devname arrives within @ms. */
+bool vrust_hotplug_uevent(int fd, const char *devname, int ms)
+{
+	double end = vrust_now_s() + ms / 1000.0;
+	char buf[4096], want[80];
+
+	snprintf(want, sizeof(want), "DEVNAME=%s", devname);
+	for (;;) {
+		int left = (int)((end - vrust_now_s()) * 1000);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		bool hotplug = false, dev = false;
+		ssize_t n;
+		size_t i;
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return false;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		/* The message is NUL-separated KEY=value fields after "action@path". */
+		for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
+			hotplug |= !strcmp(buf + i, "HOTPLUG=1");
+			dev |= !strcmp(buf + i, want);
+		}
+		if (hotplug && dev)
+			return true;
+	}
 }
 
 /* Device nodes ----------------------------------------------------------------------------- */

@@ -58,6 +58,11 @@ int vrust_instance_up(struct vrust_instance *inst);
 int vrust_instance_destroy(struct vrust_instance *inst);
 int vrust_instance_set(const struct vrust_instance *inst, const char *attr, const char *value);
 
+/* Hotplug uevents -------------------------------------------------------------------------- */
+
+int vrust_uevent_open(void);
+bool vrust_hotplug_uevent(int fd, const char *devname, int ms);
+
 /* Device nodes ----------------------------------------------------------------------------- */
 
 int vrust_find_node(const char *faux, int type, char *node, size_t len);

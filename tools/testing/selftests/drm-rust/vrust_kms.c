@@ -2172,53 +2172,6 @@ TEST_F(kms, bad_flags)
  */
 /* Hotplug ---------------------------------------------------------------------------------- */
 
-/* A socket that receives the kernel's uevents, or -errno. */
-static int uevent_open(void)
-{
-	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-/* Whether a "change" uevent with HOTPLUG=1 for card node @devname arrives within @ms. */
-static bool hotplug_uevent(int fd, const char *devname, int ms)
-{
-	double end = vrust_now_s() + ms / 1000.0;
-	char buf[4096], want[80];
-
-	snprintf(want, sizeof(want), "DEVNAME=%s", devname);
-	for (;;) {
-		int left = (int)((end - vrust_now_s()) * 1000);
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		bool hotplug = false, dev = false;
-		ssize_t n;
-		size_t i;
-
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			return false;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		/* The message is NUL-separated KEY=value fields after "action@path". */
-		for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
-			hotplug |= !strcmp(buf + i, "HOTPLUG=1");
-			dev |= !strcmp(buf + i, want);
-		}
-		if (hotplug && dev)
-			return true;
-	}
-}
-
 static int connector_status(int fd, __u32 conn, int *modes)
 {
 	drmModeConnectorPtr c = drmModeGetConnector(fd, conn);
@@ -2247,23 +2200,23 @@ TEST_F(kms, hotplug)
 		SKIP(return, "%s's connector status is not set by the test", K->driver);
 	snprintf(attr, sizeof(attr), "%s/%s/connected", VRUST_CONFIGFS, K->vc.inst.name);
 	snprintf(devname, sizeof(devname), "%s", K->path + strlen("/dev/"));
-	ue = uevent_open();
+	ue = vrust_uevent_open();
 	ASSERT_LE(0, ue) TH_LOG("uevent socket: %s", strerror(-ue));
 
 	EXPECT_EQ((int)DRM_MODE_CONNECTED, connector_status(K->fd, K->conn, &modes));
 	EXPECT_LT(0, modes);
 	ASSERT_EQ(0, vrust_write_file(attr, "0"));
-	EXPECT_TRUE(hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
+	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
 	EXPECT_EQ((int)DRM_MODE_DISCONNECTED, connector_status(K->fd, K->conn, &modes));
 	EXPECT_EQ(0, modes);
 
 	/* The same value again: no change, no event. */
 	ASSERT_EQ(0, vrust_write_file(attr, "0"));
-	EXPECT_FALSE(hotplug_uevent(ue, devname, 300));
+	EXPECT_FALSE(vrust_hotplug_uevent(ue, devname, 300));
 	EXPECT_EQ(-EINVAL, vrust_write_file(attr, "2"));
 
 	ASSERT_EQ(0, vrust_write_file(attr, "1"));
-	EXPECT_TRUE(hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
+	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
 	EXPECT_EQ((int)DRM_MODE_CONNECTED, connector_status(K->fd, K->conn, &modes));
 	EXPECT_LT(0, modes);
 	close(ue);
