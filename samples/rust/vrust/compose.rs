@@ -7,8 +7,8 @@
 //!
 //! * each plane's state maps its framebuffer in the plane's check ([`Mapped`]); a state that
 //!   keeps the framebuffer of the state it was duplicated from shares that mapping;
-//! * the CRTC's check gathers the planes it shows into a [`Scene`], in `zpos` order, held by
-//!   the CRTC's state; its flush makes that the scene the composer reads;
+//! * the CRTC's check gathers the planes it shows into a [`Scene`], in `zpos` order, with its
+//!   gamma table, held by the CRTC's state; its flush makes that the scene the composer reads;
 //! * the layer runs the CRTC's vblank work once per vblank ([`kms::CrtcImpl::vblank_work`]):
 //!   while a reader has the CRC open or a writeback job waits, it composes the scene line by
 //!   line, reports the CRC of the frame for every vblank since the last run (so a slow frame
@@ -22,6 +22,7 @@ use kernel::{
     drm::kms::{
         self,
         compose::{
+            gamma::Gamma,
             write::{
                 write_bytes_per_pixel,
                 write_span, //
@@ -80,22 +81,32 @@ impl Source for SceneLayer {
     }
 }
 
-/// What a CRTC shows: its mode's size, its background and its visible planes, bottom to top.
+/// What a CRTC shows: its mode's size, its background and its visible planes, bottom to top,
+/// and its gamma table.
 pub(crate) struct Scene {
     width: u32,
     height: u32,
     background: u32,
     layers: KVec<SceneLayer>,
+    gamma: Option<Gamma>,
 }
 
 impl Scene {
-    /// An empty scene of a `width` x `height` mode with room for `planes` planes.
-    pub(crate) fn new(width: u32, height: u32, background: u32, planes: usize) -> Result<Self> {
+    /// An empty scene of a `width` x `height` mode with room for `planes` planes, its lines
+    /// put through `gamma`.
+    pub(crate) fn new(
+        width: u32,
+        height: u32,
+        background: u32,
+        planes: usize,
+        gamma: Option<Gamma>,
+    ) -> Result<Self> {
         Ok(Self {
             width,
             height,
             background,
             layers: KVec::with_capacity(planes, GFP_KERNEL)?,
+            gamma,
         })
     }
 
@@ -156,6 +167,9 @@ impl Scene {
                 self.background,
                 &self.layers,
             )?;
+            if let Some(gamma) = &self.gamma {
+                gamma.apply(line);
+            }
             crc = kms::crc32(crc, line);
             if let Some((job, fourcc, pitch, width, _)) = out {
                 let bytes = work.bytes.get_mut(..width * bpp).ok_or(EINVAL)?;

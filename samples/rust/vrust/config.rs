@@ -439,11 +439,12 @@ pub(crate) fn pipeline(dev: &CStr, objects: &[Arc<Object>]) -> Result<Pipeline> 
         return Err(EINVAL);
     }
     let writebacks = p.crtcs.iter().filter(|&&w| w).count();
-    if p.encoders.len() + writebacks > 32 {
+    if p.encoders.len().max(p.connectors.len()) + writebacks > 32 {
         pr_info!(
-            "{}: {} encoders and {} writeback connectors (one encoder each): at most 32 in all\n",
+            "{}: {} encoders, {} connectors and {} writeback connectors (with an encoder each): at most 32 encoders and 32 connectors in all\n",
             dev,
             p.encoders.len(),
+            p.connectors.len(),
             writebacks
         );
         return Err(EINVAL);

@@ -80,10 +80,18 @@ pub(crate) struct Live {
     _drm: Devres<drm::Registration<Vrust>>,
     dev: ARef<drm::Device<Vrust>>,
     _parent: faux::Registration,
+    /// Whether the device has the default pipeline, whose connector `connected` plugs.
+    default_pipe: bool,
 }
 
 impl Live {
-    fn new(name: &CStr, pipeline: &Pipeline, job_timeout_ms: u32) -> Result<Self> {
+    /// Makes the device of `pipeline`, which is the default one if `default_pipe`.
+    fn new(
+        name: &CStr,
+        pipeline: &Pipeline,
+        default_pipe: bool,
+        job_timeout_ms: u32,
+    ) -> Result<Self> {
         let parent = faux::Registration::new(name, None)?;
         let gpu_wq = job::Workqueue::new(c"vrust-gpu")?;
         let dev = drm::UnregisteredDevice::<Vrust>::new(
@@ -103,6 +111,7 @@ impl Live {
             _drm: dev.register()?,
             dev: drm_dev,
             _parent: parent,
+            default_pipe,
         })
     }
 }
@@ -134,6 +143,14 @@ impl Inner {
     pub(crate) fn hotplug(&self) {
         if let Some(live) = &self.live {
             live.dev.hotplug_event();
+        }
+    }
+
+    /// Tells userspace that the connector of the default pipeline may have changed, if the
+    /// live instance has that pipeline.
+    fn hotplug_default(&self) {
+        if self.live.as_ref().is_some_and(|live| live.default_pipe) {
+            self.hotplug();
         }
     }
 }
@@ -212,13 +229,14 @@ impl configfs::AttributeOperations<0> for Instance {
         let mut inner = sh.inner.lock();
         match (enable, inner.live.is_some()) {
             (true, false) => {
-                let pipeline = if inner.objects.is_empty() {
+                let default_pipe = inner.objects.is_empty();
+                let pipeline = if default_pipe {
                     Pipeline::single(sh.connected.clone())?
                 } else {
                     config::pipeline(&sh.name, &inner.objects)?
                 };
                 let timeout = sh.job_timeout_ms.load(Relaxed);
-                inner.live = Some(Live::new(&sh.name, &pipeline, timeout)?);
+                inner.live = Some(Live::new(&sh.name, &pipeline, default_pipe, timeout)?);
             }
             (false, true) => inner.live = None,
             _ => {}
@@ -250,7 +268,7 @@ impl configfs::AttributeOperations<1> for Instance {
         // Under the lock, so that an instance being enabled sees the new value.
         let inner = inst.shared.inner.lock();
         if inst.shared.connected.set(status) {
-            inner.hotplug();
+            inner.hotplug_default();
         }
         Ok(())
     }
@@ -316,6 +334,7 @@ impl kernel::InPlaceModule for VrustModule {
             default: Live::new(
                 c_str!("vrust"),
                 &Pipeline::single(Plug::new(Status::Connected)?)?,
+                true,
                 DEFAULT_JOB_TIMEOUT_MS,
             )?,
         })

@@ -73,12 +73,14 @@ pub(crate) struct ConnectorDesc {
 }
 
 /// The mode objects a device is made with, and how they connect. Objects are numbered by their
-/// place in their list, which is also their index in the C core (their bit in masks).
+/// place in their list, which is also their index in the C core (their bit in masks): the
+/// writeback connectors and their encoders are made after all the others.
 ///
 /// # Invariants
 ///
 /// What [`Pipeline::single`] makes, or [`config`](crate::config) checked: between 1 and
-/// [`MAX_OBJECTS`] of each kind; every plane has a CRTC, a primary or cursor plane exactly
+/// [`MAX_OBJECTS`] of each kind, at most 32 encoders and 32 connectors with the writeback
+/// ones; every plane has a CRTC, a primary or cursor plane exactly
 /// one; every CRTC has exactly one primary plane, at most one cursor and an encoder; every
 /// encoder has a CRTC, and every connector an encoder; masks name objects that exist.
 pub(crate) struct Pipeline {
@@ -192,7 +194,7 @@ pub(crate) fn setup(s: &mut kms::Setup<'_, Vrust>, p: &Pipeline) -> Result<Displ
             }
         }
     }
-    for (i, &writeback) in p.crtcs.iter().enumerate() {
+    for i in 0..p.crtcs.len() {
         // Index `i`: the CRTCs are made in order, and nothing else makes any.
         let primary = p.plane_of(PlaneType::Primary, i).ok_or(EINVAL)?;
         let mut planes = CrtcPlanes::primary(s, &d.primaries[primary])?;
@@ -201,12 +203,6 @@ pub(crate) fn setup(s: &mut kms::Setup<'_, Vrust>, p: &Pipeline) -> Result<Displ
         }
         let crtc = s.crtc(planes, VrustCrtc::new()?)?;
         d.crtcs.push(crtc, GFP_KERNEL)?;
-        if writeback {
-            // The writeback connector has an encoder of its own, for its CRTC only.
-            let encoder = s.encoder(EncoderType::Virtual, CrtcMask::only(i as u32))?;
-            let wb = s.writeback(&encoder, &WRITE_FORMATS, Ok(VrustWriteback { crtc: i }))?;
-            d._writebacks.push((wb, encoder), GFP_KERNEL)?;
-        }
     }
     for &crtcs in &p.encoders {
         let encoder = s.encoder(EncoderType::Virtual, CrtcMask(crtcs))?;
@@ -225,6 +221,16 @@ pub(crate) fn setup(s: &mut kms::Setup<'_, Vrust>, p: &Pipeline) -> Result<Displ
             s.attach_encoder(&connector, &d._encoders[e])?;
         }
         d._connectors.push(connector, GFP_KERNEL)?;
+    }
+    // Last, so that the encoders and connectors of the pipeline have its indexes.
+    for (i, &writeback) in p.crtcs.iter().enumerate() {
+        if !writeback {
+            continue;
+        }
+        // The writeback connector has an encoder of its own, for its CRTC only.
+        let encoder = s.encoder(EncoderType::Virtual, CrtcMask::only(i as u32))?;
+        let wb = s.writeback(&encoder, &WRITE_FORMATS, Ok(VrustWriteback { crtc: i }))?;
+        d._writebacks.push((wb, encoder), GFP_KERNEL)?;
     }
     Ok(d)
 }

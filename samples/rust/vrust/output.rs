@@ -25,7 +25,10 @@ use crate::{
 use kernel::{
     drm::kms::{
         self,
-        compose::argb64_to_rgb,
+        compose::{
+            argb64_to_rgb,
+            gamma::Gamma, //
+        },
         Check,
         Connector,
         CrcSource,
@@ -134,6 +137,8 @@ impl kms::CrtcImpl for VrustCrtc {
     type State = Frame;
 
     const BACKGROUND_COLOR: bool = true;
+    /// As vkms's.
+    const GAMMA_LUT_SIZE: u32 = 256;
 
     fn atomic_check(crtc: &Crtc<Self>, commit: &mut Check<'_, Vrust>) -> Result {
         let state = commit.crtc_mut(crtc)?;
@@ -141,10 +146,12 @@ impl kms::CrtcImpl for VrustCrtc {
         let mode = state.mode();
         let (width, height) = (mode.hdisplay(), mode.vdisplay());
         let background = argb64_to_rgb(state.background_color());
+        let gamma = state.gamma_lut().and_then(Gamma::new);
         let scene = if active {
             // Each plane with its own type, through the display's handles.
             let d = commit.display();
-            let mut scene = Scene::new(width, height, background, mask.count_ones() as usize)?;
+            let planes = mask.count_ones() as usize;
+            let mut scene = Scene::new(width, height, background, planes, gamma)?;
             for plane in &d.primaries {
                 add_plane(commit, &mut scene, mask, plane)?;
             }

@@ -116,20 +116,13 @@ impl kms::PlaneImpl for Primary {
     }
 }
 
-/// The cursor plane: ARGB8888, on top.
+/// The cursor plane: every format, as vkms's, on top.
 pub(crate) struct Cursor;
 
 impl Cursor {
     /// Its properties, for `crtcs`, on top (`top`).
     pub(crate) fn spec(crtcs: CrtcMask, top: u32) -> PlaneSpec<'static> {
-        spec(
-            PlaneType::Cursor,
-            &[format::ARGB8888],
-            crtcs,
-            top,
-            top,
-            false,
-        )
+        spec(PlaneType::Cursor, &FOURCCS, crtcs, top, top, true)
     }
 }
 

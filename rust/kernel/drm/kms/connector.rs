@@ -369,9 +369,53 @@ pub(super) unsafe fn new_connector_state(
     unsafe { (*(*commit).connectors.add(i as usize)).new_state }
 }
 
-/// `drm_connector_helper_funcs.atomic_best_encoder`: of the connector's encoders, the first that
-/// can drive the CRTC of its new state, or null if none can (the check then fails with
-/// `EINVAL`). The C core's default takes a connector's only encoder, and warns if it has more.
+/// The first encoder in `connector`'s `possible_encoders`, and not in `taken`, that can drive
+/// `crtc`, or null.
+///
+/// # Safety
+///
+/// `connector` and `crtc` are objects of a device whose KMS phase is over.
+unsafe fn encoder_for(
+    connector: *mut bindings::drm_connector,
+    crtc: *mut bindings::drm_crtc,
+    taken: u32,
+) -> *mut bindings::drm_encoder {
+    // SAFETY: Both are initialised (safety requirements); `index` and `possible_encoders` do
+    // not change after the KMS phase, nor does the device's encoder list until the mode
+    // configuration is cleaned up, after the last reference to the device, which every commit
+    // holds.
+    let (crtc_bit, encoders, head) = unsafe {
+        (
+            1u32 << (*crtc).index,
+            (*connector).possible_encoders & !taken,
+            &raw mut (*(*connector).dev).mode_config.encoder_list,
+        )
+    };
+    // SAFETY: `head` is the list head; its entries are `drm_encoder`s linked by `head`.
+    let mut pos = unsafe { (*head).next };
+    while pos != head {
+        // SAFETY: `pos` is the `head` of an encoder of the list.
+        let encoder = unsafe { crate::container_of!(pos, bindings::drm_encoder, head) };
+        // SAFETY: `encoder` is an initialised encoder of the device; as above.
+        let (index, crtcs) = unsafe { ((*encoder).index, (*encoder).possible_crtcs) };
+        if encoders & (1 << index) != 0 && crtcs & crtc_bit != 0 {
+            return encoder;
+        }
+        // SAFETY: As above.
+        pos = unsafe { (*pos).next };
+    }
+    ptr::null_mut()
+}
+
+/// `drm_connector_helper_funcs.atomic_best_encoder`: the encoder that drives the connector's
+/// new CRTC, or null if none can (the check then fails with `EINVAL`). The C core's default
+/// takes a connector's only encoder, and warns if it has more.
+///
+/// The encoders of connectors outside the commit that drive a CRTC are theirs. Then the
+/// connectors of the commit that get a CRTC, in index order, each take the first of their free
+/// encoders that can drive it. The result is the same for every connector and every call on
+/// one commit, as the C core needs: it asks for all of them before routing any
+/// (`handle_conflicting_encoders()`), and refuses a commit where two take one encoder.
 ///
 /// # Safety
 ///
@@ -380,38 +424,53 @@ unsafe extern "C" fn best_encoder_callback(
     raw: *mut bindings::drm_connector,
     commit: *mut bindings::drm_atomic_commit,
 ) -> *mut bindings::drm_encoder {
-    // SAFETY: `raw` is a connector of `commit`'s device (safety requirements).
-    let state = unsafe { new_connector_state(commit, raw) };
-    if state.is_null() {
-        return ptr::null_mut();
+    // SAFETY: `commit` is live; its connector array has `num_connector` entries.
+    let (dev, n) = unsafe { ((*raw).dev, (*commit).num_connector.max(0) as usize) };
+    // SAFETY: As above.
+    let entry = |i: usize| unsafe { &*(*commit).connectors.add(i) };
+    let mut taken = 0u32;
+    let mut iter = core::mem::MaybeUninit::<bindings::drm_connector_list_iter>::uninit();
+    // SAFETY: `dev` is live; `iter` is initialised by `begin` and released by `end`.
+    unsafe { bindings::drm_connector_list_iter_begin(dev, iter.as_mut_ptr()) };
+    loop {
+        // SAFETY: `iter` was begun above.
+        let c = unsafe { bindings::drm_connector_list_iter_next(iter.as_mut_ptr()) };
+        if c.is_null() {
+            break;
+        }
+        // SAFETY: `c` is a live connector of the device.
+        let i = unsafe { (*c).index } as usize;
+        if i < n && !entry(i).ptr.is_null() {
+            continue;
+        }
+        // SAFETY: The commit holds `connection_mutex` (it has a connector state, `raw`'s),
+        // under which the current states of the other connectors do not change.
+        let state = unsafe { (*c).state };
+        // SAFETY: A connector's current state lives while that lock is held.
+        if !state.is_null()
+            && unsafe { !(*state).crtc.is_null() && !(*state).best_encoder.is_null() }
+        {
+            // SAFETY: As above; `best_encoder` is an encoder of the device.
+            taken |= 1 << unsafe { (*(*state).best_encoder).index };
+        }
     }
-    // SAFETY: A non-null state is the commit's, alive with it.
-    let crtc = unsafe { (*state).crtc };
-    if crtc.is_null() {
-        return ptr::null_mut();
-    }
-    // SAFETY: `crtc` is a CRTC of the device; `index` does not change.
-    let crtc_bit = 1u32 << unsafe { (*crtc).index };
-    // SAFETY: `raw` is initialised; its device's encoder list and `possible_encoders` are fixed
-    // once the device is registered, and a commit runs on a registered device.
-    let (head, encoders) = unsafe {
-        (
-            &raw mut (*(*raw).dev).mode_config.encoder_list,
-            (*raw).possible_encoders,
-        )
-    };
-    // SAFETY: `head` is the list head; its entries are `drm_encoder`s linked by `head`.
-    let mut pos = unsafe { (*head).next };
-    while pos != head {
-        // SAFETY: `pos` is the `head` of an encoder of the list.
-        let encoder = unsafe { crate::container_of!(pos, bindings::drm_encoder, head) };
-        // SAFETY: `encoder` is an initialised encoder of the device.
-        let (index, crtcs) = unsafe { ((*encoder).index, (*encoder).possible_crtcs) };
-        if encoders & (1 << index) != 0 && crtcs & crtc_bit != 0 {
+    // SAFETY: Begun above.
+    unsafe { bindings::drm_connector_list_iter_end(iter.as_mut_ptr()) };
+    for i in 0..n {
+        let (c, state) = (entry(i).ptr, entry(i).new_state);
+        // SAFETY: A non-null state is the commit's, alive with it.
+        if c.is_null() || state.is_null() || unsafe { (*state).crtc.is_null() } {
+            continue;
+        }
+        // SAFETY: `c` and its new CRTC are objects of the registered device.
+        let encoder = unsafe { encoder_for(c, (*state).crtc, taken) };
+        if c == raw {
             return encoder;
         }
-        // SAFETY: As above.
-        pos = unsafe { (*pos).next };
+        if !encoder.is_null() {
+            // SAFETY: An encoder of the device.
+            taken |= 1 << unsafe { (*encoder).index };
+        }
     }
     ptr::null_mut()
 }

@@ -20,6 +20,7 @@
 //! C header: [`include/drm/drm_crtc.h`](srctree/include/drm/drm_crtc.h)
 
 use super::{
+    color::Lut,
     private::ModeObject,
     setup::{
         alloc_object,
@@ -51,6 +52,7 @@ use crate::{
         Driver, //
     },
     error::from_result,
+    error::to_result,
     error::VTABLE_DEFAULT_ERROR,
     prelude::*,
     sync::atomic::{
@@ -126,6 +128,11 @@ pub trait CrtcImpl: Send + Sync + Sized + 'static {
 
     /// Whether the CRTC has a `BACKGROUND_COLOR` property ([`CrtcState::background_color`]).
     const BACKGROUND_COLOR: bool = false;
+
+    /// The size of the CRTC's gamma table, `0` for none. With a size the CRTC has the
+    /// `GAMMA_LUT` and `GAMMA_LUT_SIZE` properties, and the legacy gamma ioctl sets `GAMMA_LUT`
+    /// through them ([`CrtcState::gamma_lut`]).
+    const GAMMA_LUT_SIZE: u32 = 0;
 }
 
 /// A CRTC of implementation `T`: a `struct drm_crtc` with `T` embedded.
@@ -309,6 +316,14 @@ impl<T: CrtcImpl> CrtcState<T> {
         !self.c().event.is_null()
     }
 
+    /// The gamma table that userspace set (`GAMMA_LUT`), if it set one; see
+    /// [`compose::gamma::Gamma`](super::compose::gamma::Gamma) to apply it to 8-bit pixels.
+    pub fn gamma_lut(&self) -> Option<Lut<'_>> {
+        let b = self.c().gamma_lut;
+        // SAFETY: A state holds a reference to its blobs for as long as it lives.
+        (!b.is_null()).then(|| Lut::from_blob(unsafe { Blob::from_raw(b) }))
+    }
+
     /// The `BACKGROUND_COLOR`, 16 bits per channel (`DRM_ARGB64`, see
     /// [`compose::argb64_to_rgb`](super::compose::argb64_to_rgb)); opaque black without the
     /// property ([`CrtcImpl::BACKGROUND_COLOR`]).
@@ -422,6 +437,14 @@ impl<'s, D: Driver> Setup<'s, D> {
         if T::BACKGROUND_COLOR {
             // SAFETY: An initialised CRTC of a device in its KMS phase.
             unsafe { bindings::drm_crtc_attach_background_color_property(raw) };
+        }
+        if T::GAMMA_LUT_SIZE > 0 {
+            let size = c_int::try_from(T::GAMMA_LUT_SIZE).map_err(|_| EINVAL)?;
+            // SAFETY: An initialised CRTC of a device in its KMS phase; on failure it is
+            // cleaned up with the device, as every object made so far.
+            to_result(unsafe { bindings::drm_mode_crtc_set_gamma_size(raw, size) })?;
+            // SAFETY: As above; no degamma table, no colour matrix.
+            unsafe { bindings::drm_crtc_enable_color_mgmt(raw, 0, false, T::GAMMA_LUT_SIZE) };
         }
         Ok(self.handle(crtc))
     }

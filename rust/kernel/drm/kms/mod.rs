@@ -77,6 +77,7 @@ use core::{
 
 mod atomic;
 mod blob;
+pub mod color;
 pub mod compose;
 mod connector;
 mod crc;

@@ -576,13 +576,13 @@ TEST_F(cfg, refused)
  */
 TEST_F(cfg, busy_while_enabled)
 {
+	static const char *const overlay[] = { "plane1", NULL };
+	static const struct attr overlay_attrs[] = { { "plane1/possible_crtcs", "crtc0" }, {} };
 	char path[200];
 	int n[4];
 
 	ASSERT_EQ(0, pipeline_make(&self->inst, one_dirs, one_attrs));
-	ASSERT_EQ(0, pipeline_make(&self->inst, (const char *const[]){ "plane1", NULL },
-				   (const struct attr[]){ { "plane1/possible_crtcs", "crtc0" },
-							  {} }));
+	ASSERT_EQ(0, pipeline_make(&self->inst, overlay, overlay_attrs));
 	ASSERT_EQ(0, vrust_instance_enable(&self->inst, true));
 	self->fd = open_atomic(&self->inst);
 	ASSERT_LE(0, self->fd);
@@ -651,7 +651,108 @@ TEST_F(cfg, connector_status)
 	EXPECT_EQ(DRM_MODE_UNKNOWNCONNECTION, conn_status(self->fd, conn));
 	/* The instance's "connected" is the default pipeline's: not this connector's. */
 	ASSERT_EQ(0, vrust_instance_set(&self->inst, "connected", "0"));
+	EXPECT_FALSE(vrust_hotplug_uevent(self->ue, devname, 300));
 	EXPECT_EQ(DRM_MODE_UNKNOWNCONNECTION, conn_status(self->fd, conn));
+}
+
+/*
+ * Two encoders that can both drive both CRTCs, and two connectors that can both use both
+ * encoders: the layer gives each connector of a commit an encoder of its own, so both pipes
+ * light at once, and again with the connectors swapped.
+ */
+TEST_F(cfg, shared_encoders)
+{
+	static const char *const dirs[] = {
+		"crtc0", "crtc1", "plane0", "plane1", "encoder0", "encoder1",
+		"connector0", "connector1", NULL,
+	};
+	static const struct attr attrs[] = {
+		{ "plane0/plane_type", "1" },
+		{ "plane0/possible_crtcs", "crtc0" },
+		{ "plane1/plane_type", "1" },
+		{ "plane1/possible_crtcs", "crtc1" },
+		{ "encoder0/possible_crtcs", "crtc0 crtc1" },
+		{ "encoder1/possible_crtcs", "crtc1 crtc0" },
+		{ "connector0/possible_encoders", "encoder0 encoder1" },
+		{ "connector1/possible_encoders", "encoder0 encoder1" },
+		{},
+	};
+	struct output o[2] = {};
+	drmModeResPtr res;
+
+	ASSERT_EQ(0, pipeline_make(&self->inst, dirs, attrs));
+	ASSERT_EQ(0, vrust_instance_enable(&self->inst, true));
+	self->fd = open_atomic(&self->inst);
+	ASSERT_LE(0, self->fd);
+	res = drmModeGetResources(self->fd);
+	ASSERT_NE(NULL, res);
+	ASSERT_EQ(2, res->count_connectors);
+	for (int i = 0; i < 2; i++) {
+		o[i].conn = res->connectors[i];
+		o[i].crtc = res->crtcs[i];
+		o[i].crtc_index = (__u32)i;
+	}
+	ASSERT_EQ(0, light(self->fd, o, 2));
+	ASSERT_EQ(0, dark(self->fd));
+	/* connector0 on crtc1, connector1 on crtc0. */
+	for (int i = 0; i < 2; i++) {
+		o[i].crtc = res->crtcs[1 - i];
+		o[i].crtc_index = (__u32)(1 - i);
+	}
+	drmModeFreeResources(res);
+	ASSERT_EQ(0, light(self->fd, o, 2));
+	EXPECT_EQ(0, dark(self->fd));
+}
+
+/*
+ * The limits: 31 objects of a kind (a 32nd directory is ENOSPC), and 32 connectors with the
+ * writeback ones: 31 CRTCs with writeback and 2 connectors are refused, 1 connector is not.
+ */
+TEST_F(cfg, limits)
+{
+	char name[32], list[31 * 8], path[200];
+	size_t len = 0;
+	int n[4];
+
+	for (int i = 0; i < 31; i++) {
+		const char *const dir[] = { name, NULL };
+
+		snprintf(name, sizeof(name), "crtc%d", i);
+		ASSERT_EQ(0, pipeline_make(&self->inst, dir, NULL));
+		snprintf(path, sizeof(path), "crtc%d/writeback", i);
+		ASSERT_EQ(0, vrust_instance_set(&self->inst, path, "1"));
+		len += snprintf(list + len, sizeof(list) - len, "%s ", name);
+		snprintf(name, sizeof(name), "plane%d", i);
+		ASSERT_EQ(0, pipeline_make(&self->inst, dir, NULL));
+		snprintf(path, sizeof(path), "plane%d/plane_type", i);
+		ASSERT_EQ(0, vrust_instance_set(&self->inst, path, "1"));
+		snprintf(path, sizeof(path), "plane%d/possible_crtcs", i);
+		snprintf(name, sizeof(name), "crtc%d", i);
+		ASSERT_EQ(0, vrust_instance_set(&self->inst, path, name));
+	}
+	snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s/crtc31", self->inst.name);
+	EXPECT_EQ(-1, mkdir(path, 0755));
+	EXPECT_EQ(ENOSPC, errno);
+	const char *const rest[] = { "encoder0", "connector0", "connector1", NULL };
+	const struct attr rest_attrs[] = {
+		{ "encoder0/possible_crtcs", list },
+		{ "connector0/possible_encoders", "encoder0" },
+		{ "connector1/possible_encoders", "encoder0" },
+		{},
+	};
+
+	ASSERT_EQ(0, pipeline_make(&self->inst, rest, rest_attrs));
+	EXPECT_EQ(-EINVAL, vrust_instance_enable(&self->inst, true));
+	snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s/connector1", self->inst.name);
+	ASSERT_EQ(0, rmdir(path));
+	ASSERT_EQ(0, vrust_instance_enable(&self->inst, true));
+	self->fd = open_atomic(&self->inst);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, counts(self->fd, n));
+	EXPECT_EQ(31, n[0]);
+	EXPECT_EQ(31, n[1]);
+	EXPECT_EQ(32, n[2]);
+	EXPECT_EQ(1, n[3]);
 }
 
 /* One thread's work in several_threads: its own two-pipe instance, made, lit, unplugged

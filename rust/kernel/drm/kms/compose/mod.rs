@@ -41,6 +41,7 @@ use crate::{
     prelude::*,
 };
 
+pub mod gamma;
 pub mod pixel;
 pub mod write;
 
@@ -384,7 +385,7 @@ impl Composer {
         width: usize,
         background: u32,
         layers: &[S],
-    ) -> Result<&[u32]> {
+    ) -> Result<&mut [u32]> {
         let line = self.line.get_mut(..width).ok_or(EINVAL)?;
         line.fill(background | 0xff00_0000);
         for source in layers {
