@@ -446,12 +446,14 @@ unsafe extern "C" fn best_encoder_callback(
         // SAFETY: The commit holds `connection_mutex` (it has a connector state, `raw`'s),
         // under which the current states of the other connectors do not change.
         let state = unsafe { (*c).state };
+        if state.is_null() {
+            continue;
+        }
         // SAFETY: A connector's current state lives while that lock is held.
-        if !state.is_null()
-            && unsafe { !(*state).crtc.is_null() && !(*state).best_encoder.is_null() }
-        {
-            // SAFETY: As above; `best_encoder` is an encoder of the device.
-            taken |= 1 << unsafe { (*(*state).best_encoder).index };
+        let (crtc, encoder) = unsafe { ((*state).crtc, (*state).best_encoder) };
+        if !crtc.is_null() && !encoder.is_null() {
+            // SAFETY: `best_encoder` is an encoder of the device.
+            taken |= 1 << unsafe { (*encoder).index };
         }
     }
     // SAFETY: Begun above.

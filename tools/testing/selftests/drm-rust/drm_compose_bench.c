@@ -37,6 +37,8 @@
 
 #include "vrust_client.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 #define W		1920
 #define H		1080
 #define BENCH_HZ	1000
@@ -104,7 +106,7 @@ static int vkms_make(void)
 	};
 	int ret = 0;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !ret; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && !ret; i++)
 		ret = vkms_mkdir(dirs[i]);
 	ret = ret ?: vkms_write("planes/primary/type", "1");
 	ret = ret ?: vkms_write("planes/overlay/type", "0");
@@ -133,11 +135,11 @@ static void vkms_remove(void)
 	char path[256];
 
 	vkms_write("enabled", "0");
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		snprintf(path, sizeof(path), VKMS_CONFIGFS "/" VKMS_DEV "/%s", links[i]);
 		unlink(path);
 	}
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		snprintf(path, sizeof(path), VKMS_CONFIGFS "/" VKMS_DEV "%s%s", *dirs[i] ? "/" : "",
 			 dirs[i]);
 		rmdir(path);

@@ -210,8 +210,10 @@ static int output_add(int fd, drmModeAtomicReqPtr req, struct output *o, __u32 c
 	return ret;
 }
 
-/* Lights @n outputs in one modeset commit, then flips each to its buffer again with an event,
- * and waits for the @n events, one per CRTC. Returns 0 or -errno. */
+/*
+ * Lights @n outputs in one modeset commit, then flips each to its buffer again with an event,
+ * and waits for the @n events, one per CRTC. Returns 0 or -errno.
+ */
 static int light(int fd, struct output *o, int n)
 {
 	drmModeAtomicReqPtr req = drmModeAtomicAlloc();
@@ -524,7 +526,7 @@ TEST_F(cfg, refused)
 {
 	char path[200], big[5000];
 
-	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(broken); i++) {
 		bool no_conn = !strcmp(broken[i].why, "no connector");
 		struct attr attrs[5] = {};
 
@@ -755,8 +757,10 @@ TEST_F(cfg, limits)
 	EXPECT_EQ(1, n[3]);
 }
 
-/* One thread's work in several_threads: its own two-pipe instance, made, lit, unplugged
- * while lit and open, and removed, @rounds times. Returns NULL or a static reason. */
+/*
+ * One thread's work in several_threads: its own two-pipe instance, made, lit, unplugged
+ * while lit and open, and removed, @rounds times. Returns NULL or a static reason.
+ */
 static void *pipeline_rounds(void *arg)
 {
 	int rounds = (int)(long)arg;

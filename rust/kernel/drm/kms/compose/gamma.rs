@@ -114,9 +114,9 @@ mod tests {
         let mut px = [0xff12_3456, 0x00ff_ffff];
         gamma.apply(&mut px);
         let to8 = |v: u32| (v * 255 + 32767) / 65535;
-        let masked = |c: u32| to8(c * 257 & 0xf800);
+        let masked = |c: u32| to8((c * 257) & 0xf800);
         // Red through the inverted table.
-        let red = |c: u32| to8(0xffff - (c * 257 & 0xf800));
+        let red = |c: u32| to8(0xffff - ((c * 257) & 0xf800));
         assert_eq!(
             px[0],
             0xff00_0000 | red(0x12) << 16 | masked(0x34) << 8 | masked(0x56)
