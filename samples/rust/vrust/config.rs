@@ -169,7 +169,8 @@ pub(crate) fn make_object(
             data: ObjectDir,
             attributes: [
                 status: 3,
-                possible_encoders: 4,
+                // The same list of names as `possible_crtcs`.
+                possible_encoders: 1,
             ],
         },
     };
@@ -221,7 +222,7 @@ fn change(dir: &ObjectDir, f: impl FnOnce(&mut Attrs) -> Result) -> Result {
 }
 
 /// Writes `value` and a newline into `page`.
-fn show_u32(page: &mut [u8; PAGE_SIZE], value: u32) -> Result<usize> {
+pub(crate) fn show_u32(page: &mut [u8; PAGE_SIZE], value: u32) -> Result<usize> {
     let mut w = kernel::str::Formatter::new(&mut page[..]);
     core::fmt::Write::write_fmt(&mut w, fmt!("{}\n", value)).map_err(|_| EINVAL)?;
     Ok(w.bytes_written())
@@ -341,19 +342,6 @@ impl configfs::AttributeOperations<3> for ObjectDir {
             inner.hotplug();
         }
         Ok(())
-    }
-}
-
-#[vtable]
-impl configfs::AttributeOperations<4> for ObjectDir {
-    type Data = ObjectDir;
-
-    fn show(dir: &ObjectDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        show_links(dir, page)
-    }
-
-    fn store(dir: &ObjectDir, page: &[u8]) -> Result {
-        store_links(dir, page)
     }
 }
 

@@ -279,10 +279,7 @@ impl configfs::AttributeOperations<2> for Instance {
     type Data = Instance;
 
     fn show(inst: &Instance, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let mut w = kernel::str::Formatter::new(&mut page[..]);
-        let ms = inst.shared.job_timeout_ms.load(Relaxed);
-        core::fmt::Write::write_fmt(&mut w, fmt!("{}\n", ms)).map_err(|_| EINVAL)?;
-        Ok(w.bytes_written())
+        config::show_u32(page, inst.shared.job_timeout_ms.load(Relaxed))
     }
 
     fn store(inst: &Instance, page: &[u8]) -> Result {

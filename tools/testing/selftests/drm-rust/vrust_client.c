@@ -920,6 +920,26 @@ int vrust_plane_of_type(int fd, __u32 crtc_index, __u64 type, __u32 *plane)
 	return ret;
 }
 
+/*
+ * The status of connector @conn (DRM_MODE_CONNECTED and so on) as a probe sees it, and in
+ * *@modes (unless NULL) its number of modes, -1 on error. Returns the status or -errno.
+ */
+int vrust_connector_status(int fd, __u32 conn, int *modes)
+{
+	drmModeConnectorPtr c = drmModeGetConnector(fd, conn);
+	int status;
+
+	if (modes)
+		*modes = -1;
+	if (!c)
+		return -errno;
+	status = c->connection;
+	if (modes)
+		*modes = c->count_modes;
+	drmModeFreeConnector(c);
+	return status;
+}
+
 int vrust_prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id)
 {
 	drmModeObjectPropertiesPtr props = drmModeObjectGetProperties(fd, obj, type);

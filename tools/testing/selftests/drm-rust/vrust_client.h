@@ -144,6 +144,7 @@ void vrust_fb_free(int fd, struct vrust_fb *fb);
 __u32 *vrust_fb_px(struct vrust_fb *fb, __u32 x, __u32 y);
 void vrust_fb_fill(struct vrust_fb *fb, __u32 x, __u32 y, __u32 w, __u32 h, __u32 v);
 int vrust_plane_of_type(int fd, __u32 crtc_index, __u64 type, __u32 *plane);
+int vrust_connector_status(int fd, __u32 conn, int *modes);
 int vrust_prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id);
 int vrust_atomic_add(int fd, drmModeAtomicReqPtr req, __u32 obj, __u32 type, const char *name,
 		     __u64 value);

@@ -275,19 +275,6 @@ static int dark(int fd)
 	return ret;
 }
 
-/* The status of connector @conn: DRM_MODE_CONNECTED and so on, or -errno. */
-static int conn_status(int fd, __u32 conn)
-{
-	drmModeConnectorPtr c = drmModeGetConnector(fd, conn);
-	int status;
-
-	if (!c)
-		return -errno;
-	status = c->connection;
-	drmModeFreeConnector(c);
-	return status;
-}
-
 /* A test's own instance, with no objects yet; a client file and a uevent socket. */
 FIXTURE(cfg) {
 	struct vrust_instance inst;
@@ -636,7 +623,7 @@ TEST_F(cfg, connector_status)
 	ASSERT_EQ(1, res->count_connectors);
 	conn = res->connectors[0];
 	drmModeFreeResources(res);
-	EXPECT_EQ(DRM_MODE_DISCONNECTED, conn_status(self->fd, conn));
+	EXPECT_EQ(DRM_MODE_DISCONNECTED, vrust_connector_status(self->fd, conn, NULL));
 
 	ASSERT_EQ(0, vrust_find_node(self->inst.faux, DRM_NODE_PRIMARY, node, sizeof(node)));
 	snprintf(devname, sizeof(devname), "dri/%s", node);
@@ -645,16 +632,16 @@ TEST_F(cfg, connector_status)
 
 	ASSERT_EQ(0, vrust_instance_set(&self->inst, "connector0/status", "1"));
 	EXPECT_TRUE(vrust_hotplug_uevent(self->ue, devname, EVENT_MS));
-	EXPECT_EQ(DRM_MODE_CONNECTED, conn_status(self->fd, conn));
+	EXPECT_EQ(DRM_MODE_CONNECTED, vrust_connector_status(self->fd, conn, NULL));
 	ASSERT_EQ(0, vrust_instance_set(&self->inst, "connector0/status", "1\n"));
 	EXPECT_FALSE(vrust_hotplug_uevent(self->ue, devname, 300));
 	ASSERT_EQ(0, vrust_instance_set(&self->inst, "connector0/status", "3"));
 	EXPECT_TRUE(vrust_hotplug_uevent(self->ue, devname, EVENT_MS));
-	EXPECT_EQ(DRM_MODE_UNKNOWNCONNECTION, conn_status(self->fd, conn));
+	EXPECT_EQ(DRM_MODE_UNKNOWNCONNECTION, vrust_connector_status(self->fd, conn, NULL));
 	/* The instance's "connected" is the default pipeline's: not this connector's. */
 	ASSERT_EQ(0, vrust_instance_set(&self->inst, "connected", "0"));
 	EXPECT_FALSE(vrust_hotplug_uevent(self->ue, devname, 300));
-	EXPECT_EQ(DRM_MODE_UNKNOWNCONNECTION, conn_status(self->fd, conn));
+	EXPECT_EQ(DRM_MODE_UNKNOWNCONNECTION, vrust_connector_status(self->fd, conn, NULL));
 }
 
 /*

@@ -2172,20 +2172,6 @@ TEST_F(kms, bad_flags)
  */
 /* Hotplug ---------------------------------------------------------------------------------- */
 
-static int connector_status(int fd, __u32 conn, int *modes)
-{
-	drmModeConnectorPtr c = drmModeGetConnector(fd, conn);
-	int status;
-
-	*modes = -1;
-	if (!c)
-		return -errno;
-	status = c->connection;
-	*modes = c->count_modes;
-	drmModeFreeConnector(c);
-	return status;
-}
-
 /*
  * vrust's connector follows the instance's "connected" attribute: a change sends a hotplug
  * uevent for the card, and a probe then sees the new status (and no modes while disconnected);
@@ -2203,11 +2189,11 @@ TEST_F(kms, hotplug)
 	ue = vrust_uevent_open();
 	ASSERT_LE(0, ue) TH_LOG("uevent socket: %s", strerror(-ue));
 
-	EXPECT_EQ((int)DRM_MODE_CONNECTED, connector_status(K->fd, K->conn, &modes));
+	EXPECT_EQ((int)DRM_MODE_CONNECTED, vrust_connector_status(K->fd, K->conn, &modes));
 	EXPECT_LT(0, modes);
 	ASSERT_EQ(0, vrust_write_file(attr, "0"));
 	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
-	EXPECT_EQ((int)DRM_MODE_DISCONNECTED, connector_status(K->fd, K->conn, &modes));
+	EXPECT_EQ((int)DRM_MODE_DISCONNECTED, vrust_connector_status(K->fd, K->conn, &modes));
 	EXPECT_EQ(0, modes);
 
 	/* The same value again: no change, no event. */
@@ -2217,7 +2203,7 @@ TEST_F(kms, hotplug)
 
 	ASSERT_EQ(0, vrust_write_file(attr, "1"));
 	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
-	EXPECT_EQ((int)DRM_MODE_CONNECTED, connector_status(K->fd, K->conn, &modes));
+	EXPECT_EQ((int)DRM_MODE_CONNECTED, vrust_connector_status(K->fd, K->conn, &modes));
 	EXPECT_LT(0, modes);
 	close(ue);
 }
