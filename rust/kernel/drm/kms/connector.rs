@@ -6,6 +6,7 @@
 
 use super::{
     private::ModeObject,
+    routing,
     setup::{
         alloc_object,
         free_object, //
@@ -369,28 +370,17 @@ pub(super) unsafe fn new_connector_state(
     unsafe { (*(*commit).connectors.add(i as usize)).new_state }
 }
 
-/// The first encoder in `connector`'s `possible_encoders`, and not in `taken`, that can drive
-/// `crtc`, or null.
+/// For each CRTC index, the encoders that can drive it (their `possible_crtcs`).
 ///
 /// # Safety
 ///
-/// `connector` and `crtc` are objects of a device whose KMS phase is over.
-unsafe fn encoder_for(
-    connector: *mut bindings::drm_connector,
-    crtc: *mut bindings::drm_crtc,
-    taken: u32,
-) -> *mut bindings::drm_encoder {
-    // SAFETY: Both are initialised (safety requirements); `index` and `possible_encoders` do
-    // not change after the KMS phase, nor does the device's encoder list until the mode
-    // configuration is cleaned up, after the last reference to the device, which every commit
-    // holds.
-    let (crtc_bit, encoders, head) = unsafe {
-        (
-            1u32 << (*crtc).index,
-            (*connector).possible_encoders & !taken,
-            &raw mut (*(*connector).dev).mode_config.encoder_list,
-        )
-    };
+/// `dev` is a device whose KMS phase is over.
+unsafe fn encoders_by_crtc(dev: *mut bindings::drm_device) -> [u32; routing::MAX] {
+    let mut drives = [0u32; routing::MAX];
+    // SAFETY: The device's encoder list does not change after the KMS phase until the mode
+    // configuration is cleaned up, after the last reference to the device, which every
+    // commit holds; nor do the encoders' `index` and `possible_crtcs`.
+    let head = unsafe { &raw mut (*dev).mode_config.encoder_list };
     // SAFETY: `head` is the list head; its entries are `drm_encoder`s linked by `head`.
     let mut pos = unsafe { (*head).next };
     while pos != head {
@@ -398,10 +388,45 @@ unsafe fn encoder_for(
         let encoder = unsafe { crate::container_of!(pos, bindings::drm_encoder, head) };
         // SAFETY: `encoder` is an initialised encoder of the device; as above.
         let (index, crtcs) = unsafe { ((*encoder).index, (*encoder).possible_crtcs) };
-        if encoders & (1 << index) != 0 && crtcs & crtc_bit != 0 {
-            return encoder;
+        for (crtc, mask) in drives.iter_mut().enumerate() {
+            if crtcs & (1 << crtc) != 0 {
+                *mask |= 1 << (index % 32);
+            }
         }
         // SAFETY: As above.
+        pos = unsafe { (*pos).next };
+    }
+    drives
+}
+
+/// The index of `encoder`, if not null.
+///
+/// # Safety
+///
+/// `encoder` is null or an initialised encoder.
+unsafe fn encoder_index(encoder: *const bindings::drm_encoder) -> Option<u8> {
+    // SAFETY: Not null, so initialised (safety requirements); `index` is below 32.
+    (!encoder.is_null()).then(|| unsafe { (*encoder).index } as u8)
+}
+
+/// The encoder at `index` in `dev`'s encoder list, or null.
+///
+/// # Safety
+///
+/// As for [`encoders_by_crtc`].
+unsafe fn encoder_at(dev: *mut bindings::drm_device, index: u8) -> *mut bindings::drm_encoder {
+    // SAFETY: As in `encoders_by_crtc` (safety requirements).
+    let head = unsafe { &raw mut (*dev).mode_config.encoder_list };
+    // SAFETY: As in `encoders_by_crtc`.
+    let mut pos = unsafe { (*head).next };
+    while pos != head {
+        // SAFETY: As in `encoders_by_crtc`.
+        let encoder = unsafe { crate::container_of!(pos, bindings::drm_encoder, head) };
+        // SAFETY: As in `encoders_by_crtc`.
+        if unsafe { (*encoder).index } == u32::from(index) {
+            return encoder;
+        }
+        // SAFETY: As in `encoders_by_crtc`.
         pos = unsafe { (*pos).next };
     }
     ptr::null_mut()
@@ -411,9 +436,12 @@ unsafe fn encoder_for(
 /// new CRTC, or null if none can (the check then fails with `EINVAL`). The C core's default
 /// takes a connector's only encoder, and warns if it has more.
 ///
-/// The encoders of connectors outside the commit that drive a CRTC are theirs. Then the
-/// connectors of the commit that get a CRTC, in index order, each take the first of their free
-/// encoders that can drive it. The result is the same for every connector and every call on
+/// The connectors of the commit that get a CRTC are matched with encoders that can drive it
+/// ([`routing::route`]), keeping their current encoders where they can, and leaving alone the
+/// encoders that connectors outside the commit drive. If that is impossible, the matching may
+/// take those too: the C core then refuses the commit with a message naming the connector in
+/// the way, or, for the legacy `SETCRTC`, turns that connector off, as it does for drivers of
+/// one encoder per connector. The result is the same for every connector and every call on
 /// one commit, as the C core needs: it asks for all of them before routing any
 /// (`handle_conflicting_encoders()`), and refuses a commit where two take one encoder.
 ///
@@ -428,7 +456,7 @@ unsafe extern "C" fn best_encoder_callback(
     let (dev, n) = unsafe { ((*raw).dev, (*commit).num_connector.max(0) as usize) };
     // SAFETY: As above.
     let entry = |i: usize| unsafe { &*(*commit).connectors.add(i) };
-    let mut taken = 0u32;
+    let mut outside = 0u32;
     let mut iter = core::mem::MaybeUninit::<bindings::drm_connector_list_iter>::uninit();
     // SAFETY: `dev` is live; `iter` is initialised by `begin` and released by `end`.
     unsafe { bindings::drm_connector_list_iter_begin(dev, iter.as_mut_ptr()) };
@@ -449,32 +477,55 @@ unsafe extern "C" fn best_encoder_callback(
         if state.is_null() {
             continue;
         }
-        // SAFETY: A connector's current state lives while that lock is held.
-        let (crtc, encoder) = unsafe { ((*state).crtc, (*state).best_encoder) };
-        if !crtc.is_null() && !encoder.is_null() {
-            // SAFETY: `best_encoder` is an encoder of the device.
-            taken |= 1 << unsafe { (*encoder).index };
+        // SAFETY: A connector's current state lives while that lock is held; `best_encoder`
+        // is null or an encoder of the device.
+        if let Some(e) = unsafe { encoder_index((*state).best_encoder) } {
+            outside |= 1 << (e % 32);
         }
     }
     // SAFETY: Begun above.
     unsafe { bindings::drm_connector_list_iter_end(iter.as_mut_ptr()) };
-    for i in 0..n {
-        let (c, state) = (entry(i).ptr, entry(i).new_state);
+
+    // SAFETY: The device is registered, its KMS phase over.
+    let drives = unsafe { encoders_by_crtc(dev) };
+    let mut wants = [routing::Want::default(); routing::MAX];
+    let mut count = 0;
+    let mut mine = None;
+    for e in (0..n).map(entry) {
         // SAFETY: A non-null state is the commit's, alive with it.
-        if c.is_null() || state.is_null() || unsafe { (*state).crtc.is_null() } {
+        if e.ptr.is_null() || e.new_state.is_null() || unsafe { (*e.new_state).crtc.is_null() } {
             continue;
         }
-        // SAFETY: `c` and its new CRTC are objects of the registered device.
-        let encoder = unsafe { encoder_for(c, (*state).crtc, taken) };
-        if c == raw {
-            return encoder;
+        if count == routing::MAX {
+            return ptr::null_mut();
         }
-        if !encoder.is_null() {
-            // SAFETY: An encoder of the device.
-            taken |= 1 << unsafe { (*encoder).index };
+        // SAFETY: The connector and its new CRTC are objects of the registered device; the
+        // old state lives with the commit, its `best_encoder` null or an encoder.
+        let (possible, crtc, current) = unsafe {
+            (
+                (*e.ptr).possible_encoders,
+                (*(*e.new_state).crtc).index as usize,
+                encoder_index((*e.old_state).best_encoder),
+            )
+        };
+        wants[count] = routing::Want {
+            allowed: possible & drives.get(crtc).copied().unwrap_or(0),
+            current,
+        };
+        if e.ptr == raw {
+            mine = Some(count);
         }
+        count += 1;
     }
-    ptr::null_mut()
+    let Some(mine) = mine else {
+        return ptr::null_mut();
+    };
+    let mut out = [None; routing::MAX];
+    if !routing::route(&wants[..count], outside, &mut out) {
+        routing::route(&wants[..count], 0, &mut out);
+    }
+    // SAFETY: As for `encoders_by_crtc`.
+    out[mine].map_or(ptr::null_mut(), |e| unsafe { encoder_at(dev, e) })
 }
 
 /// `drm_connector_funcs.detect`.

@@ -88,6 +88,7 @@ mod framebuffer;
 mod mode;
 mod plane;
 mod request;
+mod routing;
 mod setup;
 mod state;
 mod vblank;

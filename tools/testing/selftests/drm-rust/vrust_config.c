@@ -693,6 +693,92 @@ TEST_F(cfg, shared_encoders)
 	EXPECT_EQ(0, dark(self->fd));
 }
 
+/* The index in @res of the encoder connector @conn is routed through, -1 for none. */
+static int encoder_of(int fd, drmModeResPtr res, __u32 conn)
+{
+	drmModeConnectorPtr c = drmModeGetConnector(fd, conn);
+	int index = -1;
+
+	if (!c)
+		return -2;
+	for (int i = 0; i < res->count_encoders; i++)
+		if (res->encoders[i] == c->encoder_id)
+			index = i;
+	drmModeFreeConnector(c);
+	return index;
+}
+
+/*
+ * Encoder routing as a matching: connector0 may use encoder0 or encoder1, connector1 only
+ * encoder0. Lit together, connector0 must leave encoder0 to connector1, even when it held it
+ * before. A connector outside the commit keeps its encoder: an atomic commit that needs it is
+ * refused, a legacy SETCRTC turns that connector off, as the C core does.
+ */
+TEST_F(cfg, encoder_matching)
+{
+	static const char *const dirs[] = {
+		"crtc0", "crtc1", "plane0", "plane1", "encoder0", "encoder1",
+		"connector0", "connector1", NULL,
+	};
+	static const struct attr attrs[] = {
+		{ "plane0/plane_type", "1" },
+		{ "plane0/possible_crtcs", "crtc0" },
+		{ "plane1/plane_type", "1" },
+		{ "plane1/possible_crtcs", "crtc1" },
+		{ "encoder0/possible_crtcs", "crtc0 crtc1" },
+		{ "encoder1/possible_crtcs", "crtc0 crtc1" },
+		{ "connector0/possible_encoders", "encoder0 encoder1" },
+		{ "connector1/possible_encoders", "encoder0" },
+		{},
+	};
+	struct output o[2] = {};
+	drmModeConnectorPtr c;
+	drmModeResPtr res;
+
+	ASSERT_EQ(0, pipeline_make(&self->inst, dirs, attrs));
+	ASSERT_EQ(0, vrust_instance_enable(&self->inst, true));
+	self->fd = open_atomic(&self->inst);
+	ASSERT_LE(0, self->fd);
+	res = drmModeGetResources(self->fd);
+	ASSERT_NE(NULL, res);
+	ASSERT_EQ(2, res->count_encoders);
+	for (int i = 0; i < 2; i++) {
+		o[i].conn = res->connectors[i];
+		o[i].crtc = res->crtcs[i];
+		o[i].crtc_index = (__u32)i;
+	}
+	/* Both at once: connector0 on encoder1. */
+	ASSERT_EQ(0, light(self->fd, o, 2));
+	EXPECT_EQ(1, encoder_of(self->fd, res, o[0].conn));
+	EXPECT_EQ(0, encoder_of(self->fd, res, o[1].conn));
+	ASSERT_EQ(0, dark(self->fd));
+
+	/* connector0 alone takes encoder0; connector1 alone cannot have it. */
+	ASSERT_EQ(0, light(self->fd, &o[0], 1));
+	EXPECT_EQ(0, encoder_of(self->fd, res, o[0].conn));
+	EXPECT_EQ(-EINVAL, light(self->fd, &o[1], 1));
+	EXPECT_EQ(0, encoder_of(self->fd, res, o[0].conn));
+	/* With connector0 in the commit, it moves to encoder1. */
+	EXPECT_EQ(0, light(self->fd, o, 2));
+	EXPECT_EQ(1, encoder_of(self->fd, res, o[0].conn));
+	EXPECT_EQ(0, encoder_of(self->fd, res, o[1].conn));
+	ASSERT_EQ(0, dark(self->fd));
+
+	/* The legacy SETCRTC takes encoder0 from connector0 and turns crtc0 off. */
+	ASSERT_EQ(0, light(self->fd, &o[0], 1));
+	c = drmModeGetConnector(self->fd, o[1].conn);
+	ASSERT_NE(NULL, c);
+	ASSERT_LT(0, c->count_modes);
+	EXPECT_EQ(0, drmModeSetCrtc(self->fd, o[1].crtc, o[0].fb.id, 0, 0, &o[1].conn, 1,
+				    &c->modes[0]));
+	drmModeFreeConnector(c);
+	EXPECT_EQ(-1, encoder_of(self->fd, res, o[0].conn));
+	EXPECT_EQ(0, encoder_of(self->fd, res, o[1].conn));
+	EXPECT_EQ(0, prop_value(self->fd, o[0].crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE"));
+	drmModeFreeResources(res);
+	EXPECT_EQ(0, dark(self->fd));
+}
+
 /*
  * The limits: 31 objects of a kind (a 32nd directory is ENOSPC), and 32 connectors with the
  * writeback ones: 31 CRTCs with writeback and 2 connectors are refused, 1 connector is not.

@@ -44,10 +44,14 @@ impl Gamma {
         let pick: [fn(LutEntry) -> u16; 3] = [|e| e.red, |e| e.green, |e| e.blue];
         for (table, pick) in tables.iter_mut().zip(pick) {
             for (c, out) in table.iter_mut().enumerate() {
-                // The position of `c` along the table, in 255ths of an entry.
-                let pos = c * (len - 1);
+                // The position of `c` along the table, in 255ths of an entry: in 64 bits, as
+                // a table of blob size has more than 2^24 entries.
+                let pos = c as u64 * (len as u64 - 1);
                 let (i, frac) = (pos / 255, (pos % 255) as i64);
-                let entry = |i: usize| i64::from(lut.get(i.min(len - 1)).map_or(0, pick));
+                let entry = |i: u64| {
+                    let i = usize::try_from(i).unwrap_or(usize::MAX).min(len - 1);
+                    i64::from(lut.get(i).map_or(0, pick))
+                };
                 let (a, b) = (entry(i), entry(i + 1));
                 // 255 times the 16-bit value; its 8-bit value is that over 65535, rounded.
                 let v = a * 255 + (b - a) * frac;
