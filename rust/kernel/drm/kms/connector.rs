@@ -438,12 +438,18 @@ unsafe fn encoder_at(dev: *mut bindings::drm_device, index: u8) -> *mut bindings
 ///
 /// The connectors of the commit that get a CRTC are matched with encoders that can drive it
 /// ([`routing::route`]), keeping their current encoders where they can, and leaving alone the
-/// encoders that connectors outside the commit drive. If that is impossible, the matching may
-/// take those too: the C core then refuses the commit with a message naming the connector in
-/// the way, or, for the legacy `SETCRTC`, turns that connector off, as it does for drivers of
-/// one encoder per connector. The result is the same for every connector and every call on
-/// one commit, as the C core needs: it asks for all of them before routing any
-/// (`handle_conflicting_encoders()`), and refuses a commit where two take one encoder.
+/// encoders that connectors outside the commit drive. If that is impossible, the connectors
+/// left without an encoder may take those too, and only they: the C core then refuses the
+/// commit with a message naming the connector in the way, or, for the legacy `SETCRTC`, turns
+/// that connector off, as it does for drivers of one encoder per connector.
+///
+/// The result depends only on the commit's connectors and their CRTCs, and on the encoders
+/// held outside it, so it is the same for every connector and every call while those do not
+/// change, as the C core needs: it asks for all of them before routing any
+/// (`handle_conflicting_encoders()`, `update_connector_routing()`), and refuses a commit where
+/// two take one encoder. (No connector hook may add connectors to the commit in between. The
+/// legacy `SETCRTC` does, when it turns connectors off: the encoders held outside shrink, and
+/// the routing that follows is the one that needs none of theirs.)
 ///
 /// # Safety
 ///
@@ -522,7 +528,18 @@ unsafe extern "C" fn best_encoder_callback(
     };
     let mut out = [None; routing::MAX];
     if !routing::route(&wants[..count], outside, &mut out) {
-        routing::route(&wants[..count], 0, &mut out);
+        // The connectors left without an encoder can only have one that a connector outside
+        // the commit drives: the others keep what they got, those take such encoders.
+        for (want, got) in wants[..count].iter_mut().zip(out) {
+            if let Some(e) = got {
+                *want = routing::Want {
+                    allowed: 1 << e,
+                    current: Some(e),
+                };
+            }
+        }
+        // Incomplete again: some connector has no encoder at all; the check fails on it.
+        let _ = routing::route(&wants[..count], 0, &mut out);
     }
     // SAFETY: As for `encoders_by_crtc`.
     out[mine].map_or(ptr::null_mut(), |e| unsafe { encoder_at(dev, e) })

@@ -34,28 +34,64 @@ fn bits(mut mask: u32) -> impl Iterator<Item = usize> {
     })
 }
 
-/// Tries to give `wants[i]` an encoder outside `seen`: a free one if it can, otherwise one
-/// whose connector can move on to another (an augmenting path). Depth is at most [`MAX`]:
-/// each level marks one more encoder seen.
-fn augment(wants: &[Want], i: usize, owner: &mut [Option<u8>; MAX], seen: &mut u32) -> bool {
-    let want = wants[i];
-    let first = want.current.map_or(0, |e| 1u32 << (e % 32)) & want.allowed;
-    let order = || bits(first).chain(bits(want.allowed & !first));
-    // `i` is below `MAX`: `route` checks the length of `wants`.
-    let me = Some(i as u8);
-    if let Some(e) = order().find(|&e| *seen & (1 << e) == 0 && owner[e].is_none()) {
-        owner[e] = me;
-        return true;
-    }
-    for e in order() {
-        if *seen & (1 << e) != 0 {
-            continue;
-        }
-        *seen |= 1 << e;
-        if let Some(j) = owner[e] {
-            if augment(wants, usize::from(j), owner, seen) {
-                owner[e] = me;
-                return true;
+/// The encoders `want` may take, its current one first, then by index.
+fn order(want: &Want) -> impl Iterator<Item = usize> {
+    let first = want
+        .current
+        .map_or(0, |e| 1u32.checked_shl(e.into()).unwrap_or(0))
+        & want.allowed;
+    bits(first).chain(bits(want.allowed & !first))
+}
+
+/// Gives connector `root` an encoder outside `taken`, moving as few connectors as it can: a
+/// breadth-first search for the shortest augmenting path (a free encoder reached through the
+/// fewest connectors that move on to another of theirs). `owner` is by encoder, `held` by
+/// connector; both are updated. Returns `false`, changing nothing, when no path exists.
+fn augment(
+    wants: &[Want],
+    root: usize,
+    taken: u32,
+    owner: &mut [Option<u8>; MAX],
+    held: &mut [Option<u8>; MAX],
+) -> bool {
+    // Connectors to look from, in the order they were reached; the connector that reached
+    // each encoder.
+    let mut queue = [0u8; MAX];
+    let (mut head, mut tail) = (0, 1);
+    let mut via = [0u8; MAX];
+    let mut seen = taken;
+    // CAST: Connector and encoder indexes are below `MAX` (32), checked by `route`.
+    queue[0] = root as u8;
+    while head < tail {
+        let c = usize::from(queue[head]);
+        head += 1;
+        for e in order(&wants[c]) {
+            if seen & (1 << e) != 0 {
+                continue;
+            }
+            seen |= 1 << e;
+            via[e] = c as u8;
+            match owner[e] {
+                Some(next) => {
+                    // Each connector is queued at most once: it owns one encoder, seen once.
+                    queue[tail] = next;
+                    tail += 1;
+                }
+                None => {
+                    // Found: each connector on the path takes the encoder that reached it,
+                    // leaving its own to the one before it.
+                    let mut e = e;
+                    loop {
+                        let c = usize::from(via[e]);
+                        let previous = held[c];
+                        owner[e] = Some(c as u8);
+                        held[c] = Some(e as u8);
+                        match previous {
+                            Some(p) if c != root => e = usize::from(p),
+                            _ => return true,
+                        }
+                    }
+                }
             }
         }
     }
@@ -63,43 +99,42 @@ fn augment(wants: &[Want], i: usize, owner: &mut [Option<u8>; MAX], seen: &mut u
 }
 
 /// Assigns every connector of `wants` a different encoder among its allowed ones and outside
-/// `taken`, writing them to `out` (by the index of the want). Connectors keep their current
-/// encoders where a complete assignment allows. The result depends only on the arguments:
-/// the C core asks for each connector's encoder separately, and needs the same answer every
-/// time. Returns `false`, with `out` holding a largest partial assignment and `None` for the
-/// others, when no complete one exists, or when there are more than [`MAX`] wants.
+/// `taken`, writing them to `out` (by the index of the want). The current encoders of
+/// connectors are kept, and a connector is moved to another only to make room for one that
+/// has no other way (through the shortest chain of moves). The result depends only on the
+/// arguments: the C core asks for each connector's encoder separately, and needs the same answer
+/// every time. Returns `false`, with `out` holding a largest partial assignment and `None` for
+/// the others, when no complete one exists, or when there are more than [`MAX`] wants.
 pub(super) fn route(wants: &[Want], taken: u32, out: &mut [Option<u8>]) -> bool {
     if wants.len() > MAX || out.len() < wants.len() {
         return false;
     }
     let mut owner = [None::<u8>; MAX];
+    let mut held = [None::<u8>; MAX];
     // Current encoders first, so that an unchanged connector keeps its encoder unless another
     // connector can be served no other way.
     for (i, want) in wants.iter().enumerate() {
-        if let Some(e) = want.current {
-            let (e, bit) = (usize::from(e), 1u32 << (e % 32));
-            if e < MAX && want.allowed & bit != 0 && taken & bit == 0 && owner[e].is_none() {
-                owner[e] = Some(i as u8);
+        if let Some(e) = want.current.filter(|&e| usize::from(e) < MAX) {
+            let bit = 1u32 << e;
+            if want.allowed & bit != 0 && taken & bit == 0 && owner[usize::from(e)].is_none() {
+                // CAST: `i` is below `MAX`, checked above.
+                owner[usize::from(e)] = Some(i as u8);
+                held[i] = Some(e);
             }
         }
     }
     let mut complete = true;
     for i in 0..wants.len() {
-        if owner.contains(&Some(i as u8)) {
-            continue;
+        if held[i].is_none() {
+            complete &= augment(wants, i, taken, &mut owner, &mut held);
         }
-        let mut seen = taken;
-        complete &= augment(wants, i, &mut owner, &mut seen);
     }
     out.iter_mut().for_each(|o| *o = None);
-    for (e, o) in owner.iter().enumerate() {
-        if let Some(i) = o {
-            out[usize::from(*i)] = Some(e as u8);
-        }
-    }
+    out[..wants.len()].copy_from_slice(&held[..wants.len()]);
     complete
 }
 
+#[cfg(CONFIG_RUST_DRM_KUNIT_TEST)]
 #[macros::kunit_tests(rust_drm_kms_routing)]
 mod tests {
     use super::*;
@@ -174,6 +209,21 @@ mod tests {
         let (ok, out) = routed(&wants, 0);
         assert!(ok);
         assert_eq!(out, [Some(1), Some(2), Some(3), Some(0)]);
+    }
+
+    /// Making room for a new connector moves the fewest connectors: B to encoder 3, not A and
+    /// D along a longer chain.
+    #[test]
+    fn fewest_moves() {
+        let wants = [
+            want(0b0010_0001, Some(0)),
+            want(0b0000_1010, Some(1)),
+            want(0b0110_0000, Some(5)),
+            want(0b0000_0011, None),
+        ];
+        let (ok, out) = routed(&wants, 0);
+        assert!(ok);
+        assert_eq!(out, [Some(0), Some(3), Some(5), Some(1)]);
     }
 
     #[test]

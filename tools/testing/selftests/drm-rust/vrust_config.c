@@ -753,6 +753,14 @@ TEST_F(cfg, encoder_matching)
 	EXPECT_EQ(0, encoder_of(self->fd, res, o[1].conn));
 	ASSERT_EQ(0, dark(self->fd));
 
+	/* connector1 lit first keeps encoder0: connector0 alone gets encoder1. */
+	ASSERT_EQ(0, light(self->fd, &o[1], 1));
+	EXPECT_EQ(0, light(self->fd, &o[0], 1));
+	EXPECT_EQ(1, encoder_of(self->fd, res, o[0].conn));
+	EXPECT_EQ(0, encoder_of(self->fd, res, o[1].conn));
+	EXPECT_EQ(1, prop_value(self->fd, o[1].crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE"));
+	ASSERT_EQ(0, dark(self->fd));
+
 	/* connector0 alone takes encoder0; connector1 alone cannot have it. */
 	ASSERT_EQ(0, light(self->fd, &o[0], 1));
 	EXPECT_EQ(0, encoder_of(self->fd, res, o[0].conn));
@@ -775,6 +783,7 @@ TEST_F(cfg, encoder_matching)
 	EXPECT_EQ(-1, encoder_of(self->fd, res, o[0].conn));
 	EXPECT_EQ(0, encoder_of(self->fd, res, o[1].conn));
 	EXPECT_EQ(0, prop_value(self->fd, o[0].crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE"));
+	EXPECT_EQ(1, prop_value(self->fd, o[1].crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE"));
 	drmModeFreeResources(res);
 	EXPECT_EQ(0, dark(self->fd));
 }

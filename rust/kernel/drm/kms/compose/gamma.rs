@@ -44,14 +44,13 @@ impl Gamma {
         let pick: [fn(LutEntry) -> u16; 3] = [|e| e.red, |e| e.green, |e| e.blue];
         for (table, pick) in tables.iter_mut().zip(pick) {
             for (c, out) in table.iter_mut().enumerate() {
-                // The position of `c` along the table, in 255ths of an entry: in 64 bits, as
-                // a table of blob size has more than 2^24 entries.
-                let pos = c as u64 * (len as u64 - 1);
-                let (i, frac) = (pos / 255, (pos % 255) as i64);
-                let entry = |i: u64| {
-                    let i = usize::try_from(i).unwrap_or(usize::MAX).min(len - 1);
-                    i64::from(lut.get(i).map_or(0, pick))
-                };
+                // The position of `c` along the table, `c * (len - 1) / 255` entries, split so
+                // that nothing overflows on 32 bits, where a table (of up to 2^28 entries, the
+                // C core does not bound it) times 255 would: with `len - 1 = 255 q + r`, it is
+                // `c q + c r / 255` entries and `c r % 255` 255ths.
+                let (q, r) = ((len - 1) / 255, (len - 1) % 255);
+                let (i, frac) = (c * q + c * r / 255, (c * r % 255) as i64);
+                let entry = |i: usize| i64::from(lut.get(i.min(len - 1)).map_or(0, pick));
                 let (a, b) = (entry(i), entry(i + 1));
                 // 255 times the 16-bit value; its 8-bit value is that over 65535, rounded.
                 let v = a * 255 + (b - a) * frac;
