@@ -201,8 +201,10 @@ pub trait Driver: Sized + Send + Sync + 'static {
     type File: DriverFile<Driver = Self>;
 
     /// The driver's GEM objects: [`gem::shmem::Object<D>`](drm::gem::shmem::Object) with the
-    /// driver's per-object data `D`, or [`gem::NoGem`](drm::gem::NoGem) for a driver without
-    /// buffers. It decides the `GEM` feature, dumb buffers, PRIME and `mmap()` of the nodes.
+    /// driver's per-object data `D`, [`gem::plain::Object<D>`](drm::gem::plain::Object) for
+    /// buffers whose memory the driver manages itself, or [`gem::NoGem`](drm::gem::NoGem) for a
+    /// driver without buffers. It decides the `GEM` feature, dumb buffers, PRIME and `mmap()` of
+    /// the nodes.
     type Object: drm::gem::ObjectType<Self>;
 
     /// The driver's display: the driver type itself when it implements

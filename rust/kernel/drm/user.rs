@@ -111,4 +111,7 @@ values! {
     drm_nova_getparam { param, value }
     drm_nova_gem_create { handle, pad, size }
     drm_nova_gem_info { handle, pad, size }
+
+    // include/uapi/drm/panthor_drm.h: Tyr.
+    drm_panthor_dev_query { type_, size, pointer }
 }

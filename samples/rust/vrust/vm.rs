@@ -84,7 +84,7 @@ impl gpuvm::DriverGpuVm for VrustVm {
     type Object = VrustBo;
     type VaData = ();
     type VmBoData = VmBuffer;
-    type StepContext = ();
+    type StepContext<'ctx> = ();
 
     fn step_map<'op>(
         &mut self,

@@ -4,7 +4,8 @@
 //!
 //! A GEM driver names its object type in [`Driver::Object`](crate::drm::Driver::Object): a
 //! [`shmem::Object<D>`], memory backed by shmem pages with the driver's per-object data `D`
-//! embedded. Drivers without buffers say [`NoGem`].
+//! embedded, or a [`plain::Object<D>`], which has no memory of the layer's, for a driver that
+//! manages its buffers' memory itself. Drivers without buffers say [`NoGem`].
 //!
 //! Objects are reference counted ([`ARef<shmem::Object<D>>`](crate::sync::aref::ARef)); userspace
 //! names them by handles, which are per file. What every kind of GEM object has is in the
@@ -16,7 +17,8 @@
 //!
 //! The layer keeps this invariant, which the rest relies on: every GEM object of a
 //! `Device<T>` is a `T::Object`. Objects are only ever made by this layer: by the driver through
-//! [`shmem::Object::new`], and by the C core through the callbacks in `T`'s driver table, which
+//! [`shmem::Object::new`] or [`plain::Object::new`], and by the C core through the callbacks in
+//! `T`'s driver table (none for plain objects), which
 //! this layer fills in ([`Driver::Object`](crate::drm::Driver::Object)), never with the C
 //! defaults that would allocate plain C objects.
 //!
@@ -32,6 +34,7 @@ use crate::{
     bindings, drm,
     error::to_result,
     ffi::c_int,
+    page::PAGE_SIZE,
     prelude::*,
     sync::aref::{
         ARef,
@@ -40,6 +43,7 @@ use crate::{
 };
 use core::ptr::NonNull;
 
+pub mod plain;
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 pub mod prime;
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
@@ -49,7 +53,20 @@ pub mod shmem;
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 pub mod vmap;
 
-/// The per-object data of a driver's GEM objects.
+/// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
+/// fit in a `loff_t`.
+pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
+
+/// Rounds `size` up to whole pages, refusing zero and sizes above [`MAX_SIZE`].
+pub(crate) fn page_aligned(size: usize) -> Result<usize> {
+    if size == 0 || size > MAX_SIZE {
+        return Err(EINVAL);
+    }
+    // Cannot overflow: `MAX_SIZE` is page aligned and far below `usize::MAX`.
+    Ok(size.next_multiple_of(PAGE_SIZE))
+}
+
+/// The per-object data of a driver's shmem GEM objects.
 ///
 /// It is embedded in every [`shmem::Object<Self>`] and dropped when the object is freed, which
 /// can be after the device was unplugged: dropping it must not need the parent to be bound.
@@ -195,7 +212,8 @@ pub unsafe trait BaseObject: AlwaysRefCounted + Send + Sync + private::Sealed {
     }
 
     /// The fake offset to give `mmap()` of the device node to map this object, as
-    /// `DRM_IOCTL_MODE_MAP_DUMB` reports it.
+    /// `DRM_IOCTL_MODE_MAP_DUMB` reports it; 0 for an object that cannot be mapped (a
+    /// [`plain::Object`]).
     #[inline]
     fn mmap_offset(&self) -> u64 {
         // SAFETY: The layer adds the offset node at init (`drm_gem_create_mmap_offset()`) and it
@@ -214,8 +232,8 @@ pub(crate) fn check_range(offset: usize, len: usize, size: usize) -> Result {
 
 /// The GEM object type of driver `T`: what its C driver table says about GEM.
 ///
-/// Implemented for [`NoGem`] and for [`shmem::Object<D>`] of a `D` whose driver is `T`, and
-/// sealed: a driver cannot make the C core call another driver's callbacks on its device.
+/// Implemented for [`NoGem`], and for [`shmem::Object<D>`] and [`plain::Object<D>`] of a `D`
+/// whose driver is `T`, and sealed: a driver cannot make the C core call another driver's callbacks on its device.
 pub trait ObjectType<T: drm::Driver>: private::Sealed {
     #[doc(hidden)]
     const CALLBACKS: Option<DriverCallbacks>;
@@ -224,15 +242,19 @@ pub trait ObjectType<T: drm::Driver>: private::Sealed {
 /// The C callbacks of a GEM driver, in its `struct drm_driver`.
 #[doc(hidden)]
 pub struct DriverCallbacks {
-    pub(crate) dumb_create: unsafe extern "C" fn(
-        *mut bindings::drm_file,
-        *mut bindings::drm_device,
-        *mut bindings::drm_mode_create_dumb,
-    ) -> c_int,
-    pub(crate) gem_prime_import: unsafe extern "C" fn(
-        *mut bindings::drm_device,
-        *mut bindings::dma_buf,
-    ) -> *mut bindings::drm_gem_object,
+    pub(crate) dumb_create: Option<
+        unsafe extern "C" fn(
+            *mut bindings::drm_file,
+            *mut bindings::drm_device,
+            *mut bindings::drm_mode_create_dumb,
+        ) -> c_int,
+    >,
+    pub(crate) gem_prime_import: Option<
+        unsafe extern "C" fn(
+            *mut bindings::drm_device,
+            *mut bindings::dma_buf,
+        ) -> *mut bindings::drm_gem_object,
+    >,
 }
 
 mod private {
@@ -251,8 +273,20 @@ impl<D: DriverObject> private::Sealed for shmem::Object<D> {}
 #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 impl<T: drm::Driver, D: DriverObject<Driver = T>> ObjectType<T> for shmem::Object<D> {
     const CALLBACKS: Option<DriverCallbacks> = Some(DriverCallbacks {
-        dumb_create: shmem::dumb_create_callback::<D>,
-        gem_prime_import: prime::import_callback::<D>,
+        dumb_create: Some(shmem::dumb_create_callback::<D>),
+        gem_prime_import: Some(prime::import_callback::<D>),
+    });
+}
+
+impl<D: plain::PlainObject> private::Sealed for plain::Object<D> {}
+
+/// No dumb buffers, and no import of foreign dma-bufs: without `gem_prime_import` the C core's
+/// `drm_gem_prime_import()` returns the device's own objects and refuses others, as the driver
+/// has no `gem_prime_import_sg_table`.
+impl<T: drm::Driver, D: plain::PlainObject<Driver = T>> ObjectType<T> for plain::Object<D> {
+    const CALLBACKS: Option<DriverCallbacks> = Some(DriverCallbacks {
+        dumb_create: None,
+        gem_prime_import: None,
     });
 }
 
@@ -264,8 +298,8 @@ pub(crate) const fn has_gem<T: drm::Driver>() -> bool {
 /// Fills in the GEM parts of the C driver table of driver `T`.
 pub(crate) const fn fill_driver<T: drm::Driver>(drv: &mut bindings::drm_driver) {
     if let Some(callbacks) = <T::Object as ObjectType<T>>::CALLBACKS {
-        drv.dumb_create = Some(callbacks.dumb_create);
-        drv.gem_prime_import = Some(callbacks.gem_prime_import);
+        drv.dumb_create = callbacks.dumb_create;
+        drv.gem_prime_import = callbacks.gem_prime_import;
     }
 }
 

@@ -24,10 +24,7 @@ use crate::{
     drm::{
         self,
         gem::{
-            shmem::{
-                self,
-                Object, //
-            },
+            shmem::Object,
             DriverObject,
             Origin, //
         },
@@ -173,7 +170,7 @@ impl<D: DriverObject> Object<D> {
         attach: *mut bindings::dma_buf_attachment,
         data: impl PinInit<D, Error>,
     ) -> Result<ARef<Self>> {
-        let size = shmem::page_aligned(dma_buf.size())?;
+        let size = super::page_aligned(dma_buf.size())?;
         let raw = Self::alloc(dev, data)?;
         // SAFETY: `raw` is a fresh, exclusively owned `Self`; `obj` is zeroed.
         let shmem = unsafe { (*raw.as_ptr()).obj.get() };

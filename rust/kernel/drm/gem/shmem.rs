@@ -18,6 +18,7 @@ use crate::{
     drm::{
         self,
         gem::{
+            page_aligned,
             prime::DmaBuf,
             resv::Resv,
             BaseObject,
@@ -51,9 +52,7 @@ pub use self::pages::CpuAccess;
 use self::sgt::SgtRelease;
 pub use super::vmap::VMap;
 
-/// The largest object, in bytes: the size of a shmem file and of an `mmap()` offset range must
-/// fit in a `loff_t`.
-pub const MAX_SIZE: usize = (i64::MAX as usize) & !(PAGE_SIZE - 1);
+pub use super::MAX_SIZE;
 
 /// A GEM object of driver `D::Driver`, backed by shmem pages, with the driver's data `D`.
 ///
@@ -264,15 +263,6 @@ impl<D: DriverObject> Object<D> {
         // (embedded in it, or in the dma-buf the object holds a reference to).
         unsafe { Resv::from_raw((*self.as_raw()).resv) }
     }
-}
-
-/// Rounds `size` up to whole pages, refusing zero and sizes above [`MAX_SIZE`].
-pub(super) fn page_aligned(size: usize) -> Result<usize> {
-    if size == 0 || size > MAX_SIZE {
-        return Err(EINVAL);
-    }
-    // Cannot overflow: `MAX_SIZE` is page aligned and far below `usize::MAX`.
-    Ok(size.next_multiple_of(PAGE_SIZE))
 }
 
 impl<D: DriverObject> Deref for Object<D> {

@@ -82,7 +82,7 @@ use core::ptr::NonNull;
 ///     type Object = Buffer;
 ///     type VaData = ();
 ///     type VmBoData = ();
-///     type StepContext = ();
+///     type StepContext<'ctx> = ();
 ///
 ///     fn step_map<'op>(
 ///         &mut self,
@@ -298,7 +298,7 @@ impl<T: DriverGpuVm> Bind<T> {
     /// the `Bind`. Fails with `EINVAL` when `vm` is another VM or the `Bind` was applied
     /// before, with `ENODEV` when the VM's [`UniqueVm`](super::UniqueVm) is gone, and with the
     /// steps' errors (the steps done stay done).
-    pub fn apply(&mut self, vm: &mut LockedVm<'_, T>, ctx: &mut T::StepContext) -> Result {
+    pub fn apply(&mut self, vm: &mut LockedVm<'_, T>, ctx: &mut T::StepContext<'_>) -> Result {
         if !core::ptr::eq(vm.gpuvm(), &*self.vm) || self.applied {
             return Err(EINVAL);
         }

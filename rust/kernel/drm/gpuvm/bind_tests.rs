@@ -172,7 +172,7 @@ impl DriverGpuVm for TagVm {
     type Object = ImmBo;
     type VaData = u32;
     type VmBoData = ();
-    type StepContext = u32;
+    type StepContext<'ctx> = u32;
 
     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<Mapped<'op>> {
         op.insert(*tag)

@@ -96,7 +96,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// [`Bind`]: super::Bind
     pub fn map(
         &mut self,
-        ctx: &mut T::StepContext,
+        ctx: &mut T::StepContext<'_>,
         obj: &Object<T::Object>,
         offset: u64,
         addr: u64,
@@ -150,7 +150,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     ///
     /// Only for a VM not in immediate mode, as [`LockedVm::map`]; there, see
     /// [`GpuVm::prepare_unmap`].
-    pub fn unmap(&mut self, ctx: &mut T::StepContext, addr: u64, size: u64) -> Result {
+    pub fn unmap(&mut self, ctx: &mut T::StepContext<'_>, addr: u64, size: u64) -> Result {
         const {
             assert!(
                 !immediate::<T>(),
@@ -260,10 +260,10 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// Not for immediate mode (`map` and `unmap` do not build there).
     fn run_steps(
         &mut self,
-        ctx: &mut T::StepContext,
+        ctx: &mut T::StepContext<'_>,
         map_obj: Option<&Object<T::Object>>,
         mut lock_objects: impl FnMut(*mut bindings::drm_exec) -> c_int,
-        sm_call: impl FnOnce(*mut StepArgs<T>) -> c_int,
+        sm_call: impl FnOnce(*mut StepArgs<'_, T>) -> c_int,
     ) -> Result {
         let room = self.reserve()?;
         let vm = self.vm.as_raw();

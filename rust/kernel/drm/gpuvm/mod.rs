@@ -138,14 +138,15 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     /// VM: the drop of any [`Bind`] of it, or of its [`UniqueVm`].
     type VmBoData: Default + Send + Sync;
     /// What the caller of [`LockedVm::map`], [`LockedVm::unmap`] and [`Bind::apply`] passes to
-    /// the steps.
-    type StepContext;
+    /// the steps, for the length of that call: it may borrow (a page table, the scatter-gather
+    /// table of the object being mapped, fetched before the VM is locked).
+    type StepContext<'ctx>;
 
     /// A new mapping: consume `op` with [`OpMap::insert`], which returns the [`Mapped`] proof.
     fn step_map<'op>(
         &mut self,
         op: OpMap<'op, Self>,
-        ctx: &mut Self::StepContext,
+        ctx: &mut Self::StepContext<'_>,
     ) -> Result<Mapped<'op>>;
 
     /// A mapping to remove entirely: consume `op` with [`OpUnmap::remove`], which returns the
@@ -153,7 +154,7 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     fn step_unmap<'op>(
         &mut self,
         op: OpUnmap<'op, Self>,
-        ctx: &mut Self::StepContext,
+        ctx: &mut Self::StepContext<'_>,
     ) -> Result<Unmapped<'op>>;
 
     /// A mapping to cut: the part before and/or after the affected range stay. Consume `op`
@@ -161,7 +162,7 @@ pub trait DriverGpuVm: Sized + Send + Unpin + 'static {
     fn step_remap<'op>(
         &mut self,
         op: OpRemap<'op, Self>,
-        ctx: &mut Self::StepContext,
+        ctx: &mut Self::StepContext<'_>,
     ) -> Result<Remapped<'op>>;
 }
 

@@ -314,9 +314,9 @@ impl<'op, T: DriverGpuVm, O> Step<'op, T, O> {
 }
 
 /// What the step callback gets through the C core's `priv` pointer.
-pub(super) struct StepArgs<T: DriverGpuVm> {
+pub(super) struct StepArgs<'c, T: DriverGpuVm> {
     state: *mut T,
-    ctx: *mut T::StepContext,
+    ctx: *mut T::StepContext<'c>,
     res: StepResources<T>,
 }
 
@@ -333,14 +333,14 @@ struct StepResources<T: DriverGpuVm> {
     room: *mut Room<T>,
 }
 
-impl<T: DriverGpuVm> StepArgs<T> {
+impl<'c, T: DriverGpuVm> StepArgs<'c, T> {
     /// The arguments of the steps of one `map` or `unmap`, for the VM state `state`, the
     /// caller's `ctx`, the request's `vm_bo` (NULL for an unmap), the reserved `room` and the
     /// graveyard `dead` of what the steps remove.
     pub(super) fn new(
         dead: &Graveyard<Va<T>>,
         state: &mut T,
-        ctx: &mut T::StepContext,
+        ctx: &mut T::StepContext<'c>,
         vm_bo: *mut bindings::drm_gpuvm_bo,
         room: *mut Room<T>,
     ) -> Self {
@@ -365,7 +365,7 @@ pub(super) unsafe extern "C" fn step_callback<T: DriverGpuVm>(
     op: *mut bindings::drm_gpuva_op,
     priv_: *mut c_void,
 ) -> c_int {
-    let args = priv_.cast::<StepArgs<T>>();
+    let args = priv_.cast::<StepArgs<'_, T>>();
     // SAFETY: By the safety requirements: the state and context are exclusively borrowed by
     // `run_steps` for the C call, and reached only here; the step's operation reaches the
     // resources, a distinct field, through their raw pointer.

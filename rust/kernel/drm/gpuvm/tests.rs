@@ -53,7 +53,7 @@ impl DriverGpuVm for TestVm {
     type Object = TestBo;
     type VaData = u32;
     type VmBoData = ();
-    type StepContext = u32;
+    type StepContext<'ctx> = u32;
 
     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, tag: &mut u32) -> Result<Mapped<'op>> {
         self.maps += 1;
@@ -131,7 +131,7 @@ impl<O: DriverObject> DriverGpuVm for HoldingVm<O> {
     type Object = O;
     type VaData = Held<O>;
     type VmBoData = crate::sync::SetOnce<crate::drm::gem::shmem::VMap<O>>;
-    type StepContext = Held<O>;
+    type StepContext<'ctx> = Held<O>;
 
     fn step_map<'op>(&mut self, op: OpMap<'op, Self>, h: &mut Held<O>) -> Result<Mapped<'op>> {
         op.insert(h.take())

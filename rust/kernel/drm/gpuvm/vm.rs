@@ -69,7 +69,7 @@ use core::{
 ///     type Object = Buffer;
 ///     type VaData = ();
 ///     type VmBoData = ();
-///     type StepContext = ();
+///     type StepContext<'ctx> = ();
 ///
 ///     fn step_map<'op>(
 ///         &mut self,

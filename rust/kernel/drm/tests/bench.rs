@@ -342,7 +342,7 @@ mod suite {
         type Object = TestBo;
         type VaData = ();
         type VmBoData = ();
-        type StepContext = ();
+        type StepContext<'ctx> = ();
 
         fn step_map<'op>(
             &mut self,
