@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Filters kernel build output: progress instead of one line per object, and file paths of the
 work tree rewritten to the repository file they link to, so errors point at files one can edit.
-Errors are always shown; warnings only when they name a file of this repository (the base's own
-warnings are counted and left in the log).
+A base file that patches/ changes (the ported drivers, say) stays a work-tree path, followed by a
+note naming the patch to fix. Errors are always shown; warnings only when they name a file of
+this repository or a patched file (the base's own warnings are counted and left in the log).
 
 Usage: make ... 2>&1 | buildfilter.py SRC BUILD LOG
 """
@@ -58,6 +59,34 @@ def make_doctest_mapper(src, build):
     return mapper
 
 
+def load_patched(src):
+    """The patches that change each patched base file, from worktree.sh's manifest."""
+    patched = {}
+    try:
+        with open(os.path.join(src, ".drm-rust-patched-by")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    patched.setdefault(parts[0], []).append(parts[1])
+    except OSError:
+        pass
+    return patched
+
+
+def patch_notes(text, src, patched):
+    """A note per patched file that `text` names: the patches that make it."""
+    notes = []
+    for m in PATH_RE.finditer(text):
+        p = m.group(1)
+        rel = os.path.relpath(os.path.normpath(p), src) if p.startswith("/") else os.path.normpath(p)
+        if rel in patched:
+            patches = ", ".join(f"patches/{p}" for p in patched[rel])
+            note = f"note: {rel} is a base file patched by {patches}: fix it there\n"
+            if note not in notes:
+                notes.append(note)
+    return notes
+
+
 def make_rewriter(src, build):
     cache = {}
     doctest = make_doctest_mapper(src, build)
@@ -93,6 +122,7 @@ def main():
     src = os.path.realpath(src)
     repo = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
     rewrite = make_rewriter(src, build)
+    patched = load_patched(src)
     count = 0
     hidden = 0
     last = time.monotonic()
@@ -104,8 +134,9 @@ def main():
         if not block:
             return
         text = "".join(block)
-        if verbose or ERROR_RE.search(text) or repo + "/" in text:
-            sys.stdout.write(text)
+        notes = patch_notes(text, src, patched) if patched else []
+        if verbose or ERROR_RE.search(text) or repo + "/" in text or notes:
+            sys.stdout.write(text + "".join(notes))
             sys.stdout.flush()
         elif "warning" in text:
             hidden += 1

@@ -3,7 +3,8 @@
 #
 # Style checks of this repository's files, in the toolchain root:
 #   sources     every tracked file under rust/ is source (.rs, .c, .h, ...): no stray files
-#   rustfmt     our Rust files, with the kernel's .rustfmt.toml
+#   rustfmt     our Rust files, and the base's Rust files as patches/ changes them (the ported
+#               drivers), with the kernel's .rustfmt.toml
 #   checkpatch  the patch series and our C files (among them scripts/drm-rust/uml/)
 #   scripts     checked with shellcheck
 #   rustdoc     `make rustdoc`: no warning may name one of our files    (LINT_FULL=1)
@@ -40,6 +41,8 @@ check() {
 mapfile -t rust_files < <(cd "$REPO" && find rust samples -name '*.rs' | sort)
 mapfile -t c_files < <(cd "$REPO" && find rust/helpers drivers include tools scripts/drm-rust/uml -name '*.[ch]' 2>/dev/null | sort)
 mapfile -t patches < <(grep -v '^#' "$REPO/patches/series" | sed "s|^|$REPO/patches/|")
+# The base's Rust files that the series changes, as the work tree has them.
+mapfile -t patched_rust < <(grep '\.rs$' "$WORK/patched-files" 2>/dev/null)
 
 # The work tree links every file under rust/ into the kernel, so a file there that is not source
 # (an editor's or a shell's leftover) is a mistake. The kinds below are the source kinds of the
@@ -67,7 +70,9 @@ sources_check() {
 }
 
 rustfmt_check() {
-	in_root "$SRC" rustfmt --check --edition 2021 --config-path .rustfmt.toml "${rust_files[@]}"
+	in_root "$SRC" rustfmt --check --edition 2021 --config-path .rustfmt.toml "${rust_files[@]}" || return 1
+	[ ${#patched_rust[@]} = 0 ] ||
+		in_root "$SRC" rustfmt --check --edition 2021 --config-path .rustfmt.toml "${patched_rust[@]}"
 }
 
 checkpatch() {
@@ -80,9 +85,13 @@ shellcheck_all() {
 	in_root "$REPO" shellcheck -x scripts/drm-rust/*.sh scripts/drm-rust/jobs/*.sh scripts/drm-rust/uml/*.sh .ci/run
 }
 
-# Warnings of a build step that name one of our files.
+# Warnings of a build step that name one of our files, or a base file that patches/ changes
+# (buildfilter.py notes those).
 ours() {
-	grep -E -A6 '^(warning|error)' | grep -B2 -A4 -F "$REPO/" || true
+	awk -v repo="$REPO/" '
+		/^(warning|error)/ { if (keep) printf "%s", block; block = ""; keep = 0; inb = 1 }
+		inb { block = block $0 "\n"; if (index($0, repo) || index($0, "patched by patches/")) keep = 1 }
+		END { if (keep) printf "%s", block }'
 }
 
 # Runs a kernel make target ($1: its log name, then make arguments) and fails when a warning or
@@ -107,7 +116,7 @@ clippy_check() {
 }
 
 check "sources: only source files under rust/" sources_check
-check "rustfmt: ${#rust_files[@]} Rust files" rustfmt_check
+check "rustfmt: ${#rust_files[@]} Rust files, ${#patched_rust[@]} patched ones" rustfmt_check
 check "checkpatch: ${#patches[@]} patches, ${#c_files[@]} C files" checkpatch
 check "shellcheck: scripts" shellcheck_all
 if [ "${LINT_FULL:-0}" = 1 ]; then

@@ -16,6 +16,9 @@
 TREE="$BASE_DIR/linux"
 MARK="$SRC/.drm-rust-base"
 PATCHED="$WORK/patched-files"
+# Which patch changes which file ("<file> <patch>" lines), for the build output: an error in a
+# patched base file names the patch to fix (buildfilter.py).
+PATCHED_BY="$SRC/.drm-rust-patched-by"
 PATCH_STAMP="$WORK/patches.stamp"
 
 [ -f "$BASE_DIR/.extracted" ] || die "base $BASE_VERSION is not extracted: run scripts/drm-rust/base.sh (make test does)"
@@ -52,11 +55,13 @@ if ! stamp_ok "$PATCH_STAMP" "$key"; then
 	rm -rf "$stage"
 	mkdir -p "$stage"
 	: >"$PATCHED.new"
+	: >"$PATCHED_BY.new"
 	while read -r p; do
 		case "$p" in '' | '#'*) continue ;; esac
 		[ -f "$REPO/patches/$p" ] || die "patches/series names $p, which does not exist"
 		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$REPO/patches/$p" | while read -r f; do
 			echo "$f" >>"$PATCHED.new"
+			echo "$f $p" >>"$PATCHED_BY.new"
 			if [ ! -e "$stage/$f" ] && [ -f "$TREE/$f" ]; then
 				mkdir -p "$(dirname "$stage/$f")"
 				cp "$TREE/$f" "$stage/$f"
@@ -81,6 +86,7 @@ if ! stamp_ok "$PATCH_STAMP" "$key"; then
 		fi
 	done
 	sort -u "$PATCHED.new" >"$PATCHED"
+	mv "$PATCHED_BY.new" "$PATCHED_BY"
 	rm -rf "$PATCHED.new" "$stage"
 	echo "$key" >"$PATCH_STAMP"
 fi
