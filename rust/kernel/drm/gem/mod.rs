@@ -20,7 +20,9 @@
 //! [`shmem::Object::new`] or [`plain::Object::new`], and by the C core through the callbacks in
 //! `T`'s driver table (none for plain objects), which
 //! this layer fills in ([`Driver::Object`](crate::drm::Driver::Object)), never with the C
-//! defaults that would allocate plain C objects.
+//! defaults that would allocate C objects: a plain driver's table has no `gem_prime_import`
+//! and no `gem_prime_import_sg_table`, so the C core's import gives back the device's own
+//! objects and refuses the others.
 //!
 //! It has one exception, which no path that relies on it can reach: each GPU VM (`drm::gpuvm`)
 //! has a reservation object that `drm_gpuvm_resv_object_alloc()` allocates as a plain GEM object of
@@ -216,8 +218,9 @@ pub unsafe trait BaseObject: AlwaysRefCounted + Send + Sync + private::Sealed {
     /// [`plain::Object`]).
     #[inline]
     fn mmap_offset(&self) -> u64 {
-        // SAFETY: The layer adds the offset node at init (`drm_gem_create_mmap_offset()`) and it
-        // stays until the object is released.
+        // SAFETY: The object is initialised; its offset node is reset at init and, for the
+        // object types that have one, added then (`drm_gem_create_mmap_offset()`), and stays
+        // until the object is released.
         unsafe { bindings::drm_vma_node_offset_addr(&raw mut (*self.as_raw()).vma_node) }
     }
 }

@@ -417,7 +417,8 @@ mod tests {
         Ok(())
     }
 
-    /// nova-drm's `GEM_CREATE` and `GEM_INFO`, through the ioctl path, on the render node.
+    /// `GEM_CREATE` and `GEM_INFO` of nova-drm's shapes, through the ioctl path (here on a
+    /// render node: the test's handlers are `RENDER_ALLOW`).
     #[test]
     fn nova_shaped_ioctls() -> Result {
         let t = device()?;

@@ -129,6 +129,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let req = &raw mut req;
         self.run_steps(
             ctx,
+            true,
             Some(obj),
             |exec| {
                 // SAFETY: `vm` is live and its tree locked against changes (`&mut self`) until
@@ -145,8 +146,10 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// Removes the mappings of `[addr, addr + size)`, through the driver's steps: mappings
     /// inside it are removed (`step_unmap`), mappings across its edges are cut (`step_remap`).
     ///
-    /// Fails with `EINVAL` when the range is empty, overflows or is not inside the VM, and
-    /// with the steps' errors.
+    /// Fails with `EINVAL` when the range is empty, overflows or is not inside the VM, with
+    /// `ENOMEM`, and with the steps' errors. A signal does not interrupt it (it waits for the
+    /// reservation locks uninterruptibly): drivers unmap on teardown paths, where giving up
+    /// would leave mappings behind.
     ///
     /// Only for a VM not in immediate mode, as [`LockedVm::map`]; there, see
     /// [`GpuVm::prepare_unmap`].
@@ -166,6 +169,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let vm = self.vm.as_raw();
         self.run_steps(
             ctx,
+            false,
             None,
             |exec| {
                 // SAFETY: `vm` is live and its tree locked; this locks every object whose
@@ -255,12 +259,14 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
     /// change, and `map_obj`); obtains the VM object of `map_obj`, the object of a map request;
     /// then calls `sm_call`, the C call that runs the steps, with the tree ours, the reservation
     /// locks of every object involved held and a pointer to the steps' [`StepArgs`], valid for
-    /// the call. The removed mappings and freed VM objects are dropped after the locks.
+    /// the call. The removed mappings and freed VM objects are dropped after the locks. The
+    /// locks are taken interruptibly if `interruptible`.
     ///
     /// Not for immediate mode (`map` and `unmap` do not build there).
     fn run_steps(
         &mut self,
         ctx: &mut T::StepContext<'_>,
+        interruptible: bool,
         map_obj: Option<&Object<T::Object>>,
         mut lock_objects: impl FnMut(*mut bindings::drm_exec) -> c_int,
         sm_call: impl FnOnce(*mut StepArgs<'_, T>) -> c_int,
@@ -270,7 +276,7 @@ impl<'a, T: DriverGpuVm> LockedVm<'a, T> {
         let gpuvm = self.vm;
         let driver = &mut self.guard.driver;
         let steps = Exec::scoped(
-            true,
+            interruptible,
             |l| {
                 l.call_raw(|exec| {
                     // SAFETY: `vm` is live; its reservation object lives as long as it.

@@ -439,9 +439,10 @@ unsafe fn encoder_at(dev: *mut bindings::drm_device, index: u8) -> *mut bindings
 /// The connectors of the commit that get a CRTC are matched with encoders that can drive it
 /// ([`routing::route`]), keeping their current encoders where they can, and leaving alone the
 /// encoders that connectors outside the commit drive. If that is impossible, the connectors
-/// left without an encoder may take those too, and only they: the C core then refuses the
-/// commit with a message naming the connector in the way, or, for the legacy `SETCRTC`, turns
-/// that connector off, as it does for drivers of one encoder per connector.
+/// left without an encoder may take those too (and, if that is not enough, any connector of
+/// the commit may): the C core then refuses the commit with a message naming the connector in
+/// the way, or, for the legacy `SETCRTC`, turns that connector off, as it does for drivers of
+/// one encoder per connector.
 ///
 /// The result depends only on the commit's connectors and their CRTCs, and on the encoders
 /// held outside it, so it is the same for every connector and every call while those do not
@@ -527,6 +528,7 @@ unsafe extern "C" fn best_encoder_callback(
         return ptr::null_mut();
     };
     let mut out = [None; routing::MAX];
+    let all = wants;
     if !routing::route(&wants[..count], outside, &mut out) {
         // The connectors left without an encoder can only have one that a connector outside
         // the commit drives: the others keep what they got, those take such encoders.
@@ -538,8 +540,12 @@ unsafe extern "C" fn best_encoder_callback(
                 };
             }
         }
-        // Incomplete again: some connector has no encoder at all; the check fails on it.
-        let _ = routing::route(&wants[..count], 0, &mut out);
+        // Still incomplete: the connectors that got an encoder must move to free one for
+        // another, onto encoders held outside; failing that, some connector has none at all
+        // and the check fails on it.
+        if !routing::route(&wants[..count], 0, &mut out) {
+            let _ = routing::route(&all[..count], 0, &mut out);
+        }
     }
     // SAFETY: As for `encoders_by_crtc`.
     out[mine].map_or(ptr::null_mut(), |e| unsafe { encoder_at(dev, e) })
