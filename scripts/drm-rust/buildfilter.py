@@ -73,10 +73,15 @@ def load_patched(src):
     return patched
 
 
+# Where a diagnostic is: "path:line:col: warning: ..." (C), "--> path:line:col" (Rust).
+WHERE_RE = re.compile(r"^(?:\s*--> )?(\S+?):\d+:\d+(?::|$)", re.M)
+
+
 def patch_notes(text, src, patched):
-    """A note per patched file that `text` names: the patches that make it."""
+    """A note per patched file that a diagnostic of `text` is in: the patches that make it.
+    Files it merely includes from ("In file included from") do not count."""
     notes = []
-    for m in PATH_RE.finditer(text):
+    for m in WHERE_RE.finditer(text):
         p = m.group(1)
         rel = os.path.relpath(os.path.normpath(p), src) if p.startswith("/") else os.path.normpath(p)
         if rel in patched:
