@@ -17,7 +17,8 @@
 #include <linux/dma-resv.h>
 #include <linux/iosys-map.h>
 
-#if IS_BUILTIN(CONFIG_DRM) && IS_ENABLED(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)
+/* Every GEM object type of the layer: plain objects need no shmem helpers. */
+#if IS_BUILTIN(CONFIG_DRM)
 
 __rust_helper void rust_helper_drm_gem_object_get(struct drm_gem_object *obj)
 {
@@ -33,6 +34,10 @@ __rust_helper u64 rust_helper_drm_vma_node_offset_addr(struct drm_vma_offset_nod
 {
 	return drm_vma_node_offset_addr(node);
 }
+
+#endif /* IS_BUILTIN(CONFIG_DRM) */
+
+#if IS_BUILTIN(CONFIG_DRM) && IS_ENABLED(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)
 
 __rust_helper void rust_helper_get_dma_buf(struct dma_buf *dmabuf)
 {

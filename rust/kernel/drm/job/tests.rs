@@ -5,6 +5,7 @@
 use super::*;
 use crate::{
     dma_fence::UniqueFence,
+    drm::gem::resv::Usage,
     new_spinlock,
     sync::{
         aref::ARef,
