@@ -94,7 +94,7 @@ def summary(res):
         print(f"known failures and WARNs of the base kernel and of IGT in UML, not counted (baselines/): "
               f"{len(res.known)}")
     for again in res.again:
-        print(f"a C peer's subtest that failed once, counted as passed when run again: {again}")
+        print(f"a subtest that failed once (a C peer's, or a timing one), counted as passed when run again: {again}")
     passed = sum(s.passed for s in res.suites.values())
     failed = sum(s.failed for s in res.suites.values())
     skipped = sum(s.skipped for s in res.suites.values())

@@ -17,6 +17,8 @@ class Baseline:
                                             whose allocation backtrace has <function>
         expect <text> in <test>             a splat that <test> must cause: the boot fails
                                             without it (a test of a lockdep annotation)
+        timing <test>/<subtest>             an IGT subtest that the sample runs again when it
+                                            fails (read by jobs/igt.sh; not a known failure)
 
     A variant's boots read the main baseline and the variant's own (baselines/<variant>/).
     """

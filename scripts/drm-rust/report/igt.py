@@ -2,10 +2,11 @@
 """IGT runs of a userspace boot (igt-<driver>-<test>.log and .rc, from jobs/igt.sh): per-subtest
 results per driver, the sample against vkms test by test, and for make igt the side-by-side
 table and the time of each test binary (.time). A test run with a subtest selection
-(TEST:PATTERN in IGT_TESTS) logs only the subtests it ran, the same ones for every driver. Subtests that fail in UML for every driver are in the boot's baseline
-(boots.txt: igt-uml.txt). A C peer's subtest that failed and was run again (jobs/igt.sh,
-igt-<drv>-<test>.retry.log) counts with its second result; the first failure is listed with the
-known ones."""
+(TEST:PATTERN in IGT_TESTS) logs only the subtests it ran, the same ones for every driver.
+Subtests that fail in UML for every driver are in the boot's baseline (boots.txt: igt-uml.txt).
+A subtest that failed and was run again (jobs/igt.sh, igt-<drv>-<test>.retry.log: any of a C
+peer's, the sample's `timing` ones) counts with its second result; the first failure is listed
+with the known ones."""
 
 import glob
 import os
