@@ -21,8 +21,8 @@ int drm_rust_bench_peer_getparam(struct drm_device *dev, void *data, struct drm_
 int drm_rust_bench_peer_gem_cycle(struct drm_device *dev, struct drm_file *file, size_t size);
 int drm_rust_bench_peer_prime_round_trip(struct drm_device *dev, struct drm_file *file,
 					 u32 handle, struct drm_device *importer);
-struct drm_rust_bench_peer_vm *drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start,
-							       u64 range);
+struct drm_rust_bench_peer_vm *
+drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start, u64 range);
 int drm_rust_bench_peer_vm_map(struct drm_rust_bench_peer_vm *vm, struct drm_gem_object *obj,
 			       u64 offset, u64 addr, u64 range);
 int drm_rust_bench_peer_vm_unmap(struct drm_rust_bench_peer_vm *vm, u64 addr, u64 range);

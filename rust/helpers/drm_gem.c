@@ -70,9 +70,9 @@ __rust_helper void rust_helper_iosys_map_memset(struct iosys_map *dst, size_t of
 
 /* The shmem helpers' callbacks, for the function table of drm::gem::shmem::Object. */
 #if IS_BUILTIN(CONFIG_DRM_GEM_SHMEM_HELPER)
-__rust_helper void rust_helper_drm_gem_shmem_object_print_info(struct drm_printer *p,
-								unsigned int indent,
-								const struct drm_gem_object *obj)
+__rust_helper void
+rust_helper_drm_gem_shmem_object_print_info(struct drm_printer *p, unsigned int indent,
+					    const struct drm_gem_object *obj)
 {
 	drm_gem_shmem_object_print_info(p, indent, obj);
 }

@@ -337,7 +337,8 @@ pub(crate) fn table(handlers: Punctuated<Path, Token![,]>) -> Result<TokenStream
         let name = quote!(#handler).to_string().replace(' ', "");
         checks.push(quote_spanned! {handler.span()=>
             ::core::assert!(
-                ::kernel::ioctl::_IOC_NR(#desc.cmd()) == ::kernel::drm::ioctl::COMMAND_BASE + #index,
+                ::kernel::ioctl::_IOC_NR(#desc.cmd())
+                    == ::kernel::drm::ioctl::COMMAND_BASE + #index,
                 ::core::concat!(#name, ": DRM ioctls are numbered contiguously from \
                     DRM_COMMAND_BASE, in the order of the table, and this one is not")
             );

@@ -336,11 +336,12 @@ struct drm_vrust_cmd {
  * with an error does not run, and its fence gets that error; the fences of its buffers only
  * order it. An out-sync timeline point at or below the last one is still added.
  *
- * Without VRUST_EXEC_ASYNC, the commands before such a stop run, the EXEC returns when they
- * have (or with -EINTR when the caller is being killed, the job going on), and @done says
- * how many completed; @out_sync gets the fence of the commands that ran. With VRUST_EXEC_ASYNC, any such error fails the EXEC with nothing
- * queued; otherwise it returns once the job is queued, @done is 0 and the outcome is the
- * fence's. The work is done in bounded chunks, between which other tasks get the CPU.
+ * Without VRUST_EXEC_ASYNC, the commands before such a stop run, the EXEC returns when they have
+ * (or with -EINTR when the caller is being killed, the job going on), and @done says how many
+ * completed; @out_sync gets the fence of the commands that ran. With VRUST_EXEC_ASYNC, any such
+ * error fails the EXEC with nothing queued; otherwise it returns once the job is queued, @done is 0
+ * and the outcome is the fence's. The work is done in bounded chunks, between which other tasks get
+ * the CPU.
  */
 struct drm_vrust_exec {
 	/** @vm_id: in, a VM of the calling file, or -ENOENT */

@@ -508,14 +508,14 @@ impl<B: Backend> Prepared<'_, B> {
         self.add(fence, true)
     }
 
-    /// Makes the job wait for the fences of `resv` of `usage` (and the usages before it): for a
-    /// job that writes the buffer, [`Usage::to_wait_for(true)`](crate::drm::gem::resv::Usage::to_wait_for). This is
-    /// implicit synchronisation with every other user of the buffer, other drivers included.
-    /// It orders only: a failed fence there does not fail the job (an earlier user's failure
-    /// is that user's, and would otherwise spread to every later user of the buffer); of its
-    /// fences of one context, only the latest is kept. Call it with the buffer's lock held, the
-    /// same lock under which the job's fence is then added, so that no fence added meanwhile
-    /// is missed.
+    /// Makes the job wait for the fences of `resv` of `usage` (and the usages before it): for a job
+    /// that writes the buffer,
+    /// [`Usage::to_wait_for(true)`](crate::drm::gem::resv::Usage::to_wait_for). This is implicit
+    /// synchronisation with every other user of the buffer, other drivers included. It orders only:
+    /// a failed fence there does not fail the job (an earlier user's failure is that user's, and
+    /// would otherwise spread to every later user of the buffer); of its fences of one context,
+    /// only the latest is kept. Call it with the buffer's lock held, the same lock under which the
+    /// job's fence is then added, so that no fence added meanwhile is missed.
     #[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
     pub fn add_resv_dependencies(
         &mut self,

@@ -327,7 +327,11 @@ impl kernel::InPlaceModule for VrustModule {
             attributes: [],
         };
         try_pin_init!(Self {
-            instances <- configfs::Subsystem::new(c_str!("vrust"), item_type, try_pin_init!(Instances {})),
+            instances <- configfs::Subsystem::new(
+                c_str!("vrust"),
+                item_type,
+                try_pin_init!(Instances {}),
+            ),
             default: Live::new(
                 c_str!("vrust"),
                 &Pipeline::single(Plug::new(Status::Connected)?)?,

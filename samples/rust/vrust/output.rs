@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The output: the CRTC, which composes its planes at every vblank ([`compose`](crate::compose)),
-//! reports the frame's CRC and fills writeback jobs, and a virtual connector with the standard modes up to
-//! 3840x2160.
+//! reports the frame's CRC and fills writeback jobs, and a virtual connector with the standard
+//! modes up to 3840x2160.
 //!
 //! vblank is the layer's: a timer at the mode's refresh rate, on while the CRTC is on, with the
 //! page-flip events of each commit sent at the next vblank, and the CRTC's vblank work run after

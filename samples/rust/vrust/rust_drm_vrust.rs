@@ -29,33 +29,46 @@
 //! echo 1 > enabled; echo 2 > connector0/status   # disconnected: hotplug event
 //! ```
 //!
-//! Without object directories an instance has one pipe (one CRTC with a primary, a cursor
-//! and an overlay plane, a virtual connector; vblank at the mode's refresh rate, page flips of
-//! dumb buffers and of vrust's own buffers, the planes composed in software at every vblank
-//! with the frame's CRC in debugfs, a writeback connector) and a render node. The C core adds, on top of the GEM
-//! layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`, `MODE_MAP_DUMB`), `mmap()` of buffers,
+//! Without object directories an instance has one pipe (one CRTC with a primary, a cursor and an
+//! overlay plane, a virtual connector; vblank at the mode's refresh rate, page flips of dumb
+//! buffers and of vrust's own buffers, the planes composed in software at every vblank with the
+//! frame's CRC in debugfs, a writeback connector) and a render node. The C core adds, on top of the
+//! GEM layer: `GEM_CLOSE`, dumb buffers (`MODE_CREATE_DUMB`, `MODE_MAP_DUMB`), `mmap()` of buffers,
 //! and PRIME export and import of dma-bufs.
 //!
 //! # Reading order
 //!
 //! Each file is one part of the driver and uses one layer of `kernel::drm`:
 //!
-//! | file | what it shows | layer |
-//! |------|---------------|-------|
-//! | [`driver`] | the driver: name, types, the ioctl table | [`drm::Driver`], [`drm::ioctl::table!`] |
-//! | [`device`] | per-device data; instances made and unplugged through configfs | [`drm::UnregisteredDevice`], [`drm::Registration`] |
-//! | [`config`] | configurable pipelines: planes, CRTCs, encoders and connectors as configfs directories, checked into a [`display::Pipeline`] | `kernel::configfs` |
-//! | [`file`] | per-file data: a counter, the file's GPU VMs, its job queue | [`drm::DriverFile`] |
-//! | [`core_ioctls`] | ioctls that only exercise the core layer: `GET_PARAM`, `COUNTER`, `SET_DEVICE_VALUE`, `REVERSE` | [`drm::ioctl::handlers`], [`drm::user`] |
-//! | [`buffers`] | shmem buffers: `GEM_CREATE`, `GEM_INFO`, `GEM_PWRITE`, `GEM_PREAD`; dumb buffers and imports | [`drm::gem`] |
-//! | [`vm`] | GPU address spaces: `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY` | [`drm::gpuvm`] |
-//! | [`gpu`] | the software "GPU": jobs of `FILL`, `COPY` and `HANG` commands, resolved through a VM's mappings | [`drm::job::Backend`], [`drm::gpuvm::LockedVm`], [`drm::gem::shmem::VMap`] |
-//! | [`exec`] | `EXEC`: a job with in- and out-sync objects and implicit sync on its buffers | [`drm::job::Queue`], [`drm::syncobj`], [`drm::gem::resv`] |
-//! | [`display`] | the display: the pipeline's mode objects, made in the KMS phase; the commit tail in steps | [`drm::kms::Kms`], [`drm::kms::Setup`], [`drm::kms::Tail`] |
-//! | [`planes`] | primary, cursor and overlay planes: typed checks, each mapping what it shows | [`drm::kms::PlaneImpl`], [`drm::kms::Check`], [`drm::kms::Framebuffer::vmap`] |
-//! | [`output`] | the CRTC (vblank, its work, CRCs, the background colour) and the virtual connector (modes up to 3840x2160) | [`drm::kms::CrtcImpl`], [`drm::kms::ConnectorImpl`] |
-//! | [`compose`] | the composer: the scene of a commit, composed at every vblank into the frame's CRC and writeback jobs | [`drm::kms::compose`], [`drm::kms::Crtc::add_crc`] |
-//! | [`writeback`] | the writeback connector: jobs handed to the CRTC's next frame | [`drm::kms::WritebackImpl`], [`drm::kms::WritebackJob`] |
+//! * [`driver`]: the driver: name, types, the ioctl table. Layer: [`drm::Driver`],
+//!   [`drm::ioctl::table!`].
+//! * [`device`]: per-device data; instances made and unplugged through configfs. Layer:
+//!   [`drm::UnregisteredDevice`], [`drm::Registration`].
+//! * [`config`]: configurable pipelines: planes, CRTCs, encoders and connectors as configfs
+//!   directories, checked into a [`display::Pipeline`]. Layer: `kernel::configfs`.
+//! * [`file`]: per-file data: a counter, the file's GPU VMs, its job queue. Layer:
+//!   [`drm::DriverFile`].
+//! * [`core_ioctls`]: ioctls that only exercise the core layer: `GET_PARAM`, `COUNTER`,
+//!   `SET_DEVICE_VALUE`, `REVERSE`. Layer: [`drm::ioctl::handlers`], [`drm::user`].
+//! * [`buffers`]: shmem buffers: `GEM_CREATE`, `GEM_INFO`, `GEM_PWRITE`, `GEM_PREAD`; dumb buffers
+//!   and imports. Layer: [`drm::gem`].
+//! * [`vm`]: GPU address spaces: `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_QUERY`. Layer:
+//!   [`drm::gpuvm`].
+//! * [`gpu`]: the software "GPU": jobs of `FILL`, `COPY` and `HANG` commands, resolved through a
+//!   VM's mappings. Layer: [`drm::job::Backend`], [`drm::gpuvm::LockedVm`],
+//!   [`drm::gem::shmem::VMap`].
+//! * [`exec`]: `EXEC`: a job with in- and out-sync objects and implicit sync on its buffers. Layer:
+//!   [`drm::job::Queue`], [`drm::syncobj`], [`drm::gem::resv`].
+//! * [`display`]: the display: the pipeline's mode objects, made in the KMS phase; the commit tail
+//!   in steps. Layer: [`drm::kms::Kms`], [`drm::kms::Setup`], [`drm::kms::Tail`].
+//! * [`planes`]: primary, cursor and overlay planes: typed checks, each mapping what it shows.
+//!   Layer: [`drm::kms::PlaneImpl`], [`drm::kms::Check`], [`drm::kms::Framebuffer::vmap`].
+//! * [`output`]: the CRTC (vblank, its work, CRCs, the background colour) and the virtual connector
+//!   (modes up to 3840x2160). Layer: [`drm::kms::CrtcImpl`], [`drm::kms::ConnectorImpl`].
+//! * [`compose`]: the composer: the scene of a commit, composed at every vblank into the frame's
+//!   CRC and writeback jobs. Layer: [`drm::kms::compose`], [`drm::kms::Crtc::add_crc`].
+//! * [`writeback`]: the writeback connector: jobs handed to the CRTC's next frame. Layer:
+//!   [`drm::kms::WritebackImpl`], [`drm::kms::WritebackJob`].
 //!
 //! # The ioctls
 //!

@@ -131,6 +131,7 @@ int drm_rust_bench_peer_prime_round_trip(struct drm_device *dev, struct drm_file
 
 struct drm_rust_bench_peer_vm {
 	struct drm_gpuvm base;
+	/* Serialises the map and unmap requests on the VM, as a driver's VM lock does. */
 	struct mutex lock;
 	struct drm_gpuvm_bo *vm_bo;
 };
@@ -217,8 +218,8 @@ static const struct drm_gpuvm_ops peer_vm_ops = {
  * Returns:
  * The VM, or NULL when out of memory.
  */
-struct drm_rust_bench_peer_vm *drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start,
-							       u64 range)
+struct drm_rust_bench_peer_vm *
+drm_rust_bench_peer_vm_create(struct drm_device *dev, u64 start, u64 range)
 {
 	struct drm_rust_bench_peer_vm *vm = kzalloc_obj(*vm);
 	struct drm_gem_object *r_obj;
@@ -369,7 +370,8 @@ void drm_rust_bench_peer_vm_destroy(struct drm_rust_bench_peer_vm *vm)
 
 /*
  * KMS: a vkms device of the shape of the Rust layer's KMS test driver
- * (rust/kernel/drm/tests/kms.rs) and a TEST_ONLY commit on it, built the way a C driver or the atomic ioctl builds one.
+ * (rust/kernel/drm/tests/kms.rs) and a TEST_ONLY commit on it, built the way a C driver or the
+ * atomic ioctl builds one.
  *
  * vkms's default device has a primary and a cursor plane and a writeback connector, and eight
  * overlay planes when enable_overlay is set; so the peer makes a device of its own, as vkms's

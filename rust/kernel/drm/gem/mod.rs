@@ -236,7 +236,8 @@ pub(crate) fn check_range(offset: usize, len: usize, size: usize) -> Result {
 /// The GEM object type of driver `T`: what its C driver table says about GEM.
 ///
 /// Implemented for [`NoGem`], and for [`shmem::Object<D>`] and [`plain::Object<D>`] of a `D`
-/// whose driver is `T`, and sealed: a driver cannot make the C core call another driver's callbacks on its device.
+/// whose driver is `T`, and sealed: a driver cannot make the C core call another driver's
+/// callbacks on its device.
 pub trait ObjectType<T: drm::Driver>: private::Sealed {
     #[doc(hidden)]
     const CALLBACKS: Option<DriverCallbacks>;

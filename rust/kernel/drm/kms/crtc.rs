@@ -113,8 +113,8 @@ pub trait CrtcImpl: Send + Sync + Sized + 'static {
 
     /// The work of a vblank, in process context: runs after each vblank while the CRTC is on,
     /// once for every vblank that found it idle, with the frames since its last run (see
-    /// "Work at vblank" in the [module](crate::drm::kms) docs). May sleep, but should not allocate if it
-    /// signals fences.
+    /// "Work at vblank" in the [module](crate::drm::kms) docs). May sleep, but should not allocate
+    /// if it signals fences.
     fn vblank_work(_crtc: &Crtc<Self>, _frames: Frames) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }

@@ -156,9 +156,9 @@ impl Framebuffer {
 
 /// A kernel mapping of a framebuffer's GEM objects: the guard of [`Framebuffer::vmap`].
 ///
-/// As with a [`VMap`](crate::drm::gem::shmem::VMap), the memory is shared with userspace and devices,
-/// so it is read and written by copies, which check the bounds; offsets are from the start of
-/// a plane (the framebuffer's offset into its object applied).
+/// As with a [`VMap`](crate::drm::gem::shmem::VMap), the memory is shared with userspace and
+/// devices, so it is read and written by copies, which check the bounds; offsets are from the start
+/// of a plane (the framebuffer's offset into its object applied).
 ///
 /// Dropping the guard unmaps the objects, taking their reservation locks: it must not be
 /// dropped with one held, nor on a fence-signalling path.

@@ -5,7 +5,8 @@
 //! (`Clone`), freed by `atomic_destroy_state` (`Drop`). The three kinds share this code; each
 //! names its C functions in a [`Kind`].
 //!
-//! C header: [`include/drm/drm_atomic_state_helper.h`](srctree/include/drm/drm_atomic_state_helper.h)
+//! C header:
+//! [`include/drm/drm_atomic_state_helper.h`](srctree/include/drm/drm_atomic_state_helper.h)
 
 use crate::{
     bindings,

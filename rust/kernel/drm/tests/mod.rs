@@ -4,7 +4,8 @@
 //! module), its benchmarks and its doctests; none of it is built into a kernel without
 //! `CONFIG_RUST_DRM_KUNIT_TEST` or `CONFIG_RUST_KERNEL_DOCTESTS`.
 //!
-//! * [`doctest`]: the hidden driver of the doctests, [`drm_doctest_driver!`](crate::drm_doctest_driver);
+//! * [`doctest`]: the hidden driver of the doctests,
+//!   [`drm_doctest_driver!`](crate::drm_doctest_driver);
 //! * [`drivers`]: the test driver of the core layer, with ioctls of Nova's shapes (`GETPARAM`,
 //!   `GEM_CREATE`, `GEM_INFO`), on faux, platform and auxiliary parents, and files opened in the
 //!   kernel ([`MockFile`]) whose ioctls go through `drm_ioctl_kernel()`;

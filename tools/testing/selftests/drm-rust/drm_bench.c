@@ -71,7 +71,8 @@ static int cycle(int fd)
 
 	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &create))
 		return -errno;
-	map.handle = close_arg.handle = create.handle;
+	map.handle = create.handle;
+	close_arg.handle = create.handle;
 	ret = ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &map) ? -errno : 0;
 	if (!ret) {
 		p = mmap(NULL, create.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, map.offset);
@@ -164,8 +165,8 @@ static int bench_exec_copy(int fd, const char *name)
 	for (i = 0; i < 2; i++) {
 		struct drm_vrust_gem_create bo = { .size = COPY_SIZE };
 		struct drm_vrust_vm_bind bind = {
-			.vm_id = vm.vm_id, .op = VRUST_BIND_MAP, .addr = VRUST_VM_START + i * COPY_SIZE,
-			.range = COPY_SIZE,
+			.vm_id = vm.vm_id, .op = VRUST_BIND_MAP,
+			.addr = VRUST_VM_START + i * COPY_SIZE, .range = COPY_SIZE,
 		};
 
 		if (ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &bo))
@@ -313,7 +314,8 @@ static const char *kms_find_output(struct kms *k)
 		drmModeFreeConnector(c);
 	}
 	if (crtc_index < 0) {
-		why = res->count_crtcs ? "no connected connector with a mode and a CRTC" : "no CRTC";
+		why = res->count_crtcs ? "no connected connector with a mode and a CRTC" :
+					 "no CRTC";
 		goto out;
 	}
 	k->crtc = res->crtcs[crtc_index];
@@ -353,7 +355,8 @@ static int kms_setup(struct kms *k)
 
 		if (ioctl(k->fd, DRM_IOCTL_MODE_CREATE_DUMB, &create))
 			return -errno;
-		k->handle[i] = handles[0] = create.handle;
+		k->handle[i] = create.handle;
+		handles[0] = create.handle;
 		pitches[0] = create.pitch;
 		if (drmModeAddFB2(k->fd, w, h, DRM_FORMAT_XRGB8888, handles, pitches, offsets,
 				  &k->fb[i], 0))
@@ -371,8 +374,10 @@ static int kms_setup(struct kms *k)
 	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID", k->crtc);
 	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "SRC_X", 0);
 	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "SRC_Y", 0);
-	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "SRC_W", (uint64_t)w << 16);
-	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "SRC_H", (uint64_t)h << 16);
+	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "SRC_W",
+			      (uint64_t)w << 16);
+	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "SRC_H",
+			      (uint64_t)h << 16);
 	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "CRTC_X", 0);
 	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "CRTC_Y", 0);
 	ret = ret ?: add_prop(req, k->fd, k->plane, DRM_MODE_OBJECT_PLANE, "CRTC_W", w);
@@ -497,7 +502,8 @@ static int bench_flip(const char *const names[2], const int fds[2])
 			ret = kms_flip(&k[d], &warm);
 		if (ret) {
 			k[d].err = ret;
-			fprintf(stderr, "drm_bench: flip_latency: the modeset or first flips failed on %s: %s\n",
+			fprintf(stderr,
+				"drm_bench: flip_latency: the modeset or first flips failed on %s: %s\n",
 				names[d], strerror(-ret));
 		}
 	}
@@ -507,7 +513,8 @@ static int bench_flip(const char *const names[2], const int fds[2])
 				ret = kms_flip(&k[d], &k[d].lat[k[d].n]);
 				if (ret) {
 					k[d].err = ret;
-					fprintf(stderr, "drm_bench: flip_latency: flip %d failed on %s: %s\n",
+					fprintf(stderr,
+						"drm_bench: flip_latency: flip %d failed on %s: %s\n",
 						k[d].n, names[d], strerror(-ret));
 				} else {
 					k[d].n++;
@@ -520,10 +527,12 @@ static int bench_flip(const char *const names[2], const int fds[2])
 			len += snprintf(line + len, sizeof(line) - len, "skipped (%s)", k[d].skip);
 		} else if (k[d].err) {
 			failed = 1;
-			len += snprintf(line + len, sizeof(line) - len, "failed (%s)", strerror(-k[d].err));
+			len += snprintf(line + len, sizeof(line) - len, "failed (%s)",
+					strerror(-k[d].err));
 		} else {
 			qsort(k[d].lat, k[d].n, sizeof(double), cmp_double);
-			len += snprintf(line + len, sizeof(line) - len, "%.0f us/flip (%.0f..%.0f) at %dx%d@%d",
+			len += snprintf(line + len, sizeof(line) - len,
+					"%.0f us/flip (%.0f..%.0f) at %dx%d@%d",
 					k[d].lat[k[d].n / 2], k[d].lat[0], k[d].lat[k[d].n - 1],
 					k[d].mode.hdisplay, k[d].mode.vdisplay, k[d].mode.vrefresh);
 			ran |= 1 << d;
@@ -567,8 +576,8 @@ static int print_spread(char *buf, size_t len, double *v, int n)
  */
 static int bench_exec_latency(int fd, const char *name)
 {
-	static double lat[EXEC_ROUNDS * EXECS], sub[EXEC_ROUNDS * EXECS], waits[EXEC_ROUNDS * EXECS];
-	static double sync[EXEC_ROUNDS * EXECS];
+	static double lat[EXEC_ROUNDS * EXECS], sub[EXEC_ROUNDS * EXECS];
+	static double waits[EXEC_ROUNDS * EXECS], sync[EXEC_ROUNDS * EXECS];
 	struct drm_vrust_cmd fill = {
 		.op = VRUST_CMD_FILL, .value = 1, .dst = VRUST_VM_START, .len = 4096,
 	};
@@ -585,7 +594,8 @@ static int bench_exec_latency(int fd, const char *name)
 
 	if (ioctl(fd, DRM_IOCTL_VRUST_VM_CREATE, &vm) || ioctl(fd, DRM_IOCTL_VRUST_GEM_CREATE, &bo))
 		return -errno;
-	bind.vm_id = ex.vm_id = vm.vm_id;
+	bind.vm_id = vm.vm_id;
+	ex.vm_id = vm.vm_id;
 	bind.handle = bo.handle;
 	if (ioctl(fd, DRM_IOCTL_VRUST_VM_BIND, &bind))
 		return -errno;
@@ -683,7 +693,8 @@ int main(int argc, char **argv)
 	for (d = 0; d < 2; d++) {
 		fds[d] = drm_open_driver(names[d], DRM_NODE_PRIMARY);
 		if (fds[d] < 0) {
-			fprintf(stderr, "drm_bench: cannot open %s: %s\n", names[d], strerror(-fds[d]));
+			fprintf(stderr, "drm_bench: cannot open %s: %s\n", names[d],
+				strerror(-fds[d]));
 			ret = 1;
 		}
 	}
@@ -692,8 +703,8 @@ int main(int argc, char **argv)
 	if (!ret) {
 		ret = bench_exec_latency(fds[0], names[0]);
 		if (ret) {
-			fprintf(stderr, "drm_bench: exec_fence_latency on %s failed: %s\n", names[0],
-				strerror(-ret));
+			fprintf(stderr, "drm_bench: exec_fence_latency on %s failed: %s\n",
+				names[0], strerror(-ret));
 			ret = 1;
 		}
 	}

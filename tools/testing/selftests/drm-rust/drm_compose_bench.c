@@ -233,7 +233,8 @@ static int pipe_open(struct pipe *p, int fd)
 			break;
 		for (__u32 y = 0; y < H; y++)
 			for (__u32 x = 0; x < W; x++)
-				*vrust_fb_px(&p->fbs[f][0], x, y) = 0xff000000u | (x * 255 / W) << 16 |
+				*vrust_fb_px(&p->fbs[f][0], x, y) = 0xff000000u |
+								   (x * 255 / W) << 16 |
 								   (y * 255 / H) << 8 | 0x60;
 		/* Half transparent, premultiplied: 50% of a blue-grey. */
 		vrust_fb_fill(&p->fbs[f][1], 0, 0, 1280, 720, 0x80204060u);
@@ -387,7 +388,8 @@ int main(int argc, char **argv)
 			 vrust_open_default(DRM_NODE_PRIMARY);
 		ret = fd < 0 ? fd : pipe_open(&pipes[d], fd);
 		if (ret)
-			fprintf(stderr, "drm_compose_bench: %s: %s\n", pipes[d].name, strerror(-ret));
+			fprintf(stderr, "drm_compose_bench: %s: %s\n", pipes[d].name,
+				strerror(-ret));
 	}
 	for (int r = 0; r < ROUNDS && !ret; r++)
 		for (int s = 0; s < SCENES && !ret; s++)
@@ -396,7 +398,8 @@ int main(int argc, char **argv)
 					ret = run(&pipes[d], s, f, &pipes[d].fps[s][f][r],
 						  pipes[d].ms[s][f], &pipes[d].n[s][f]);
 					if (ret)
-						fprintf(stderr, "drm_compose_bench: %s, %s %s: %s\n",
+						fprintf(stderr,
+							"drm_compose_bench: %s, %s %s: %s\n",
 							pipes[d].name, scene_names[s],
 							format_names[f], strerror(-ret));
 				}
@@ -423,7 +426,8 @@ int main(int argc, char **argv)
 				const int n = pipes[d].n[s][f];
 
 				if (n < ROUNDS * JOBS / 2) {
-					fprintf(stderr, "drm_compose_bench: %s, %s %s: only %d of %d frames timed\n",
+					fprintf(stderr,
+						"drm_compose_bench: %s, %s %s: only %d of %d frames timed\n",
 						pipes[d].name, scene_names[s], format_names[f], n,
 						ROUNDS * JOBS);
 					return 1;
@@ -432,9 +436,9 @@ int main(int argc, char **argv)
 				qsort(v, ROUNDS, sizeof(*v), cmp_double);
 				med[d] = m[n / 2];
 				best[d] = v[ROUNDS - 1];
-				printf("  %s %5.1f ms [%.1f-%.1f] %5.1f/s [%.1f-%.1f]", pipes[d].name,
-				       med[d], m[n / 10], m[n - 1 - n / 10], best[d], v[0],
-				       v[ROUNDS - 1]);
+				printf("  %s %5.1f ms [%.1f-%.1f] %5.1f/s [%.1f-%.1f]",
+				       pipes[d].name, med[d], m[n / 10], m[n - 1 - n / 10],
+				       best[d], v[0], v[ROUNDS - 1]);
 			}
 			printf("  time vkms/%s %.2fx, jobs %s/vkms %.2fx\n", pipes[0].name,
 			       med[1] / med[0], pipes[0].name, best[0] / best[1]);

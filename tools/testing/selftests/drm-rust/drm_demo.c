@@ -173,7 +173,9 @@ static void demo_vrust_gpu(int fd)
 		printf("  GEM: GEM_CREATE failed: %s\n", strerror(errno));
 		return;
 	}
-	info.handle = close_bo.handle = bind.handle = bo.handle;
+	info.handle = bo.handle;
+	close_bo.handle = bo.handle;
+	bind.handle = bo.handle;
 	if (drmIoctl(fd, DRM_IOCTL_VRUST_GEM_INFO, &info))
 		goto close_bo;
 	printf("  GEM: a %llu KiB buffer, handle %u, id %llu, mmap offset %#llx\n",
@@ -183,7 +185,9 @@ static void demo_vrust_gpu(int fd)
 		printf("  GPUVM: VM_CREATE failed: %s\n", strerror(errno));
 		goto close_bo;
 	}
-	bind.vm_id = exec.vm_id = destroy.vm_id = vm.vm_id;
+	bind.vm_id = vm.vm_id;
+	exec.vm_id = vm.vm_id;
+	destroy.vm_id = vm.vm_id;
 	bind.range = size;
 	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, info.offset);
 	if (map == MAP_FAILED || drmIoctl(fd, DRM_IOCTL_VRUST_VM_BIND, &bind) ||
@@ -192,7 +196,8 @@ static void demo_vrust_gpu(int fd)
 	} else {
 		for (i = 0; i < size; i++)
 			seen += map[i] == 0x5a;
-		printf("  GPUVM: VM %u maps it at %#llx; EXEC FILL 0x5a: %llu of %llu bytes seen through mmap()\n",
+		printf("  GPUVM: VM %u maps it at %#llx; "
+		       "EXEC FILL 0x5a: %llu of %llu bytes seen through mmap()\n",
 		       vm.vm_id, (unsigned long long)bind.addr, (unsigned long long)seen,
 		       (unsigned long long)size);
 	}

@@ -377,7 +377,8 @@ int vrust_client_open(struct vrust_client *c, unsigned int nodes)
 {
 	int i, ret;
 
-	c->card = c->render = -1;
+	c->card = -1;
+	c->render = -1;
 	for (i = 0; i < VRUST_CLIENT_FDS; i++)
 		c->fds[i] = -1;
 	ret = vrust_instance_up(&c->inst);
@@ -959,7 +960,7 @@ int vrust_prop_id(int fd, __u32 obj, __u32 type, const char *name, __u32 *id)
 }
 
 int vrust_atomic_add(int fd, drmModeAtomicReqPtr req, __u32 obj, __u32 type, const char *name,
-	       __u64 value)
+		     __u64 value)
 {
 	__u32 id;
 

@@ -3,7 +3,8 @@
  * The client library of the drm-rust userspace tests: vrust instances through configfs, their
  * device nodes through sysfs, the vrust and core DRM ioctls (GEM, dumb buffers, PRIME, VM,
  * EXEC) returning 0 or -errno, KMS framebuffers, planes and atomic properties, CPU access of
- * mappings that may fault, and small file, time and environment helpers. Built as vrust_client.o and linked into every test.
+ * mappings that may fault, and small file, time and environment helpers. Built as vrust_client.o
+ * and linked into every test.
  */
 #ifndef VRUST_CLIENT_H
 #define VRUST_CLIENT_H
@@ -72,9 +73,12 @@ int drm_open_driver(const char *driver, int type);
 
 /* The files a struct vrust_client can hold beside its two nodes. */
 #define VRUST_CLIENT_FDS	8
+#ifndef BIT
+#define BIT(n)			(1U << (n))
+#endif
 /* The nodes vrust_client_open() opens. */
-#define VRUST_CLIENT_CARD	(1 << 0)
-#define VRUST_CLIENT_RENDER	(1 << 1)
+#define VRUST_CLIENT_CARD	BIT(0)
+#define VRUST_CLIENT_RENDER	BIT(1)
 
 /**
  * struct vrust_client - a test's own instance and its files

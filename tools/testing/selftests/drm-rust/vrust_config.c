@@ -96,6 +96,7 @@ static const char *const two_dirs[] = {
 	"crtc0", "crtc1", "plane0", "plane1", "plane2", "plane3",
 	"encoder0", "encoder1", "connector0", "connector1", NULL,
 };
+
 static const struct attr two_attrs[] = {
 	{ "crtc0/writeback", "1" },
 	{ "plane0/plane_type", "1" },
@@ -287,7 +288,7 @@ FIXTURE_SETUP(cfg)
 	self->ue = -1;
 	vrust_instance_init(&self->inst);
 	ASSERT_EQ(0, vrust_instance_mkdir(&self->inst)) TH_LOG("no vrust configfs (%s)",
-								VRUST_CONFIGFS);
+							       VRUST_CONFIGFS);
 }
 
 FIXTURE_TEARDOWN(cfg)
@@ -467,7 +468,8 @@ TEST_F(cfg, two_pipes)
 					      "FB_ID", 0));
 		EXPECT_EQ(0, vrust_atomic_add(self->fd, req, o[0].plane, DRM_MODE_OBJECT_PLANE,
 					      "CRTC_ID", 0));
-		EXPECT_EQ(-EINVAL, drmModeAtomicCommit(self->fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET |
+		EXPECT_EQ(-EINVAL, drmModeAtomicCommit(self->fd, req,
+						       DRM_MODE_ATOMIC_ALLOW_MODESET |
 						       DRM_MODE_ATOMIC_TEST_ONLY, NULL));
 		drmModeAtomicFree(req);
 	}
@@ -519,15 +521,15 @@ TEST_F(cfg, refused)
 
 		ASSERT_EQ(0, pipeline_make(&self->inst, one_dirs, one_attrs));
 		memcpy(attrs, broken[i].attrs, sizeof(broken[i].attrs));
-		ASSERT_EQ(0, pipeline_make(&self->inst, broken[i].dirs, attrs)) TH_LOG("%s",
-										       broken[i].why);
+		ASSERT_EQ(0, pipeline_make(&self->inst, broken[i].dirs, attrs))
+			TH_LOG("%s", broken[i].why);
 		if (no_conn) {
 			snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s/connector0",
 				 self->inst.name);
 			ASSERT_EQ(0, rmdir(path));
 		}
-		EXPECT_EQ(-EINVAL, vrust_instance_enable(&self->inst, true)) TH_LOG("%s",
-										     broken[i].why);
+		EXPECT_EQ(-EINVAL, vrust_instance_enable(&self->inst, true))
+			TH_LOG("%s", broken[i].why);
 		snprintf(path, sizeof(path), VRUST_CONFIGFS "/%s/enabled", self->inst.name);
 		ASSERT_EQ(0, vrust_read_file(path, path, sizeof(path)));
 		EXPECT_STREQ("0", path);

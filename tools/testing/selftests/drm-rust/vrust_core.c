@@ -556,7 +556,8 @@ TEST_F(instance, unplug_enodev)
 	ASSERT_EQ(0, vrust_instance_enable(&self->f.inst, false));
 	expect_all_enodev(_metadata, self->f.card);
 	expect_all_enodev(_metadata, self->f.render);
-	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_PRIMARY, node, sizeof(node)));
+	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_PRIMARY, node,
+					   sizeof(node)));
 	EXPECT_EQ(-ENOENT, vrust_find_node(self->f.inst.faux, DRM_NODE_RENDER, node, sizeof(node)));
 	EXPECT_EQ(0, vrust_close_fd(&self->f.card));
 	EXPECT_EQ(0, vrust_close_fd(&self->f.render));

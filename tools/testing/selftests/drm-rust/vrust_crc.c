@@ -59,7 +59,8 @@ static int pipe_open(struct pipe *p, const char *driver, char *why, size_t len)
 	for (int i = 0; res && i < res->count_connectors && !found; i++) {
 		drmModeConnectorPtr c = drmModeGetConnector(p->fd, res->connectors[i]);
 
-		for (int m = 0; c && c->connection == DRM_MODE_CONNECTED && m < c->count_modes; m++) {
+		for (int m = 0; c && c->connection == DRM_MODE_CONNECTED && m < c->count_modes;
+		     m++) {
 			if (c->modes[m].hdisplay == W && c->modes[m].vdisplay == H) {
 				p->mode = c->modes[m];
 				p->conn = c->connector_id;
@@ -340,7 +341,8 @@ static int wb_commit(struct wb *w, struct vrust_fb *fb, struct vrust_fb *out, in
 			   (__u64)(uintptr_t)fence);
 	}
 	if (!ret)
-		ret = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) ? -errno : 0;
+		ret = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL) ?
+		      -errno : 0;
 	drmModeAtomicFree(req);
 	return ret;
 }
@@ -421,7 +423,7 @@ FIXTURE_SETUP(wb)
 	if (!self->w.wb_conn)
 		SKIP(return, "%s has no writeback connector", variant->driver);
 	ASSERT_EQ(0, vrust_plane_of_type(self->w.p.fd, self->w.p.crtc_index, DRM_PLANE_TYPE_PRIMARY,
-				   &self->w.primary_plane));
+					 &self->w.primary_plane));
 	ASSERT_EQ(0, drmModeCreatePropertyBlob(self->w.p.fd, &self->w.p.mode,
 					       sizeof(self->w.p.mode), &self->w.mode_blob));
 	ASSERT_EQ(0, vrust_fb_make(self->w.p.fd, W, H, DRM_FORMAT_XRGB8888, &self->w.p.primary));
@@ -557,7 +559,9 @@ static int set_gamma(struct wb *w, int n, __u16 (*f)(int i, int n))
 	int ret;
 
 	for (int i = 0; i < n; i++)
-		lut[i] = (struct drm_color_lut){ .red = f(i, n), .green = f(i, n), .blue = f(i, n) };
+		lut[i] = (struct drm_color_lut){
+			.red = f(i, n), .green = f(i, n), .blue = f(i, n),
+		};
 	if (n && drmModeCreatePropertyBlob(w->p.fd, lut, n * sizeof(lut[0]), &blob))
 		return -errno;
 	req = drmModeAtomicAlloc();
@@ -631,8 +635,11 @@ TEST_F(wb, gamma)
 	EXPECT_EQ(0, wb_frame_diff(_metadata, &self->w, inverted));
 
 	/* Legacy gamma: the identity, through the C core's GAMMA_LUT. */
-	for (int i = 0; i < 256; i++)
-		r[i] = g[i] = b[i] = i * 257;
+	for (int i = 0; i < 256; i++) {
+		r[i] = i * 257;
+		g[i] = i * 257;
+		b[i] = i * 257;
+	}
 	ASSERT_EQ(0, drmModeCrtcSetGamma(self->w.p.fd, self->w.p.crtc, 256, r, g, b));
 	EXPECT_EQ(0, wb_frame_diff(_metadata, &self->w, same));
 

@@ -687,7 +687,8 @@ static void reverse_step(struct fz_thread *t)
 	else
 		len = PICK(t, VRUST_REVERSE_MAX_LEN + 1, 1ULL << 20, 0xffffffff);
 	if (len > VRUST_REVERSE_MAX_LEN) {
-		a.src = a.dst = (uintptr_t)t->scratch;
+		a.src = (uintptr_t)t->scratch;
+		a.dst = (uintptr_t)t->scratch;
 		t->expect_fail = true;
 	} else {
 		a.dst = pick_uptr(t, &len);
@@ -886,7 +887,8 @@ static void vm_bind_step(struct fz_thread *t)
 			invalid = true;
 	} else {
 		a.range = chance(t, 90) ? (1 + rnd(t, GPU_WINDOW / PAGE / 4)) * PAGE :
-					  PICK(t, 0, 1, GPU_WINDOW, VRUST_VM_SIZE, ~0ULL & ~(PAGE - 1));
+					  PICK(t, 0, 1, GPU_WINDOW, VRUST_VM_SIZE,
+					       ~0ULL & ~(PAGE - 1));
 		if (chance(t, 2))
 			a.handle = 1 + rnd(t, 4);
 		if (chance(t, 2))
@@ -913,7 +915,8 @@ static void vm_bind_step(struct fz_thread *t)
 	    a.addr < VRUST_VM_START || a.addr >= VRUST_VM_START + VRUST_VM_SIZE)
 		invalid = true;
 	t->expect_fail |= invalid;
-	DESC(t, "VM_BIND(vm %u, op %u, handle %u, flags %#x, pad %u, addr %#llx, range %#llx, offset %#llx, in %u at %#llx, out %u:%llu)",
+	DESC(t,
+	     "VM_BIND(vm %u, op %u, handle %u, flags %#x, pad %u, addr %#llx, range %#llx, offset %#llx, in %u at %#llx, out %u:%llu)",
 	     a.vm_id, a.op, a.handle, a.flags, a.pad, (unsigned long long)a.addr,
 	     (unsigned long long)a.range, (unsigned long long)a.offset, a.num_in_syncs,
 	     (unsigned long long)a.in_syncs, a.out_sync.handle,
@@ -1172,7 +1175,8 @@ static void exec_step(struct fz_thread *t)
 	if (!a.vm_id)
 		t->expect_fail = true;
 	a.done = 0xdead;
-	DESC(t, "EXEC(vm %u, count %u, cmds %#llx, pad %u, flags %#x, %u in-syncs at %#llx, out-sync %u point %llu pad %u; cmd[0] op %u src %#llx dst %#llx len %#llx; HANG at %d)",
+	DESC(t,
+	     "EXEC(vm %u, count %u, cmds %#llx, pad %u, flags %#x, %u in-syncs at %#llx, out-sync %u point %llu pad %u; cmd[0] op %u src %#llx dst %#llx len %#llx; HANG at %d)",
 	     a.vm_id, a.count, (unsigned long long)a.cmds, a.pad, a.flags, a.num_in_syncs,
 	     (unsigned long long)a.in_syncs, a.out_sync.handle,
 	     (unsigned long long)a.out_sync.point, a.out_sync.pad, t->cmds[0].op,
@@ -1239,7 +1243,7 @@ static void raw_step(struct fz_thread *t)
 	}
 	DESC(t, "raw ioctl(nr %#x, dir %u, size %u)", DRM_COMMAND_BASE + nr, dir, size);
 	record(t, OP_RAW, vrust_ioctl(t->fd, DRM_IOC(dir, DRM_IOCTL_BASE, DRM_COMMAND_BASE + nr,
-						      size), buf));
+						     size), buf));
 }
 
 static void gem_close_step(struct fz_thread *t, __u32 handle)
@@ -1283,7 +1287,8 @@ static void create_dumb_step(struct fz_thread *t)
 			a.bpp = 32;
 			break;
 		default:
-			a.width = a.height = 65536;
+			a.width = 65536;
+			a.height = 65536;
 			a.bpp = 32;
 			break;
 		}
@@ -1870,7 +1875,11 @@ static void thread_cleanup(struct fz_thread *t)
 	for (i = 0; i < NR_SYNC_FDS; i++)
 		if (t->p.sync_fds[i] >= 0)
 			close(t->p.sync_fds[i]);
-	t->p.nmaps = t->p.nbufs = t->p.nbos = t->p.nvms = t->p.nsyncs = 0;
+	t->p.nmaps = 0;
+	t->p.nbufs = 0;
+	t->p.nbos = 0;
+	t->p.nvms = 0;
+	t->p.nsyncs = 0;
 }
 
 static void *fuzz_thread(void *arg)
@@ -2179,7 +2188,8 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 	for (i = 0; i < n; i++)
 		for (op = 0; op < NR_OPS; op++)
 			res->enomem += threads[i].st.errs[op][ENOMEM];
-	res->slab_faults = res->page_faults = -1;
+	res->slab_faults = -1;
+	res->page_faults = -1;
 	if (fault) {
 		res->slab_faults = fi_injected(FAILSLAB);
 		res->page_faults = fi_injected(FAIL_PAGE_ALLOC);
@@ -2198,7 +2208,8 @@ static void run_fuzzer(struct __test_metadata *_metadata, struct fuzz_fixture *f
 	close(solo);
 	live_after = vrust_live_buffers(f->watch);
 	mem_after = vrust_mem_available_kb();
-	ksft_print_msg("LIVE_BUFFERS %lld before, %lld after; MemAvailable %ld kB before, %ld kB after\n",
+	ksft_print_msg("LIVE_BUFFERS %lld before, %lld after; "
+		       "MemAvailable %ld kB before, %ld kB after\n",
 		       live_before, live_after, mem_before, mem_after);
 	EXPECT_EQ(live_before, live_after) TH_LOG("buffers leaked");
 	EXPECT_LE(mem_before - mem_after, mem_before * MEM_SLACK_PCT / 100)
@@ -2230,7 +2241,8 @@ TEST_F_TIMEOUT(fuzz, fault_injection, 300)
 		*s = fi_template[i];
 		ASSERT_EQ(0, fi_path(path, sizeof(path), s));
 		if (access(path, W_OK))
-			SKIP(return, "no fault injection: %s: %s (needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS and debugfs)",
+			SKIP(return,
+			     "no fault injection: %s: %s (needs CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS and debugfs)",
 			     path, strerror(errno));
 	}
 	if (access("/proc/thread-self/make-it-fail", W_OK))
@@ -2257,7 +2269,8 @@ TEST_F_TIMEOUT(fuzz, fault_injection, 300)
 
 	run_fuzzer(_metadata, &self->f, true, &res);
 
-	ksft_print_msg("faults injected: %lld by failslab, %lld by fail_page_alloc; %llu calls failed with ENOMEM\n",
+	ksft_print_msg("faults injected: %lld by failslab, %lld by fail_page_alloc; "
+		       "%llu calls failed with ENOMEM\n",
 		       res.slab_faults, res.page_faults, (unsigned long long)res.enomem);
 	EXPECT_LE(0, res.slab_faults);
 	EXPECT_LE(0, res.page_faults);

@@ -754,7 +754,8 @@ static int kms_discover(struct kms *k, char *why, size_t len)
 			slot->id = p->plane_id;
 			slot->type = type;
 			if (plane_props_init(k->fd, p->plane_id, &slot->p)) {
-				snprintf(why, len, "plane %u lacks an atomic property", p->plane_id);
+				snprintf(why, len, "plane %u lacks an atomic property",
+					 p->plane_id);
 				drmModeFreePlane(p);
 				goto out;
 			}
@@ -1477,7 +1478,8 @@ TEST_F(kms, vblank_rate)
 	ASSERT_LT(0, stamp);
 	by_stamp = (r.sequence - first.sequence) / stamp;
 	by_wall = (r.sequence - first.sequence) / wall;
-	ksft_print_msg("%s: mode %.2f Hz; %u vblanks in %.3f s: %.2f Hz by their timestamps, %.2f Hz by the clock\n",
+	ksft_print_msg("%s: mode %.2f Hz; "
+		       "%u vblanks in %.3f s: %.2f Hz by their timestamps, %.2f Hz by the clock\n",
 		       K->driver, hz, r.sequence - first.sequence, wall, by_stamp, by_wall);
 	EXPECT_LE(RATE_VBLANKS, (int)(r.sequence - first.sequence));
 	EXPECT_TRUE(by_stamp > hz * 0.5 && by_stamp < hz * 1.5)
@@ -1503,7 +1505,7 @@ static void plane_moves(struct __test_metadata *_metadata, struct kms *k,
 		req_init(&r);
 		req_plane(k, &r, pl, fb, w, h, pos[i][0], pos[i][1], w, h);
 		ASSERT_EQ(0, req_commit(k->fd, &r, 0, 0)) TH_LOG("position %d,%d", pos[i][0],
-								  pos[i][1]);
+								 pos[i][1]);
 		EXPECT_EQ((__u64)(__s64)pos[i][0], plane_prop(k, pl, "CRTC_X"));
 		EXPECT_EQ((__u64)(__s64)pos[i][1], plane_prop(k, pl, "CRTC_Y"));
 		EXPECT_EQ((__u64)fb, plane_prop(k, pl, "FB_ID"));
@@ -1852,7 +1854,8 @@ TEST_F(kms, addfb2_bad)
 		EXPECT_EQ(0, addfb2_cmd(K->fd, &cmd)) TH_LOG("unused plane data %d", i);
 		if (cap) {
 			cmd.flags = DRM_MODE_FB_MODIFIERS;
-			EXPECT_EQ(-EINVAL, addfb2_cmd(K->fd, &cmd)) TH_LOG("unused plane data %d", i);
+			EXPECT_EQ(-EINVAL, addfb2_cmd(K->fd, &cmd))
+				TH_LOG("unused plane data %d", i);
 		}
 	}
 	/* Handles. */
@@ -1893,7 +1896,8 @@ TEST_F(kms, addfb2_vrust_gem)
 		__u32 handles[4] = { bo }, pitches[4] = { pitch }, offsets[4] = {};
 
 		ASSERT_EQ(0, drmModeAddFB2(K->fd, K->mode.hdisplay, K->mode.vdisplay,
-					   DRM_FORMAT_XRGB8888, handles, pitches, offsets, &fb2, 0));
+					   DRM_FORMAT_XRGB8888, handles, pitches, offsets,
+					   &fb2, 0));
 	}
 	ASSERT_EQ(0, kms_enable(K, &fb));
 	ASSERT_EQ(0, commit1(K->fd, K->primary.id, K->primary.p.fb_id, fb2,
@@ -2192,7 +2196,8 @@ TEST_F(kms, hotplug)
 	EXPECT_EQ((int)DRM_MODE_CONNECTED, vrust_connector_status(K->fd, K->conn, &modes));
 	EXPECT_LT(0, modes);
 	ASSERT_EQ(0, vrust_write_file(attr, "0"));
-	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
+	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS))
+		TH_LOG("no hotplug uevent for %s", devname);
 	EXPECT_EQ((int)DRM_MODE_DISCONNECTED, vrust_connector_status(K->fd, K->conn, &modes));
 	EXPECT_EQ(0, modes);
 
@@ -2202,7 +2207,8 @@ TEST_F(kms, hotplug)
 	EXPECT_EQ(-EINVAL, vrust_write_file(attr, "2"));
 
 	ASSERT_EQ(0, vrust_write_file(attr, "1"));
-	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS)) TH_LOG("no hotplug uevent for %s", devname);
+	EXPECT_TRUE(vrust_hotplug_uevent(ue, devname, EVENT_MS))
+		TH_LOG("no hotplug uevent for %s", devname);
 	EXPECT_EQ((int)DRM_MODE_CONNECTED, vrust_connector_status(K->fd, K->conn, &modes));
 	EXPECT_LT(0, modes);
 	close(ue);
@@ -2219,7 +2225,8 @@ TEST_F(kms, unplug_pending_flip)
 	int ret, events = 0;
 
 	if (!variant->vrust)
-		SKIP(return, "%s does not unplug its devices (drm_dev_unregister() leaves open files working)",
+		SKIP(return,
+		     "%s does not unplug its devices (drm_dev_unregister() leaves open files working)",
 		     K->driver);
 	ASSERT_EQ(0, kms_enable(K, &fb));
 	ASSERT_EQ(0, fb_mode(K, &fb2));
@@ -2392,7 +2399,8 @@ TEST_F_TIMEOUT(kms, threads, 120)
 	jt = pthread_timedjoin_np(tt, NULL, &deadline);
 	ASSERT_EQ(0, jf) TH_LOG("the flipping thread hangs");
 	ASSERT_EQ(0, jt) TH_LOG("the committing thread hangs");
-	ksft_print_msg("%u flips (%u EBUSY), %u events; %u TEST_ONLY (%u EBUSY), %u other commits (%u EBUSY)\n",
+	ksft_print_msg("%u flips (%u EBUSY), %u events; "
+		       "%u TEST_ONLY (%u EBUSY), %u other commits (%u EBUSY)\n",
 		       c.flips, c.flip_busy, c.events, c.tests, c.test_busy, c.commits,
 		       c.commit_busy);
 	EXPECT_EQ(0U, atomic_load(&c.bad)) TH_LOG("%s", c.msg);

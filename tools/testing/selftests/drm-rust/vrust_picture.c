@@ -187,9 +187,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < res->count_connectors; i++) {
 		drmModeConnectorPtr c = drmModeGetConnector(fd, res->connectors[i]);
 
-		if (c && c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK && !wb)
+		if (c && c->connector_type == DRM_MODE_CONNECTOR_WRITEBACK && !wb) {
 			wb = c->connector_id;
-		else if (c && c->connection == DRM_MODE_CONNECTED && !conn && c->count_modes) {
+		} else if (c && c->connection == DRM_MODE_CONNECTED && !conn && c->count_modes) {
 			conn = c->connector_id;
 			mode = c->modes[0];
 			for (int m = 0; m < c->count_modes; m++)
@@ -217,7 +217,8 @@ int main(int argc, char **argv)
 		return fail("framebuffers", ret);
 	for (__u32 y = 0; y < h; y++)
 		for (__u32 x = 0; x < w; x++)
-			*vrust_fb_px(&primary, x, y) = ((x * 255 / w) << 16) | ((y * 255 / h) << 8) |
+			*vrust_fb_px(&primary, x, y) = ((x * 255 / w) << 16) |
+						       ((y * 255 / h) << 8) |
 						       (((x + y) / 16 % 2) ? 0x60 : 0x90);
 	for (__u32 y = 0; y < overlay.h; y++)
 		for (__u32 x = 0; x < overlay.w; x++)

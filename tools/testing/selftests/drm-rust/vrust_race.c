@@ -254,7 +254,8 @@ static void check_end(struct __test_metadata *_metadata, struct race_fixture *f)
 	for (i = 0; i < rlog->bad && i < MAX_LOGGED; i++)
 		TH_LOG("%s", rlog->msg[i]);
 	EXPECT_EQ(0U, rlog->bad) TH_LOG("%u unexpected results", rlog->bad);
-	ksft_print_msg("LIVE_BUFFERS %lld before, %lld after; MemAvailable %ld kB before, %ld kB after\n",
+	ksft_print_msg("LIVE_BUFFERS %lld before, %lld after; "
+		       "MemAvailable %ld kB before, %ld kB after\n",
 		       f->live_before, live, f->mem_before, mem);
 	EXPECT_EQ(f->live_before, live) TH_LOG("buffers leaked");
 	EXPECT_LE(f->mem_before - mem, f->mem_before * MEM_SLACK_PCT / 100)
@@ -575,8 +576,8 @@ static void judge_import_same(struct slots_ctx *c, int n)
 			race_bad("concurrent PRIME import failed with %s",
 				 vrust_errname(r & 0x7fffffff));
 		else if (r != first)
-			race_bad("concurrent PRIME imports of one dma-buf: handles %u and %u", first,
-				 r);
+			race_bad("concurrent PRIME imports of one dma-buf: handles %u and %u",
+				 first, r);
 	}
 	if (!(first & 0x80000000)) {
 		check(vrust_gem_close(c->other, first), NO_ERRS, "GEM_CLOSE of import");
@@ -1340,7 +1341,8 @@ static void client_step(struct client *cl)
 			if (cl->fd2 >= 0 && fd != cl->fd2 &&
 			    client_check(cl, vrust_prime_import(cl->fd2, dmabuf, &h2),
 					 "PRIME import"))
-				client_check(cl, vrust_gem_close(cl->fd2, h2), "GEM_CLOSE of import");
+				client_check(cl, vrust_gem_close(cl->fd2, h2),
+					     "GEM_CLOSE of import");
 			i = rnd(w, CLIENT_PEER_BOS);
 			if (cl->peer_bos[i])
 				check(vrust_gem_close(cl->peer, cl->peer_bos[i]), NO_ERRS,

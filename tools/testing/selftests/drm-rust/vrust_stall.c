@@ -374,7 +374,8 @@ TEST_F_TIMEOUT(exec, sigkill_ends_the_largest_exec, 120)
 	t_kill = vrust_now_s() - t0 - 0.2;
 	TH_LOG("SIGKILL ended the EXEC %.3f s after it was due (child status %#x)", t_kill, status);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		TH_LOG("the EXEC ran to its end before the kill was delivered (status %#x)", status);
+		TH_LOG("the EXEC ran to its end before the kill was delivered (status %#x)",
+		       status);
 	EXPECT_GT(1.0, t_kill) TH_LOG("an EXEC did not stop for a fatal signal");
 }
 

@@ -177,8 +177,10 @@ struct gate {
 
 static void gate_preinit(struct gate *g)
 {
-	g->vgem = g->dmabuf = -1;
-	g->bo = g->fence = 0;
+	g->vgem = -1;
+	g->dmabuf = -1;
+	g->bo = 0;
+	g->fence = 0;
 }
 
 /* Opens vgem and makes the gate's buffer; the gate is open. */
@@ -288,7 +290,8 @@ static int exec_async(int fd, __u32 vm, const struct drm_vrust_cmd *cmds, __u32 
 }
 
 static int bind_job(int fd, __u32 vm, __u32 op, __u32 handle, __u64 offset, __u64 addr,
-		    __u64 range, __u32 flags, const struct drm_vrust_sync *in, __u32 nin, __u32 out);
+		    __u64 range, __u32 flags, const struct drm_vrust_sync *in, __u32 nin,
+		    __u32 out);
 
 static struct drm_vrust_cmd cmd_hang(void)
 {
@@ -512,9 +515,11 @@ TEST_F(sync, sync_file_in_and_out)
 
 		a = (struct drm_vrust_exec){
 			.vm_id = vm, .count = 1, .cmds = (uintptr_t)&cmd, .in_fence_fd = bad[i],
-			.flags = VRUST_EXEC_ASYNC | VRUST_EXEC_IN_FENCE_FD | VRUST_EXEC_OUT_FENCE_FD,
+			.flags = VRUST_EXEC_ASYNC | VRUST_EXEC_IN_FENCE_FD |
+				 VRUST_EXEC_OUT_FENCE_FD,
 		};
-		EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a)) TH_LOG("in-fence %d", i);
+		EXPECT_EQ(-EINVAL, vrust_ioctl(fd, DRM_IOCTL_VRUST_EXEC, &a))
+			TH_LOG("in-fence %d", i);
 		EXPECT_EQ(-1, a.out_fence_fd) TH_LOG("a failed EXEC returned a sync file");
 	}
 	close(not_sf);
@@ -547,7 +552,8 @@ TEST_F(sync, chain_across_files)
 	__u32 vm1, vm2, a, a2, b, c, sa, sa2, sb, sc;
 
 	ASSERT_NE(NULL, want);
-	fd2 = self->f.fds[0] = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	fd2 = vrust_open_node(self->f.inst.faux, DRM_NODE_RENDER);
+	self->f.fds[0] = fd2;
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, gate_init(&self->gate)) TH_LOG("vgem is not available");
 	ASSERT_EQ(0, vrust_vm_create(fd1, &vm1));
@@ -674,7 +680,8 @@ TEST_F(sync, implicit_sync_waits_for_vgem)
 	__u64 off;
 	size_t i;
 
-	vgem = self->f.fds[0] = drm_open_driver("vgem", DRM_NODE_PRIMARY);
+	vgem = drm_open_driver("vgem", DRM_NODE_PRIMARY);
+	self->f.fds[0] = vgem;
 	ASSERT_LE(0, vgem) TH_LOG("vgem is not available: %d", vgem);
 	ASSERT_EQ(0, vrust_dumb_create(vgem, 1024, 4, 32, &d));
 	ASSERT_EQ(0, vrust_dumb_offset(vgem, d.handle, &off));
@@ -738,7 +745,8 @@ TEST_F(sync, vrust_fence_on_dmabuf)
 	__u64 off;
 	size_t i;
 
-	vgem = self->f.fds[0] = drm_open_driver("vgem", DRM_NODE_PRIMARY);
+	vgem = drm_open_driver("vgem", DRM_NODE_PRIMARY);
+	self->f.fds[0] = vgem;
 	ASSERT_LE(0, vgem) TH_LOG("vgem is not available: %d", vgem);
 	ASSERT_EQ(0, vrust_vm_create(fd, &vm));
 	/* x: vgem's, with a pattern, at S. */
@@ -749,8 +757,10 @@ TEST_F(sync, vrust_fence_on_dmabuf)
 	ASSERT_NE(MAP_FAILED, map);
 	want = malloc(len);
 	ASSERT_NE(NULL, want);
-	for (i = 0; i < len; i++)
-		map[i] = want[i] = (unsigned char)(i * 7 + (i >> 12) + 1);
+	for (i = 0; i < len; i++) {
+		want[i] = (unsigned char)(i * 7 + (i >> 12) + 1);
+		map[i] = want[i];
+	}
 	EXPECT_EQ(0, munmap(map, len));
 	ASSERT_EQ(0, vrust_prime_export(vgem, d.handle, &xbuf));
 	self->f.fds[1] = xbuf;
@@ -777,7 +787,8 @@ TEST_F(sync, vrust_fence_on_dmabuf)
 
 	e.fd = -1;
 	ASSERT_EQ(0, vrust_ioctl(ybuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &e));
-	sf = self->f.fds[3] = e.fd;
+	sf = e.fd;
+	self->f.fds[3] = sf;
 	ASSERT_EQ(0, sync_file_status(sf, &status));
 	EXPECT_EQ(0, status) TH_LOG("the dma-buf of the pending job's buffer has no pending write");
 	ASSERT_EQ(0, sync_file_driver(sf, driver, sizeof(driver)))

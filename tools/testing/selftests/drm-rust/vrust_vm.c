@@ -88,7 +88,8 @@ static void model_cut(struct model *md, __u64 a, __u64 b)
 			continue;
 		}
 		if (m.addr < a)
-			out[n++] = (struct drm_vrust_vm_mapping){ m.addr, a - m.addr, m.offset, m.bo_id };
+			out[n++] = (struct drm_vrust_vm_mapping){ m.addr, a - m.addr, m.offset,
+								 m.bo_id };
 		if (e > b)
 			out[n++] = (struct drm_vrust_vm_mapping){ b, e - b, m.offset + (b - m.addr),
 								 m.bo_id };
@@ -228,8 +229,10 @@ TEST_F(vm, exec_fill_copy)
 	want_b = calloc(1, b.size);
 	ASSERT_NE(NULL, want_a);
 	ASSERT_NE(NULL, want_b);
-	for (i = 0; i < a.size; i++)
-		a.map[i] = want_a[i] = (unsigned char)(i * 13 + (i >> 12));
+	for (i = 0; i < a.size; i++) {
+		want_a[i] = (unsigned char)(i * 13 + (i >> 12));
+		a.map[i] = want_a[i];
+	}
 	ASSERT_EQ(0, vrust_vm_create(self->f.render, &vm));
 	/* a whole at S; b's two halves swapped at S + 64 pages, adjacent. */
 	ASSERT_EQ(0, vrust_vm_map(self->f.render, vm, a.handle, 0, S, 16 * PAGE));
