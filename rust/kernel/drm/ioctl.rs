@@ -22,8 +22,8 @@
 //! # Handlers run outside `drm_dev_enter()` sections
 //!
 //! A handler gets the [`Device`], not a section of it. The C core's unplug check before the
-//! call is a snapshot: the device may be unplugged while the handler runs. That is the rule of the C
-//! core too, and for the same reason: `drm_dev_enter()` sections are read-side sections of one
+//! call is a snapshot: the device may be unplugged while the handler runs. That is the rule of the
+//! C core too, and for the same reason: `drm_dev_enter()` sections are read-side sections of one
 //! SRCU shared by every DRM device of the system, and `drm_dev_unplug()` of *any* device waits
 //! for all of them. A handler that held one across a user copy (which a client can stall on a
 //! page it never serves, with userfaultfd or FUSE), a sleep on a lock a client can hold, or
@@ -361,15 +361,20 @@ mod tests {
     use crate::drm::tests::{
         Minor,
         MockFile,
+        TestData,
         TestDevice,
-        TestDriver, //
+        TestDriver,
+        TyrShaped, //
     };
     use crate::{
+        drm::UnregisteredDevice,
+        faux,
         ioctl::{
             _IOC_DIR,
             _IOC_NR,
             _IOC_TYPE, //
         },
+        sync::aref::ARef,
         uapi, //
     };
 
@@ -396,6 +401,34 @@ mod tests {
         assert!(table.iter().all(|d| d.func().is_some()));
         assert!(any_render_allowed(table));
         assert!(!any_render_allowed::<TestDriver>(&[]));
+    }
+
+    /// Tyr's `DEV_QUERY` through the layer: the size query and an unknown query. (The copy of
+    /// the answer needs user memory, which a KUnit thread has not: UML panics on the fault.)
+    #[test]
+    fn tyr_dev_query_shape() -> Result {
+        let parent = faux::Registration::new(c"rust-drm-kunit-tyr", None)?;
+        let unreg = UnregisteredDevice::<TyrShaped>::new(parent.as_ref(), TestData::new(0x1234))?;
+        let dev = ARef::from(&*unreg);
+        let _reg = unreg.register()?;
+        assert_eq!(TyrShaped::IOCTLS[0].flags(), RENDER_ALLOW);
+        let f = MockFile::open(&dev, Minor::Render)?;
+        let mut q = uapi::drm_panthor_dev_query {
+            type_: uapi::drm_panthor_dev_query_type_DRM_PANTHOR_DEV_QUERY_GPU_INFO,
+            size: 0,
+            pointer: 0,
+        };
+        assert_eq!(f.ioctl(0, &mut q), Ok(0));
+        assert_eq!(q.size as usize, mem::size_of::<u64>());
+        q.type_ = uapi::drm_panthor_dev_query_type_DRM_PANTHOR_DEV_QUERY_CSIF_INFO;
+        assert_eq!(f.ioctl(0, &mut q), Err(EINVAL));
+        // On the primary node too: the flags allow it on both.
+        let p = MockFile::open(&dev, Minor::Primary)?;
+        q.type_ = uapi::drm_panthor_dev_query_type_DRM_PANTHOR_DEV_QUERY_GPU_INFO;
+        q.size = 0;
+        assert_eq!(p.ioctl(0, &mut q), Ok(0));
+        assert_eq!(q.size as usize, mem::size_of::<u64>());
+        Ok(())
     }
 
     #[test]

@@ -46,6 +46,10 @@ use crate::{
         },
         Mutex,
     },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
     uapi,
 };
 use core::{
@@ -205,6 +209,55 @@ macro_rules! test_drm_driver {
 test_drm_driver!(TestDriver, FauxDevice, c"rust-drm-test");
 test_drm_driver!(PlatformDrm, PlatformDevice, c"rust-drm-test-pdev");
 test_drm_driver!(AuxDrm, AuxDevice, c"rust-drm-test-aux");
+
+/// A DRM test driver with the ioctl of Tyr's shape: `DEV_QUERY` of
+/// `include/uapi/drm/panthor_drm.h`, which answers the size of a query with a null `pointer`
+/// and copies the answer to user memory otherwise, as `drivers/gpu/drm/tyr/file.rs` does. Its
+/// answer to `DRM_PANTHOR_DEV_QUERY_GPU_INFO` is the device's parameter 1, a `u64`.
+pub(crate) struct TyrShaped;
+
+#[drm::ioctl::handlers]
+impl TyrShaped {
+    #[ioctl(DRM_IOCTL_PANTHOR_DEV_QUERY, RENDER_ALLOW)]
+    fn dev_query(
+        dev: &drm::Device<Self>,
+        arg: &mut uapi::drm_panthor_dev_query,
+        _file: &drm::File<Self>,
+    ) -> Result<u32> {
+        if arg.type_ != uapi::drm_panthor_dev_query_type_DRM_PANTHOR_DEV_QUERY_GPU_INFO {
+            return Err(EINVAL);
+        }
+        let answer: u64 = dev.param;
+        if arg.pointer == 0 {
+            arg.size = core::mem::size_of_val(&answer) as u32;
+            return Ok(0);
+        }
+        let ptr = UserPtr::from_addr(usize::try_from(arg.pointer)?);
+        UserSlice::new(ptr, arg.size as usize)
+            .writer()
+            .write(&answer)?;
+        Ok(0)
+    }
+}
+
+#[vtable]
+impl drm::Driver for TyrShaped {
+    type Data = TestData;
+    type File = TestFile<TyrShaped>;
+    type Object = drm::gem::NoGem;
+    type Kms = drm::kms::NoKms;
+    type ParentDevice<Ctx: DeviceContext> = FauxDevice<Ctx>;
+
+    const INFO: drm::DriverInfo = drm::DriverInfo {
+        major: 1,
+        minor: 0,
+        patchlevel: 0,
+        name: c"rust-drm-test-tyr",
+        desc: c"KUnit test driver of the Rust DRM layer, with Tyr's ioctl",
+    };
+
+    const IOCTLS: &'static [ioctl::Desc<Self>] = drm::ioctl::table![TyrShaped::dev_query];
+}
 
 /// Which node a [`MockFile`] opens.
 #[derive(Clone, Copy)]
