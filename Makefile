@@ -14,7 +14,7 @@ override CMD := $(value CMD)
 export CMD
 export MAKE_TARGET = $(firstword $(MAKECMDGOALS) test)
 
-.PHONY: test run igt shell build kunit bench lint check-configs setup clean-work clean-cache help
+.PHONY: test run igt shell build kunit bench lint check-configs patches patches-check setup clean-work clean-cache help
 
 test: ## set up, build, run every test; ends with `N passed, N failed`
 	@$(S)/test.sh
@@ -32,6 +32,12 @@ shell: build ## boot the test kernel with a shell (exit to power off), or run CM
 
 build: setup ## set up and build only
 	@$(S)/build.sh
+
+patches: setup ## the layer as a git format-patch series with a cover letter (scripts/drm-rust/series.txt)
+	@$(S)/patches.sh
+
+patches-check: setup ## the series: git am to a pristine base, checkpatch --strict, a build per patch, htmldocs
+	@$(S)/patches-check.sh
 
 setup: ## the toolchain root, the base kernel and the work tree
 	@$(S)/setup.sh

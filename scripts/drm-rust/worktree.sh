@@ -106,6 +106,13 @@ find "$SRC" -xtype l -print | while read -r l; do
 	if [ $owned = 0 ] && [ -e "$TREE/$rel" ]; then ln "$TREE/$rel" "$l"; fi
 done
 
+# What we own outright is ours only: a base file there (left by a work tree made when the globs
+# were narrower) goes.
+for g in "${OWNED_GLOBS[@]}"; do
+	# shellcheck disable=SC2086 # the glob must expand
+	find "$SRC"/$g -type f -print 2>/dev/null | while read -r f; do rm -f "$f"; done
+done
+
 n=0
 for d in "${OVERLAY_DIRS[@]}"; do
 	[ -d "$REPO/$d" ] || continue

@@ -48,7 +48,7 @@ for drv in $DRIVER; do
 		echo "--- IGT $t on $drv: exit $(cat "$log.rc"), $(cat "$log.time") s"
 		# Which failed subtests run again: all of a peer's, the timing ones of the sample.
 		case " ${IGT_RETRY-vkms vgem} " in
-		*" $drv "*) only= retry=1 ;;
+		*" $drv "*) only='' retry=1 ;;
 		*)
 			only=$(sed -n 's|^timing[[:space:]]\{1,\}'"$t"'/\([^[:space:]#]*\).*|\1|p' \
 				"$SCRIPTS/baselines/igt-uml.txt" | tr '\n' ' ')
