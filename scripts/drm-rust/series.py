@@ -8,7 +8,8 @@ REPO is this repository, BASE_TREE the extracted base kernel, WORK_TREE the work
 patches/series and the overlay: what the last patch must arrive at), GIT_TREE a git repository
 whose commit tagged drm-rust-base holds the base (made by patches.sh). The patches are committed
 on the branch drm-rust-series of GIT_TREE, one commit per section of series.txt, and written
-with `git format-patch` and a cover letter (series/cover.txt) into OUT.
+with `git format-patch` and a cover letter (series/cover.txt) into OUT. DRM_RUST_AUTHOR="Name
+<address>" makes that person the author and signer of every patch.
 """
 
 import fnmatch
@@ -33,12 +34,59 @@ def git(tree, *args, env=None, text=True):
                           text=text, env=env).stdout
 
 
-# In a hide's text: what comes before it is context, kept, that makes the hidden text unique.
+# In a hide's text: what comes before it is context, kept, that makes the hidden text unique;
+# and "from START to the first END after it" is written START\...END.
 CONTEXT = "\0"
+THROUGH = "\1"
+# The MAINTAINERS entry of the layer, which must cover every file of the series from its patch on.
+ENTRY = "DRM RUST ABSTRACTION LAYER (drm-rust)"
 
 
 def unescape(s):
-    return s.replace("\\n", "\n").replace("\\t", "\t").replace("\\|", CONTEXT)
+    return (s.replace("\\n", "\n").replace("\\t", "\t").replace("\\|", CONTEXT)
+            .replace("\\...", THROUGH))
+
+
+def find_hidden(text, hide):
+    """Where the hidden part of `hide` is in `text`, (start, end) or None, and how many places
+    the start of the hide's text matches."""
+    before, _, hidden = hide.rpartition(CONTEXT)
+    start, _, end = hidden.partition(THROUGH)
+    n = text.count(before + start)
+    i = text.find(before + start)
+    if i < 0:
+        return None, n
+    i += len(before)
+    if not end:
+        return (i, i + len(start)), n
+    j = text.find(end, i + len(start))
+    if j < 0:
+        return None, n
+    return (i, j + len(end)), n
+
+
+def covered(path, patterns):
+    """Whether a MAINTAINERS entry with these F: patterns covers `path`."""
+    for pat in patterns:
+        if pat.endswith("/") and path.startswith(pat):
+            return True
+        if fnmatch.fnmatchcase(path, pat) and path.count("/") == pat.count("/"):
+            return True
+    return False
+
+
+def entry_patterns(maintainers):
+    """The F: patterns of the layer's MAINTAINERS entry."""
+    lines = maintainers.split("\n")
+    if ENTRY not in lines:
+        return []
+    out = []
+    for line in lines[lines.index(ENTRY) + 1:]:
+        if not line.strip():
+            break
+        if line.startswith("F:\t"):
+            out.append(line[3:].strip())
+    return out
 
 
 class Patch:
@@ -227,12 +275,21 @@ def main():
                 whole = open(os.path.join(work_tree, file)).read()
             if whole is None:
                 die(f"[{p.name}] hide {file}: not a file of the series")
-            if whole.count(text.replace(CONTEXT, "")) != 1:
-                die(f"[{p.name}] hide {file}: the text occurs "
-                    f"{whole.count(text.replace(CONTEXT, ''))} times in it, not once: {text!r} "
-                    "(put the text before it that makes it unique before a \\|)")
+            span, n = find_hidden(whole, text)
+            if span is None or n != 1:
+                die(f"[{p.name}] hide {file}: the text occurs {n} times in it, not once (or its "
+                    f"end is not after its start): {text!r} (put the text before it that makes "
+                    "it unique before a \\|)")
 
-    author = info[series[0][:4]][3] or "drm-rust <dri-devel@lists.freedesktop.org>"
+    # The author and sign-off of every patch: DRM_RUST_AUTHOR="Name <address>" for a real
+    # person's, or the one of patches/.
+    default = info[series[0][:4]][3] or "drm-rust <dri-devel@lists.freedesktop.org>"
+    author = os.environ.get("DRM_RUST_AUTHOR")
+    if not author:
+        die("name the author and signer of the patches: DRM_RUST_AUTHOR='Name <address>' make "
+            "patches (a mailing list cannot sign off a patch)")
+    if not re.fullmatch(r"[^<>]+ <[^<>@\s]+@[^<>\s]+>", author):
+        die(f"DRM_RUST_AUTHOR='{author}' is not 'Name <address>'")
     aname, amail = re.fullmatch(r"(.*) <(.*)>", author).groups()
     date = git(repo, "log", "-1", "--format=%cD").strip()
     env = dict(os.environ, GIT_AUTHOR_NAME=aname, GIT_AUTHOR_EMAIL=amail, GIT_AUTHOR_DATE=date,
@@ -243,7 +300,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="drm-rust-series-")
     try:
         for k, p in enumerate(patches):
-            later_hides = [(f, t) for q in patches[k + 1:] for f, t in q.hide]
+            # The latest patch's hides first: a hide inside an earlier one's text goes first.
+            later_hides = [(q.name, f, t) for q in reversed(patches[k + 1:]) for f, t in q.hide]
             contents = {}
             for f in sorted(owner):
                 if owner[f] <= k:
@@ -262,13 +320,25 @@ def main():
                 if not touched:
                     continue
                 contents[f] = apply_section(tmp, base_tree, f, [(w, s) for _, w, s in secs], broken)
-            for f, t in later_hides:
-                if contents.get(f) is not None:
-                    before, _, hidden = t.rpartition(CONTEXT)
-                    contents[f] = contents[f].replace(before + hidden, before, 1)
+            for name, f, t in later_hides:
+                if contents.get(f) is None:
+                    continue
+                span, _ = find_hidden(contents[f], t)
+                if span is None:
+                    die(f"[{name}] hide {f}: its text is not in the file after patch {p.name}")
+                contents[f] = contents[f][:span[0]] + contents[f][span[1]:]
+            # A base file that a patch deletes, unless a file of the overlay has come in its place.
             for q in patches[:k + 1]:
                 for f in q.delete:
-                    contents[f] = None
+                    if f not in owner or owner[f] > k:
+                        contents[f] = None
+            # Every file of the layer is in its MAINTAINERS entry from its patch on.
+            if contents.get("MAINTAINERS"):
+                pats = entry_patterns(contents["MAINTAINERS"])
+                for f in sorted(owner):
+                    if owner[f] <= k and not covered(f, pats):
+                        die(f"[{p.name}] adds {f}, which the MAINTAINERS entry '{ENTRY}' does "
+                            "not cover at that patch: add its F: line with a hide to that patch")
             for f, text in contents.items():
                 dst = os.path.join(tree, f)
                 if os.path.lexists(dst):
@@ -281,8 +351,10 @@ def main():
             if not git(tree, "status", "--porcelain", "--untracked-files=no").strip():
                 die(f"[{p.name}] changes nothing")
             subject, body = message_of(repo, p, info)
+            body = "\n".join(line for line in body.split("\n")
+                             if line != f"Signed-off-by: {default}").rstrip("\n")
             msg = subject + "\n\n" + body + "\n"
-            if "Signed-off-by:" not in body:
+            if f"Signed-off-by: {author}" not in body:
                 msg += f"\nSigned-off-by: {author}\n"
             subprocess.run(["git", "-C", tree, "commit", "-q", "-F", "-"], input=msg,
                            text=True, check=True, env=env)
