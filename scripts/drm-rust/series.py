@@ -198,7 +198,7 @@ def apply_section(tmp, base_tree, file, sections, broken):
     if os.path.exists(src):
         shutil.copyfile(src, dst)
     for what, sec in sections + broken:
-        r = subprocess.run(["patch", "-d", tmp, "-p1", "-f", "-s", "-F3", "--no-backup-if-mismatch",
+        r = subprocess.run(["patch", "-d", tmp, "-p1", "-f", "-s", "-F2", "--no-backup-if-mismatch",
                             "-r", "-"], input=sec, text=True, capture_output=True)
         if r.returncode:
             die(f"{what} does not apply to {file} in the series order: {r.stdout}{r.stderr}"
@@ -327,6 +327,9 @@ def main():
                 if span is None:
                     die(f"[{name}] hide {f}: its text is not in the file after patch {p.name}")
                 contents[f] = contents[f][:span[0]] + contents[f][span[1]:]
+                # A hide at the end of a file leaves no blank line at its end.
+                if contents[f].endswith("\n\n"):
+                    contents[f] = contents[f].rstrip("\n") + "\n"
             # A base file that a patch deletes, unless a file of the overlay has come in its place.
             for q in patches[:k + 1]:
                 for f in q.delete:
