@@ -110,6 +110,7 @@ impl<T: Driver> Device<T> {
     }
 
     /// The KMS part of the device.
+    #[cfg(all(CONFIG_RUST_DRM_KMS, CONFIG_DRM_KMS_HELPER = "y"))]
     #[inline]
     pub(crate) fn kms_slot(&self) -> &drm::kms::Slot<T> {
         &self.kms

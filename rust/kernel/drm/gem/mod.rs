@@ -226,6 +226,7 @@ pub unsafe trait BaseObject: AlwaysRefCounted + Send + Sync + private::Sealed {
 }
 
 /// Whether `[offset, offset + len)` lies inside `[0, size)`: `EINVAL` if not, or if it overflows.
+#[cfg(CONFIG_RUST_DRM_GEM_SHMEM_HELPER)]
 pub(crate) fn check_range(offset: usize, len: usize, size: usize) -> Result {
     match offset.checked_add(len) {
         Some(end) if end <= size => Ok(()),
