@@ -20,7 +20,7 @@
 #
 # rustfmt, clippy and rustdoc of the final tree are make lint's. PATCHES_CHECKS="am checkpatch"
 # runs some of the checks only; BISECT_FROM=N starts the builds at patch N (the earlier ones are
-# applied unbuilt). The bisect builds take about 3 minutes a patch after a first, cold build of
+# applied unbuilt). The bisect builds take 20 to 70 seconds a patch after a first, cold build of
 # the base (13 minutes on 2 cores); the log of each is in $WORK/series/logs.
 
 # shellcheck source=scripts/drm-rust/lib.sh
