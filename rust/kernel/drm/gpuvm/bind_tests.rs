@@ -187,6 +187,55 @@ impl DriverGpuVm for TagVm {
     }
 }
 
+/// A VM whose step context borrows from the caller, as Tyr's borrows its page table: each step
+/// writes its kind into the caller's log, room for which was reserved before the VM was locked.
+struct LogVm;
+
+/// What a step of [`LogVm`] gets: the caller's log, borrowed for the apply.
+struct StepLog<'a> {
+    steps: &'a mut KVec<u8>,
+}
+
+impl StepLog<'_> {
+    fn note(&mut self, kind: u8) -> Result {
+        self.steps.push_within_capacity(kind).map_err(|_| ENOMEM)
+    }
+}
+
+impl DriverGpuVm for LogVm {
+    type Object = ImmBo;
+    type VaData = ();
+    type VmBoData = ();
+    type StepContext<'ctx> = StepLog<'ctx>;
+
+    fn step_map<'op>(
+        &mut self,
+        op: OpMap<'op, Self>,
+        log: &mut StepLog<'_>,
+    ) -> Result<Mapped<'op>> {
+        log.note(b'm')?;
+        op.insert(())
+    }
+
+    fn step_unmap<'op>(
+        &mut self,
+        op: OpUnmap<'op, Self>,
+        log: &mut StepLog<'_>,
+    ) -> Result<Unmapped<'op>> {
+        log.note(b'u')?;
+        Ok(op.remove())
+    }
+
+    fn step_remap<'op>(
+        &mut self,
+        op: OpRemap<'op, Self>,
+        log: &mut StepLog<'_>,
+    ) -> Result<Remapped<'op>> {
+        log.note(b'r')?;
+        op.remap(|_, _part| ())
+    }
+}
+
 /// The VM whose data has drops that take reservation locks, of the other mode's suite.
 type HoldingVm = super::tests::HoldingVm<ImmBo>;
 
@@ -286,6 +335,27 @@ mod suite {
     }
 
     /// What a `Bind` refuses, and what an unapplied one leaves: nothing.
+    /// A step context that borrows the caller's data: the steps of a map, of an unmap of the
+    /// middle of the mapping (one remap), and of an unmap of what is left (two unmaps) write
+    /// into a log that the caller reads after each apply.
+    #[test]
+    fn step_context_borrows() -> Result {
+        let t = ImmDevice::new()?;
+        let vm = UniqueVm::new(&t.dev, c"kunit-log", VM_START, VM_SIZE, LogVm)?;
+        let a = bo(&t, 4)?;
+        let mut steps = KVec::with_capacity(8, GFP_KERNEL)?;
+        let mut b = vm.prepare_map(&a, 0, VM_START, 4 * PAGE)?;
+        b.apply(&mut vm.lock(), &mut StepLog { steps: &mut steps })?;
+        assert_eq!(&steps[..], b"m");
+        let mut b = vm.prepare_unmap(VM_START + PAGE, PAGE)?;
+        b.apply(&mut vm.lock(), &mut StepLog { steps: &mut steps })?;
+        assert_eq!(&steps[..], b"mr");
+        let mut b = vm.prepare_unmap(VM_START, 4 * PAGE)?;
+        b.apply(&mut vm.lock(), &mut StepLog { steps: &mut steps })?;
+        assert_eq!(&steps[..], b"mruu");
+        Ok(())
+    }
+
     #[test]
     fn errors_and_unapplied() -> Result {
         let base = LIVE_BOS.load(Relaxed);
