@@ -232,7 +232,7 @@ impl DriverGpuVm for LogVm {
         log: &mut StepLog<'_>,
     ) -> Result<Remapped<'op>> {
         log.note(b'r')?;
-        op.remap(|_, _part| ())
+        op.remap(|(), _part| ())
     }
 }
 
